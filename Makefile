@@ -1,0 +1,184 @@
+# mace - Measure the Added Container Expense
+# Quiet by default; V=1 shows full commands.  Everything built goes to build/.
+
+VERSION := 0.1.0
+SOVERSION := 0
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+BINDIR ?= $(PREFIX)/bin
+INCDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share/mace
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+B := build
+PKGS := libbpf libtracefs libtraceevent libelf zlib
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I$(B)/bpf $(PKG_CFLAGS) $(CFLAGS)
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-6s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all lib cli examples tests check unit bench deps demo install uninstall clean fuzz stress man-lint
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS)) $(B)/lib/paths_builtin.o
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(patsubst cli/%.c,$(B)/cli/%.o,$(CLI_SRCS))
+EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
+PATH_FILES := $(wildcard paths/*.path)
+
+SOLIB := $(B)/libmace.so.$(VERSION)
+ALIB := $(B)/libmace.a
+
+all: lib cli examples
+lib: $(SOLIB) $(ALIB) $(B)/mace.pc
+cli: $(B)/mace
+examples: $(EXAMPLES)
+tests: $(UNIT_TESTS) $(ASAN_TESTS) $(BENCHES)
+
+# ---- BPF: clang -> bpftool gen object (link + strip) -> skeleton ----------
+$(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c lib/bpf/mace_shared.h lib/bpf/vmlinux.h | $(B)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
+$(B)/bpf/mace.linked.o: $(B)/bpf/mace.bpf.o
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+$(B)/bpf/mace.skel.h: $(B)/bpf/mace.linked.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name mace_bpf > $@
+$(B)/lib/bpf_backend.o $(B)/asan/lib/bpf_backend.o: $(B)/bpf/mace.skel.h
+
+# ---- shipped paths are embedded in the library -----------------------------
+$(B)/lib/paths_builtin.c: $(PATH_FILES) tools/embed-paths.sh | $(B)/lib
+	$(call msg,GEN,$@)
+	$(Q)sh tools/embed-paths.sh $(PATH_FILES) > $@
+
+# ---- library --------------------------------------------------------------
+$(B)/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/lib
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+$(B)/lib/paths_builtin.o: $(B)/lib/paths_builtin.c lib/mace_int.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(SOLIB): $(LIB_OBJS) lib/libmace.map
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libmace.so.$(SOVERSION) -Wl,--version-script=lib/libmace.map \
+		-o $@ $(LIB_OBJS) $(PKG_LIBS) -lm
+	$(Q)ln -sf libmace.so.$(VERSION) $(B)/libmace.so.$(SOVERSION)
+	$(Q)ln -sf libmace.so.$(SOVERSION) $(B)/libmace.so
+$(ALIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $(LIB_OBJS)
+$(B)/mace.pc: mace.pc.in | $(B)
+	$(call msg,GEN,$@)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< > $@
+
+# ---- command line and examples (static, so they run from the tree) --------
+$(B)/cli/%.o: cli/%.c include/mace.h $(wildcard cli/*.h) | $(B)/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Icli -c $< -o $@
+$(B)/mace: $(CLI_OBJS) $(ALIB)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(ALIB) $(PKG_LIBS) $(CURSES_LIBS) -lm
+$(B)/examples/%: examples/%.c $(ALIB) | $(B)/examples
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+
+# ---- unit tests: plain and ASan+UBSan -------------------------------------
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(ALIB) | $(B)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_LIB_OBJS := $(patsubst $(B)/lib/%,$(B)/asan/lib/%,$(LIB_OBJS))
+$(B)/asan/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/asan/lib
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+$(B)/asan/lib/paths_builtin.o: $(B)/lib/paths_builtin.c | $(B)/asan/lib
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
+$(B)/asan/tests/%: tests/unit/%.c tests/unit/t.h $(ASAN_LIB_OBJS) | $(B)/asan/tests
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
+
+# ---- fuzzers (libFuzzer, clang) --------------------------------------------
+FUZZ_SRCS := $(filter-out lib/bpf_backend.c lib/ftrace_backend.c,$(LIB_SRCS)) $(B)/lib/paths_builtin.c
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(B)/bpf/mace.skel.h | $(B)/fuzz
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(ALL_CFLAGS) -DMACE_NO_BACKENDS -fsanitize=fuzzer,address,undefined -o $@ $< \
+		$(FUZZ_SRCS) $(PKG_LIBS) -lm
+fuzz: $(FUZZERS)
+
+# ---- benchmarks ------------------------------------------------------------
+$(B)/bench/%: tests/bench/%.c $(ALIB) | $(B)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+
+$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/fuzz $(B)/bench:
+	$(Q)mkdir -p $@
+
+# ---- set-up, checks, demo --------------------------------------------------
+deps:
+	$(Q)sh tools/install-deps.sh
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory all tests fuzz
+	$(Q)sh tests/run.sh
+
+unit: all tests
+	$(Q)MACE_ONLY=unit sh tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all tests
+	$(Q)sh tests/bench/run.sh
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory all tests fuzz
+	$(Q)sh tests/stress/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)sh tools/demo.sh
+
+man-lint:
+	$(Q)for m in man/*.[0-9]; do mandoc -T lint -W warning $$m || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(DATADIR)/paths
+	install -m 0755 $(SOLIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmace.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmace.so.$(SOVERSION)
+	ln -sf libmace.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libmace.so
+	install -m 0644 $(ALIB) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/mace.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 $(B)/mace.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 0755 $(B)/mace $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(PATH_FILES) $(DESTDIR)$(DATADIR)/paths/
+	for m in man/*.[0-9]; do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+clean:
+	rm -rf $(B)

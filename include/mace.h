@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mace.h - Measure the Added Container Expense.
+ *
+ * Per-packet latency that a container's virtual network adds, measured from
+ * kernel tracepoints.  One header; everything exported is prefixed mace_.
+ * Functions return 0 or a negative errno; constructors return NULL and set
+ * errno.  Every *_free(NULL) is a no-op.
+ */
+#ifndef MACE_H
+#define MACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MACE_VERSION_MAJOR 0
+#define MACE_VERSION_MINOR 1
+#define MACE_VERSION_PATCH 0
+
+/* Most points one direction of a path may have: start, waypoints, end. */
+#define MACE_MAX_POINTS 8
+#define MACE_MAX_SEGMENTS (MACE_MAX_POINTS - 1)
+/* A segment whose waypoint was not seen for this packet. */
+#define MACE_SEG_UNKNOWN UINT64_MAX
+
+enum mace_dir {
+	MACE_EGRESS = 0,
+	MACE_INGRESS = 1,
+};
+
+enum mace_backend_kind {
+	MACE_BACKEND_AUTO = 0,	/* eBPF, else ftrace (said through the log hook) */
+	MACE_BACKEND_BPF,
+	MACE_BACKEND_FTRACE,
+};
+
+/* One packet, one direction: the time between its start and end points. */
+struct mace_record {
+	uint64_t ts_ns;		/* CLOCK_MONOTONIC of the start point */
+	uint64_t latency_ns;	/* end - start */
+	uint64_t seg_ns[MACE_MAX_SEGMENTS]; /* point i to i+1; MACE_SEG_UNKNOWN if unseen */
+	uint32_t netns;		/* inode of the container's netns */
+	uint32_t len;		/* bytes at the start point */
+	uint32_t seq;		/* ICMP echo seq or TCP seq; 0 if none */
+	uint16_t id;		/* ICMP echo id; 0 if none */
+	uint16_t sport, dport;	/* UDP/TCP ports; 0 if none */
+	uint16_t cpu_start, cpu_end;
+	uint8_t dir;		/* enum mace_dir */
+	uint8_t nseg;		/* points - 1 */
+	uint8_t proto;		/* IPPROTO_*, 0 if unknown */
+	uint8_t family;		/* AF_INET, AF_INET6, 0 if unknown */
+	uint8_t src[16], dst[16]; /* IPv4 in the first 4 bytes */
+	uint16_t path_id;	/* index of the path (mace_session_path_name) */
+	uint16_t reserved;
+};
+
+/* Quality counters.  Every event the correlator consumed is in exactly one of
+ * matched, unmatched, expired, replaced, duplicates or pending:
+ * events == matched + unmatched + expired + replaced + duplicates + pending. */
+struct mace_counters {
+	uint64_t events;	/* events the correlator consumed */
+	uint64_t records;	/* records emitted */
+	uint64_t matched;	/* events that ended up in a record */
+	uint64_t unmatched;	/* waypoint/end events with no pending start */
+	uint64_t expired;	/* events of pending packets that timed out or were evicted */
+	uint64_t replaced;	/* events of a pending packet superseded by a new start */
+	uint64_t duplicates;	/* repeated start events of a pending packet (ignored) */
+	uint64_t pending;	/* events held by packets still in flight */
+	uint64_t collisions;	/* content keys shared by two pending packets (informative) */
+	uint64_t lost;		/* events the kernel could not deliver (ring/buffer full) */
+	uint64_t user_drops;	/* events or records dropped in user space */
+};
+
+/* ---- logging ---------------------------------------------------------- */
+
+enum mace_log_level { MACE_LOG_ERROR, MACE_LOG_WARN, MACE_LOG_INFO, MACE_LOG_DEBUG };
+typedef void (*mace_log_fn)(enum mace_log_level level, const char *msg, void *ctx);
+/* Replaces the default hook (errors and warnings to stderr).  NULL silences. */
+void mace_set_log(mace_log_fn fn, void *ctx);
+
+const char *mace_version(void);
+
+/* ---- event paths ------------------------------------------------------ */
+
+struct mace_path;
+
+/* A shipped path name (see mace_path_builtin_name) or a path file.
+ * On error returns NULL, sets errno and writes "file:line:col: message" to err. */
+struct mace_path *mace_path_load(const char *name_or_file, char *err, size_t errlen);
+struct mace_path *mace_path_parse(const char *text, size_t len, const char *filename,
+				  char *err, size_t errlen);
+void mace_path_free(struct mace_path *path);
+const char *mace_path_name(const struct mace_path *path);
+const char *mace_path_description(const struct mace_path *path);
+/* Shipped paths, i = 0.. until NULL. */
+const char *mace_path_builtin_name(unsigned int i);
+/* Writes the path back as path-file text (canonical form). */
+int mace_path_write(const struct mace_path *path, FILE *out);
+
+/* ---- statistics ------------------------------------------------------- */
+
+/* Log-linear histogram: at most 1% relative error on any quantile. */
+struct mace_hist;
+struct mace_summary {
+	uint64_t count;
+	double mean, stddev;	/* stddev is the sample deviation (n - 1) */
+	uint64_t min, max, mode; /* mode: centre of the fullest bucket */
+	uint64_t p50, p90, p99, p999;
+};
+struct mace_hist *mace_hist_new(void);
+void mace_hist_add(struct mace_hist *h, uint64_t value);
+void mace_hist_merge(struct mace_hist *into, const struct mace_hist *from);
+void mace_hist_reset(struct mace_hist *h);
+uint64_t mace_hist_quantile(const struct mace_hist *h, double q);
+void mace_hist_summary(const struct mace_hist *h, struct mace_summary *out);
+/* Buckets in increasing order, i = 0.. until it returns false; empty ones skipped. */
+bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter, uint64_t *lo,
+		      uint64_t *hi, uint64_t *count);
+void mace_hist_free(struct mace_hist *h);
+
+/* ---- record formats --------------------------------------------------- */
+
+enum mace_format { MACE_FORMAT_CSV, MACE_FORMAT_JSON };
+/* The CSV header line (with '\n'). */
+const char *mace_csv_header(void);
+/* One record as a CSV line or a JSON object, '\n'-terminated.  Returns the
+ * length written (snprintf-like: may exceed size) or a negative errno. */
+int mace_record_format(const struct mace_record *rec, const char *path_name,
+		       enum mace_format fmt, char *buf, size_t size);
+/* Parses a line written by mace_record_format back; path name copied to
+ * path_name.  Returns 0 or -EINVAL. */
+int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
+		      char *path_name, size_t path_size);
+
+/* ---- sessions: live capture or replay --------------------------------- */
+
+struct mace_session;
+typedef void (*mace_record_fn)(const struct mace_record *rec, void *ctx);
+
+struct mace_opts {
+	size_t sz;		/* sizeof(struct mace_opts) */
+	const char *path;	/* shipped path name or path file; default "inner-dev" */
+	const char *netns;	/* NAME, PATH or PID; NULL: every netns with a veth peer here */
+	const char *outer;	/* DEV or DEV@NETNS; NULL: the host's default-route device */
+	enum mace_backend_kind backend;
+	mace_record_fn on_record;
+	void *ctx;
+	uint32_t max_pending;	/* packets in flight kept; 0: 65536 */
+	uint64_t expire_ns;	/* a start older than this expires; 0: 1 s */
+	bool raw_events;	/* correlate in user space even where the kernel could */
+	const char *save_file;	/* also write raw events here (for replay) */
+	size_t buffer_kb;	/* ring / per-CPU buffer size; 0: default */
+};
+#define MACE_OPTS_INIT { .sz = sizeof(struct mace_opts) }
+
+/* Parses the path, binds roles to devices, opens the backend (loads, does
+ * not attach).  NULL + errno on error; the reason went to the log hook. */
+struct mace_session *mace_session_new(const struct mace_opts *opts);
+/* A session that re-correlates a raw-event file instead of tracing. */
+struct mace_session *mace_session_replay(const char *file, const struct mace_opts *opts);
+int mace_session_start(struct mace_session *s);	/* attach / enable */
+/* An fd that becomes readable when mace_session_poll has work; -1 for replay. */
+int mace_session_fd(const struct mace_session *s);
+/* Delivers records through on_record.  Returns records delivered, 0 on
+ * timeout, -ENODATA when a replay reached its end, or a negative errno. */
+int mace_session_poll(struct mace_session *s, int timeout_ms);
+/* Detach, drain, flush in-flight packets into counters.  Idempotent. */
+int mace_session_stop(struct mace_session *s);
+void mace_session_counters(const struct mace_session *s, struct mace_counters *out);
+const char *mace_session_path_name(const struct mace_session *s);
+const char *mace_session_backend_name(const struct mace_session *s);
+/* Human-readable description of the bound roles, one per line. */
+int mace_session_describe(const struct mace_session *s, FILE *out);
+/* Realtime = monotonic + this offset (kept fresh while polling). */
+int64_t mace_session_realtime_offset(const struct mace_session *s);
+/* Destroys the kernel objects (if not stopped) and frees memory. */
+void mace_session_free(struct mace_session *s);
+
+/* ---- RTT correction --------------------------------------------------- */
+
+/* What one probe is: its key when the backend sees packet contents, and its
+ * send/receive times (CLOCK_MONOTONIC, ns) for the time-window fallback. */
+struct mace_probe {
+	uint8_t proto;		/* IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP */
+	uint16_t id;		/* ICMP echo id (or 0: any) */
+	uint32_t seq;		/* ICMP echo seq */
+	uint16_t sport, dport;	/* UDP/TCP */
+	uint64_t sent_ns, recv_ns;
+};
+enum mace_match_how { MACE_MATCH_NONE, MACE_MATCH_KEY, MACE_MATCH_WINDOW, MACE_MATCH_AMBIGUOUS };
+struct mace_overhead {
+	uint64_t egress_ns, ingress_ns;
+	enum mace_match_how egress_how, ingress_how;
+};
+/* Keep the last n records of a session for mace_session_overhead (0: off). */
+int mace_session_keep(struct mace_session *s, unsigned int n);
+/* The egress and ingress overhead of one probe.  -ENOENT if either is unknown
+ * (never guessed); how tells the match used for each. */
+int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
+			  struct mace_overhead *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MACE_H */

@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private interfaces between the parts of libmace: tracepoint and role
+ * tables, parsed paths, the correlator, backends, bindings, raw-event files,
+ * logging.  Not installed.
+ */
+#ifndef MACE_INT_H
+#define MACE_INT_H
+
+#include <linux/types.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mace.h"
+#include "bpf/mace_shared.h"
+
+#define MACE_EXPORT __attribute__((visibility("default")))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- log.c ------------------------------------------------------------- */
+void mace_log(enum mace_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define mace_err(...) mace_log(MACE_LOG_ERROR, __VA_ARGS__)
+#define mace_warn(...) mace_log(MACE_LOG_WARN, __VA_ARGS__)
+#define mace_info(...) mace_log(MACE_LOG_INFO, __VA_ARGS__)
+#define mace_dbg(...) mace_log(MACE_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- tracepoints.c: the tracepoint and role tables --------------------- */
+enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
+struct mace_tp_info {
+	const char *name;	/* "net_dev_xmit", "sys_enter_sendto" */
+	const char *system;	/* "net", "syscalls" */
+	enum mace_tp_kind kind;
+	enum mace_dir dir;	/* syscalls only: send = egress, recv = ingress */
+};
+const struct mace_tp_info *mace_tp_info(enum mace_tp tp);	/* NULL if out of range */
+enum mace_tp mace_tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */
+const char *mace_role_name(enum mace_role role);	/* "container", "host-veth", ... */
+enum mace_role mace_role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
+
+/* ---- path.c: parsed event paths ----------------------------------------- */
+#define MACE_MATCH_SKB 0x1	/* skb address identity */
+#define MACE_MATCH_KEY 0x2	/* content key */
+/* Syscall points always match by task context. */
+
+struct mace_point {
+	__u32 tp_mask;		/* bit (1u << enum mace_tp): alternatives; the first seen wins */
+	__u8 role;		/* enum mace_role */
+	__u16 line;		/* where it was declared */
+};
+struct mace_dirpath {
+	unsigned int npoints;	/* 0 (direction not measured) or 2..MACE_MAX_POINTS */
+	struct mace_point pt[MACE_MAX_POINTS];
+};
+struct mace_path {
+	char name[64];
+	char description[256];
+	char file[256];		/* where it came from ("<builtin>" for shipped) */
+	unsigned int match;	/* MACE_MATCH_* for packet-to-packet hops */
+	struct mace_dirpath dir[2];
+};
+/* Tracepoints used anywhere in the path, as a mask of (1u << enum mace_tp). */
+__u32 mace_path_tp_mask(const struct mace_path *path);
+/* Roles used anywhere in the path, as a mask of (1u << enum mace_role). */
+__u32 mace_path_role_mask(const struct mace_path *path);
+/* True when every point is a packet point and matching is skb-only, so the
+ * BPF backend may correlate in the kernel. */
+bool mace_path_kernel_correlatable(const struct mace_path *path);
+
+/* paths_builtin.c (generated from paths/*.path at build time) */
+struct mace_builtin_path { const char *name; const char *text; };
+extern const struct mace_builtin_path mace_builtin_paths[];
+extern const unsigned int mace_builtin_path_count;
+
+/* ---- correlate.c -------------------------------------------------------- */
+struct mace_correlator;
+struct mace_corr_opts {
+	const struct mace_path *path;
+	__u32 max_pending;	/* 0: 65536 */
+	__u64 expire_ns;	/* 0: 1 s */
+	__u64 reorder_ns;	/* events may arrive this much out of order; 0: 1 ms */
+	__u16 path_id;		/* copied into records */
+	mace_record_fn emit;
+	void *ctx;
+};
+struct mace_correlator *mace_corr_new(const struct mace_corr_opts *opts);
+/* Takes one event (may be up to reorder_ns older than the newest seen). */
+void mace_corr_push(struct mace_correlator *c, const struct mace_event *ev);
+/* Lets time pass without events: expires starts older than now - expire_ns. */
+void mace_corr_advance(struct mace_correlator *c, __u64 now_ns);
+/* Drains the reorder window and expires every pending packet. */
+void mace_corr_flush(struct mace_correlator *c);
+/* Adds this correlator's counters into *out (lost/user_drops untouched). */
+void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *out);
+void mace_corr_free(struct mace_correlator *c);
+
+/* ---- bind.c: roles bound to real devices --------------------------------- */
+#define MACE_MAX_BOUND 256
+struct mace_bound_dev {
+	__u8 role;		/* enum mace_role */
+	__u32 netns;		/* netns inode */
+	__u32 ifindex;
+	__u32 container_netns;	/* the container this device serves; 0 if shared (outer) */
+	char name[16];
+	char netns_name[64];	/* "ctr1" (ip netns name), "pid 1234", or "" */
+};
+struct mace_binding {
+	unsigned int ndev;
+	struct mace_bound_dev dev[MACE_MAX_BOUND];
+};
+/* netns_spec: NAME, PATH or PID; NULL discovers every netns with a veth peer
+ * in the current netns.  outer_spec: DEV or DEV@NETNS; NULL: default route.
+ * roles: mask of roles the path needs (1u << enum mace_role).  Fills *out;
+ * on error writes a message naming what was wrong to err. */
+int mace_bind(const char *netns_spec, const char *outer_spec, __u32 roles,
+	      struct mace_binding *out, char *err, size_t errlen);
+/* The bound device of an event, or NULL. */
+const struct mace_bound_dev *mace_binding_find(const struct mace_binding *b, __u32 netns,
+						__u32 ifindex);
+/* True if netns is a bound container netns. */
+bool mace_binding_is_container(const struct mace_binding *b, __u32 netns);
+int mace_binding_describe(const struct mace_binding *b, FILE *out);
+
+/* ---- backends ------------------------------------------------------------ */
+struct mace_backend;
+struct mace_backend_cfg {
+	const struct mace_path *path;
+	const struct mace_binding *binding;
+	bool kernel_correlation;	/* BPF only: emit records, not events */
+	__u32 max_pending;
+	__u64 expire_ns;
+	size_t buffer_kb;
+	__u16 path_id;
+	/* Exactly one of these is called per delivered item. */
+	void (*on_event)(const struct mace_event *ev, void *ctx);
+	void (*on_record)(const struct mace_record *rec, void *ctx);
+	void *ctx;
+};
+struct mace_backend_ops {
+	const char *name;	/* "bpf", "ftrace" */
+	/* Checks privileges and kernel support, loads; does not attach.
+	 * On failure returns -errno and writes why to err. */
+	int (*open)(struct mace_backend **out, const struct mace_backend_cfg *cfg,
+		    char *err, size_t errlen);
+	int (*start)(struct mace_backend *b);	/* attach / enable */
+	int (*fd)(struct mace_backend *b);	/* pollable, or -1 */
+	/* Delivers what is ready.  Returns items delivered or -errno. */
+	int (*poll)(struct mace_backend *b, int timeout_ms);
+	/* Stops the kernel side and delivers what is left.  Idempotent. */
+	int (*stop)(struct mace_backend *b);
+	/* Adds kernel-side counters: lost always; with kernel correlation also
+	 * events/matched/unmatched/... as the kernel counted them. */
+	void (*counters)(struct mace_backend *b, struct mace_counters *out);
+	void (*destroy)(struct mace_backend *b);	/* detaches if needed, frees */
+};
+extern const struct mace_backend_ops mace_bpf_backend;
+extern const struct mace_backend_ops mace_ftrace_backend;
+
+/* ---- rawfile.c: raw-event recordings ------------------------------------- */
+/*
+ * Layout (little-endian): "MACERAW\0", u32 version (1), u32 header_len,
+ * header (path name, clock id, realtime offset, binding), then
+ * struct mace_event records back to back.
+ */
+struct mace_raw_writer;
+struct mace_raw_reader;
+struct mace_raw_header {
+	__u32 version;
+	__u32 clock;		/* CLOCK_MONOTONIC */
+	__s64 realtime_offset_ns;
+	char path[64];		/* path used when recording */
+	char backend[16];
+	struct mace_binding binding;
+};
+struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_header *h);
+int mace_raw_write(struct mace_raw_writer *w, const struct mace_event *ev);
+int mace_raw_close(struct mace_raw_writer *w);	/* flushes; reports write errors */
+/* On error NULL + errno, message in err. */
+struct mace_raw_reader *mace_raw_open(const char *file, struct mace_raw_header *h,
+				      char *err, size_t errlen);
+/* 1: an event, 0: clean end, -errno: truncated/corrupt (message in err). */
+int mace_raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen);
+void mace_raw_free(struct mace_raw_reader *r);
+
+/* ---- key.c: content keys (user-space twin of the BPF key) ----------------- */
+/* Hash of rewrite-proof fields of the packet starting at its IP header. */
+__u64 mace_content_key(const void *ip_hdr, size_t len);
+
+#endif /* MACE_INT_H */
