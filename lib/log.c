@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The log hook: libmace never prints on its own, it calls this. */
+#include <stdio.h>
+
+#include "mace_int.h"
+
+static void log_stderr(enum mace_log_level level, const char *msg, void *ctx)
+{
+	if (level <= MACE_LOG_WARN)
+		fprintf(stderr, "mace: %s\n", msg);
+}
+
+static mace_log_fn log_fn = log_stderr;
+static void *log_ctx;
+
+MACE_EXPORT void mace_set_log(mace_log_fn fn, void *ctx)
+{
+	log_fn = fn;
+	log_ctx = ctx;
+}
+
+void mace_log(enum mace_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg, log_ctx);
+}
+
+MACE_EXPORT const char *mace_version(void)
+{
+	return "0.1.0";
+}
