@@ -68,7 +68,7 @@ __u32 mace_path_role_mask(const struct mace_path *path);
  * BPF backend may correlate in the kernel. */
 bool mace_path_kernel_correlatable(const struct mace_path *path);
 
-/* paths_builtin.c (generated from paths/*.path at build time) */
+/* paths_builtin.c (generated from the files in paths/ at build time) */
 struct mace_builtin_path { const char *name; const char *text; };
 extern const struct mace_builtin_path mace_builtin_paths[];
 extern const unsigned int mace_builtin_path_count;
