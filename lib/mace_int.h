@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mace.h"
 #include "bpf/mace_shared.h"
@@ -186,5 +187,14 @@ void mace_raw_free(struct mace_raw_reader *r);
 /* ---- key.c: content keys (user-space twin of the BPF key) ----------------- */
 /* Hash of rewrite-proof fields of the packet starting at its IP header. */
 __u64 mace_content_key(const void *ip_hdr, size_t len);
+
+/* ---- overhead.c: recent records kept for RTT correction ------------------ */
+struct mace_keep;
+struct mace_keep *mace_keep_new(unsigned int n);	/* ring of the last n records */
+void mace_keep_add(struct mace_keep *k, const struct mace_record *rec);
+/* Fills *out for one probe; 0, or -ENOENT if egress or ingress is unknown. */
+int mace_keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
+		     struct mace_overhead *out);
+void mace_keep_free(struct mace_keep *k);
 
 #endif /* MACE_INT_H */
