@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sessions: the glue between a path, a binding, a backend (or a raw-event
+ * file for replay), the correlator and the caller's record callback.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mace_int.h"
+
+#define DEFAULT_MAX_PENDING 65536
+#define DEFAULT_EXPIRE_NS 1000000000ull
+#define REPLAY_BATCH 65536
+
+struct mace_session {
+	struct mace_opts opts;
+	struct mace_path *path;
+	struct mace_binding binding;
+	const struct mace_backend_ops *ops;
+	struct mace_backend *backend;
+	bool kernel_correlation;
+	struct mace_correlator *corr;
+	struct mace_raw_writer *save;
+	int save_err;
+	struct mace_raw_reader *replay;
+	char replay_file[256];
+	struct mace_keep *keep;
+	struct mace_counters extra;	/* user-side drops, added to the others */
+	int64_t realtime_offset;
+	uint64_t last_offset_refresh;
+	unsigned int delivered;		/* records delivered in the current poll */
+	bool started, stopped;
+};
+
+static uint64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Realtime minus monotonic, read as a bracketed pair so the error is small. */
+static void refresh_realtime_offset(struct mace_session *s)
+{
+	uint64_t m1 = now_ns(CLOCK_MONOTONIC);
+	uint64_t r = now_ns(CLOCK_REALTIME);
+	uint64_t m2 = now_ns(CLOCK_MONOTONIC);
+
+	s->realtime_offset = (int64_t)(r - (m1 + (m2 - m1) / 2));
+	s->last_offset_refresh = m2;
+}
+
+static void deliver(const struct mace_record *rec, void *ctx)
+{
+	struct mace_session *s = ctx;
+
+	s->delivered++;
+	if (s->keep)
+		mace_keep_add(s->keep, rec);
+	if (s->opts.on_record)
+		s->opts.on_record(rec, s->opts.ctx);
+}
+
+static void consume_event(const struct mace_event *ev, void *ctx)
+{
+	struct mace_session *s = ctx;
+
+	if (s->save && !s->save_err) {
+		s->save_err = mace_raw_write(s->save, ev);
+		if (s->save_err)
+			mace_err("writing %s: %s", s->opts.save_file, strerror(-s->save_err));
+	}
+	mace_corr_push(s->corr, ev);
+}
+
+/* Copies the caller's options, tolerating older (smaller) structs. */
+static int copy_opts(struct mace_opts *dst, const struct mace_opts *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (!src)
+		return 0;
+	if (src->sz < offsetof(struct mace_opts, sz) + sizeof(src->sz) || src->sz > sizeof(*dst))
+		return -EINVAL;
+	memcpy(dst, src, src->sz);
+	dst->sz = sizeof(*dst);
+	if (!dst->max_pending)
+		dst->max_pending = DEFAULT_MAX_PENDING;
+	if (!dst->expire_ns)
+		dst->expire_ns = DEFAULT_EXPIRE_NS;
+	return 0;
+}
+
+static int load_path(struct mace_session *s, const char *name)
+{
+	char err[512];
+
+	s->path = mace_path_load(name, err, sizeof(err));
+	if (!s->path) {
+		int e = errno ? errno : EINVAL;
+
+		mace_err("%s", err);
+		return -e;
+	}
+	return 0;
+}
+
+static int new_correlator(struct mace_session *s)
+{
+	struct mace_corr_opts co = {
+		.path = s->path,
+		.max_pending = s->opts.max_pending,
+		.expire_ns = s->opts.expire_ns,
+		.emit = deliver,
+		.ctx = s,
+	};
+
+	s->corr = mace_corr_new(&co);
+	return s->corr ? 0 : -errno;
+}
+
+static int open_backend(struct mace_session *s, const struct mace_backend_ops *ops)
+{
+	struct mace_backend_cfg cfg = {
+		.path = s->path,
+		.binding = &s->binding,
+		.kernel_correlation = s->kernel_correlation,
+		.max_pending = s->opts.max_pending,
+		.expire_ns = s->opts.expire_ns,
+		.buffer_kb = s->opts.buffer_kb,
+		.on_event = consume_event,
+		.on_record = deliver,
+		.ctx = s,
+	};
+	char err[512] = "";
+	int ret;
+
+	ret = ops->open(&s->backend, &cfg, err, sizeof(err));
+	if (ret < 0) {
+		s->backend = NULL;
+		mace_err("%s backend: %s", ops->name, err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	s->ops = ops;
+	return 0;
+}
+
+/* AUTO prefers eBPF and says so on the log when it falls back to ftrace. */
+static int choose_backend(struct mace_session *s)
+{
+	enum mace_backend_kind kind = s->opts.backend;
+	bool kernel_ok = !s->opts.raw_events && !s->opts.save_file &&
+			 mace_path_kernel_correlatable(s->path);
+	int ret;
+
+	if (kind == MACE_BACKEND_FTRACE)
+		return open_backend(s, &mace_ftrace_backend);
+
+	s->kernel_correlation = kernel_ok;
+	ret = open_backend(s, &mace_bpf_backend);
+	if (ret == 0 || kind == MACE_BACKEND_BPF)
+		return ret;
+	mace_warn("eBPF backend unavailable, falling back to ftrace");
+	s->kernel_correlation = false;
+	return open_backend(s, &mace_ftrace_backend);
+}
+
+static int open_save_file(struct mace_session *s)
+{
+	struct mace_raw_header h = {
+		.version = 1,
+		.clock = CLOCK_MONOTONIC,
+		.realtime_offset_ns = s->realtime_offset,
+		.binding = s->binding,
+	};
+
+	snprintf(h.path, sizeof(h.path), "%s", mace_path_name(s->path));
+	snprintf(h.backend, sizeof(h.backend), "%s", s->ops->name);
+	s->save = mace_raw_create(s->opts.save_file, &h);
+	if (!s->save) {
+		int e = errno;
+
+		mace_err("cannot create %s: %s", s->opts.save_file, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
+{
+	struct mace_session *s = calloc(1, sizeof(*s));
+	char err[512] = "";
+	int ret;
+
+	if (!s)
+		return NULL;
+	ret = copy_opts(&s->opts, opts);
+	if (ret)
+		goto fail;
+	refresh_realtime_offset(s);
+	ret = load_path(s, s->opts.path ? s->opts.path : "inner-dev");
+	if (ret)
+		goto fail;
+	ret = mace_bind(s->opts.netns, s->opts.outer, mace_path_role_mask(s->path), &s->binding,
+			err, sizeof(err));
+	if (ret) {
+		mace_err("%s", err[0] ? err : strerror(-ret));
+		goto fail;
+	}
+	ret = choose_backend(s);
+	if (ret)
+		goto fail;
+	if (!s->kernel_correlation) {
+		ret = new_correlator(s);
+		if (ret)
+			goto fail;
+	}
+	if (s->opts.save_file) {
+		ret = open_save_file(s);
+		if (ret)
+			goto fail;
+	}
+	return s;
+fail:
+	mace_session_free(s);
+	errno = -ret;
+	return NULL;
+}
+
+MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
+						     const struct mace_opts *opts)
+{
+	struct mace_session *s = calloc(1, sizeof(*s));
+	struct mace_raw_header h;
+	char err[512] = "";
+	int ret;
+
+	if (!s)
+		return NULL;
+	ret = copy_opts(&s->opts, opts);
+	if (ret)
+		goto fail;
+	s->replay = mace_raw_open(file, &h, err, sizeof(err));
+	if (!s->replay) {
+		ret = -errno;
+		mace_err("%s", err[0] ? err : strerror(-ret));
+		goto fail;
+	}
+	snprintf(s->replay_file, sizeof(s->replay_file), "%s", file);
+	s->binding = h.binding;
+	s->realtime_offset = h.realtime_offset_ns;
+	ret = load_path(s, s->opts.path ? s->opts.path : h.path);
+	if (ret)
+		goto fail;
+	ret = new_correlator(s);
+	if (ret)
+		goto fail;
+	return s;
+fail:
+	mace_session_free(s);
+	errno = -ret;
+	return NULL;
+}
+
+MACE_EXPORT int mace_session_start(struct mace_session *s)
+{
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	if (s->started)
+		return 0;
+	if (s->backend) {
+		ret = s->ops->start(s->backend);
+		if (ret < 0) {
+			mace_err("%s backend: cannot start: %s", s->ops->name, strerror(-ret));
+			return ret;
+		}
+	}
+	s->started = true;
+	return 0;
+}
+
+MACE_EXPORT int mace_session_fd(const struct mace_session *s)
+{
+	if (!s || !s->backend)
+		return -1;
+	return s->ops->fd(s->backend);
+}
+
+static int poll_replay(struct mace_session *s)
+{
+	struct mace_event ev;
+	char err[512] = "";
+	int ret = 0;
+
+	for (int i = 0; i < REPLAY_BATCH; i++) {
+		ret = mace_raw_next(s->replay, &ev, err, sizeof(err));
+		if (ret <= 0)
+			break;
+		mace_corr_push(s->corr, &ev);
+	}
+	if (ret > 0)
+		return s->delivered;
+	/* End or damage: what was read so far still becomes records. */
+	mace_corr_flush(s->corr);
+	s->stopped = true;
+	if (ret < 0) {
+		mace_err("%s: %s", s->replay_file, err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	return s->delivered ? (int)s->delivered : -ENODATA;
+}
+
+MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
+{
+	int ret;
+
+	if (!s)
+		return -EINVAL;
+	s->delivered = 0;
+	if (s->replay) {
+		if (s->stopped)
+			return -ENODATA;
+		return poll_replay(s);
+	}
+	if (!s->started || s->stopped)
+		return -EINVAL;
+	ret = s->ops->poll(s->backend, timeout_ms);
+	if (ret < 0 && ret != -EINTR)
+		return ret;
+	if (s->corr)
+		mace_corr_advance(s->corr, now_ns(CLOCK_MONOTONIC));
+	if (now_ns(CLOCK_MONOTONIC) - s->last_offset_refresh > 1000000000ull)
+		refresh_realtime_offset(s);
+	return s->delivered;
+}
+
+MACE_EXPORT int mace_session_stop(struct mace_session *s)
+{
+	int ret = 0, r;
+
+	if (!s)
+		return -EINVAL;
+	if (s->stopped)
+		return 0;
+	s->stopped = true;
+	if (s->backend) {
+		r = s->ops->stop(s->backend);
+		if (r < 0)
+			ret = r;
+	}
+	if (s->corr)
+		mace_corr_flush(s->corr);
+	if (s->save) {
+		r = mace_raw_close(s->save);
+		s->save = NULL;
+		if (r < 0 && !s->save_err) {
+			mace_err("writing %s: %s", s->opts.save_file, strerror(-r));
+			s->save_err = r;
+		}
+		if (s->save_err && !ret)
+			ret = s->save_err;
+	}
+	return ret;
+}
+
+MACE_EXPORT void mace_session_counters(const struct mace_session *s, struct mace_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return;
+	if (s->corr)
+		mace_corr_counters(s->corr, out);
+	if (s->backend)
+		s->ops->counters(s->backend, out);
+	out->user_drops += s->extra.user_drops;
+}
+
+MACE_EXPORT const char *mace_session_path_name(const struct mace_session *s)
+{
+	return s && s->path ? mace_path_name(s->path) : NULL;
+}
+
+MACE_EXPORT const char *mace_session_backend_name(const struct mace_session *s)
+{
+	if (!s)
+		return NULL;
+	if (s->replay)
+		return "replay";
+	return s->ops ? s->ops->name : NULL;
+}
+
+MACE_EXPORT int mace_session_describe(const struct mace_session *s, FILE *out)
+{
+	if (!s)
+		return -EINVAL;
+	fprintf(out, "path %s, backend %s%s\n", mace_session_path_name(s),
+		mace_session_backend_name(s),
+		s->kernel_correlation ? " (correlating in the kernel)" : "");
+	return mace_binding_describe(&s->binding, out);
+}
+
+MACE_EXPORT int64_t mace_session_realtime_offset(const struct mace_session *s)
+{
+	return s ? s->realtime_offset : 0;
+}
+
+MACE_EXPORT int mace_session_keep(struct mace_session *s, unsigned int n)
+{
+	if (!s)
+		return -EINVAL;
+	mace_keep_free(s->keep);
+	s->keep = NULL;
+	if (!n)
+		return 0;
+	s->keep = mace_keep_new(n);
+	return s->keep ? 0 : -errno;
+}
+
+MACE_EXPORT int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
+				     struct mace_overhead *out)
+{
+	if (!s || !probe || !out)
+		return -EINVAL;
+	if (!s->keep)
+		return -ENOENT;
+	return mace_keep_lookup(s->keep, probe, out);
+}
+
+MACE_EXPORT void mace_session_free(struct mace_session *s)
+{
+	if (!s)
+		return;
+	if (s->backend && !s->stopped)
+		s->ops->stop(s->backend);
+	if (s->backend)
+		s->ops->destroy(s->backend);
+	if (s->save)
+		mace_raw_close(s->save);
+	mace_raw_free(s->replay);
+	mace_corr_free(s->corr);
+	mace_keep_free(s->keep);
+	mace_path_free(s->path);
+	free(s);
+}
