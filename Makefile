@@ -125,8 +125,10 @@ $(B)/asan/tests/%: tests/unit/%.c tests/unit/t.h $(ASAN_LIB_OBJS) | $(B)/asan/te
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
 
 # ---- fuzzers (libFuzzer, clang) --------------------------------------------
-FUZZ_SRCS := $(filter-out lib/bpf_backend.c lib/ftrace_backend.c,$(LIB_SRCS)) $(B)/lib/paths_builtin.c
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(B)/bpf/mace.skel.h | $(B)/fuzz
+# Parsers only: no backends or sessions, so fuzzers need no kernel.
+FUZZ_SRCS := $(filter-out lib/bpf_backend.c lib/ftrace%.c lib/session.c,$(LIB_SRCS)) \
+	$(B)/lib/paths_builtin.c
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(B)/fuzz
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(ALL_CFLAGS) -DMACE_NO_BACKENDS -fsanitize=fuzzer,address,undefined -o $@ $< \
 		$(FUZZ_SRCS) $(PKG_LIBS) -lm
