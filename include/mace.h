@@ -192,6 +192,7 @@ struct mace_probe {
 	uint32_t seq;		/* ICMP echo seq */
 	uint16_t sport, dport;	/* UDP/TCP */
 	uint64_t sent_ns, recv_ns;
+	uint32_t netns;		/* inode of the prober's netns; 0: any (time-window matching) */
 };
 enum mace_match_how { MACE_MATCH_NONE, MACE_MATCH_KEY, MACE_MATCH_WINDOW, MACE_MATCH_AMBIGUOUS };
 struct mace_overhead {

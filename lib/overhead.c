@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * RTT correction: a ring of the last n records and the lookup that finds the
+ * egress record of a probe and the ingress record of its reply.
+ *
+ * Records that carry a key (proto != 0) are matched by key only: when a keyed
+ * backend saw no record for this probe, a time window would pick some other
+ * packet.  Keyless records (ftrace backend) are matched by time window, and
+ * only when exactly one candidate exists.  Nothing is ever guessed.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mace_int.h"
+
+/*
+ * mace_int.h defines MACE_MATCH_KEY (a path's match flag, 0x2), which hides
+ * the public enum mace_match_how constant of the same name (1).  This file
+ * needs the enum.
+ */
+#undef MACE_MATCH_KEY
+_Static_assert(MACE_MATCH_KEY == 1, "enum mace_match_how constant expected");
+
+/* A key match must start no earlier than this before the probe was sent. */
+#define KEY_LOOKBACK_NS 1000000000ull
+/* Window match: how far a record may sit outside [sent, recv].  Egress may
+ * start a little before the send clock was read (syscall entry), ingress may
+ * end after the socket's receive timestamp (backlog after netif_rx). */
+#define WINDOW_SLACK_NS 1000000ull
+
+struct mace_keep {
+	unsigned int n;		/* capacity */
+	unsigned int head;	/* next slot to write */
+	unsigned int count;	/* valid records, <= n */
+	struct mace_record rec[];
+};
+
+struct mace_keep *mace_keep_new(unsigned int n)
+{
+	struct mace_keep *k;
+
+	if (!n || n > (1u << 24)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	k = calloc(1, sizeof(*k) + (size_t)n * sizeof(k->rec[0]));
+	if (!k)
+		return NULL;
+	k->n = n;
+	return k;
+}
+
+void mace_keep_add(struct mace_keep *k, const struct mace_record *rec)
+{
+	k->rec[k->head] = *rec;
+	k->head = (k->head + 1) % k->n;
+	if (k->count < k->n)
+		k->count++;
+}
+
+void mace_keep_free(struct mace_keep *k)
+{
+	free(k);
+}
+
+/* Result of one direction's search. */
+struct found {
+	const struct mace_record *rec;
+	unsigned int n;		/* distinct candidates */
+};
+
+static void consider(struct found *f, const struct mace_record *r)
+{
+	/* The same record kept twice is one candidate, not two. */
+	if (f->rec && f->rec->ts_ns == r->ts_ns && f->rec->latency_ns == r->latency_ns)
+		return;
+	if (!f->rec)
+		f->rec = r;
+	f->n++;
+}
+
+static bool ports_match(const struct mace_record *r, uint16_t sport, uint16_t dport)
+{
+	return r->sport == sport && r->dport == dport;
+}
+
+/* Does a keyed record of direction dir belong to this probe (or its reply)? */
+static bool key_match(const struct mace_record *r, const struct mace_probe *p, int dir)
+{
+	if (r->proto != p->proto)
+		return false;
+	switch (p->proto) {
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* Ingress id is the outer one, which NAT may have rewritten:
+		 * the caller narrows by id when one of the candidates has it. */
+		if (r->seq != p->seq)
+			return false;
+		return dir == MACE_INGRESS || !p->id || r->id == p->id;
+	case IPPROTO_UDP:
+		return dir == MACE_EGRESS ? ports_match(r, p->sport, p->dport)
+					  : ports_match(r, p->dport, p->sport);
+	case IPPROTO_TCP:
+		/* The reply's seq is the peer's: only the request carries ours. */
+		if (dir == MACE_EGRESS)
+			return ports_match(r, p->sport, p->dport) && r->seq == p->seq;
+		return ports_match(r, p->dport, p->sport);
+	default:
+		return false;
+	}
+}
+
+static bool netns_match(const struct mace_record *r, const struct mace_probe *p)
+{
+	return !p->netns || r->netns == p->netns;
+}
+
+static struct found find_by_key(const struct mace_keep *k, const struct mace_probe *p, int dir)
+{
+	uint64_t lo = p->sent_ns > KEY_LOOKBACK_NS ? p->sent_ns - KEY_LOOKBACK_NS : 0;
+	struct found all = { 0 }, same_id = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < k->count; i++) {
+		const struct mace_record *r = &k->rec[i];
+
+		if (r->dir != dir || !r->proto || !netns_match(r, p))
+			continue;
+		if (r->ts_ns < lo || r->ts_ns > p->recv_ns || !key_match(r, p, dir))
+			continue;
+		consider(&all, r);
+		if (p->id && r->id == p->id)
+			consider(&same_id, r);
+	}
+	/* ICMP ingress: prefer the reply whose id survived NAT unchanged. */
+	if (dir == MACE_INGRESS && same_id.n)
+		return same_id;
+	return all;
+}
+
+static struct found find_by_window(const struct mace_keep *k, const struct mace_probe *p,
+				   int dir, bool keyless_only)
+{
+	uint64_t lo = p->sent_ns > WINDOW_SLACK_NS ? p->sent_ns - WINDOW_SLACK_NS : 0;
+	struct found f = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < k->count; i++) {
+		const struct mace_record *r = &k->rec[i];
+		uint64_t end = r->ts_ns + r->latency_ns;
+
+		if (r->dir != dir || (keyless_only && r->proto) || !netns_match(r, p))
+			continue;
+		if (dir == MACE_EGRESS && (r->ts_ns < lo || r->ts_ns > p->recv_ns))
+			continue;
+		if (dir == MACE_INGRESS &&
+		    (end < p->sent_ns || end > p->recv_ns + WINDOW_SLACK_NS))
+			continue;
+		consider(&f, r);
+	}
+	return f;
+}
+
+static void lookup_dir(const struct mace_keep *k, const struct mace_probe *p, int dir,
+		       uint64_t *ns, enum mace_match_how *how)
+{
+	enum mace_match_how h = MACE_MATCH_KEY;
+	struct found f = { 0 };
+
+	if (p->proto)
+		f = find_by_key(k, p, dir);
+	if (!f.n) {
+		/* A probe with a key falls back only onto records without one. */
+		f = find_by_window(k, p, dir, p->proto != 0);
+		h = MACE_MATCH_WINDOW;
+	}
+	*ns = 0;
+	if (!f.n) {
+		*how = MACE_MATCH_NONE;
+	} else if (f.n > 1) {
+		*how = MACE_MATCH_AMBIGUOUS;
+	} else {
+		*how = h;
+		*ns = f.rec->latency_ns;
+	}
+}
+
+int mace_keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
+		     struct mace_overhead *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->egress_how = out->ingress_how = MACE_MATCH_NONE;
+	if (!k || !probe || probe->recv_ns < probe->sent_ns)
+		return -EINVAL;
+	lookup_dir(k, probe, MACE_EGRESS, &out->egress_ns, &out->egress_how);
+	lookup_dir(k, probe, MACE_INGRESS, &out->ingress_ns, &out->ingress_how);
+	if (out->egress_how != MACE_MATCH_KEY && out->egress_how != MACE_MATCH_WINDOW)
+		return -ENOENT;
+	if (out->ingress_how != MACE_MATCH_KEY && out->ingress_how != MACE_MATCH_WINDOW)
+		return -ENOENT;
+	return 0;
+}
