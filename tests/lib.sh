@@ -1,0 +1,134 @@
+# Shell helpers for integration tests (POSIX sh; sourced, not run).
+#
+#	. tests/lib.sh
+#	need_root mytest || exit 0
+#	clean_snapshot			# before starting mace
+#	...; pass mytest  or  fail mytest "why"
+#	assert_clean mytest		# nothing left behind
+#
+# Result lines are what tests/run.sh counts: "PASS name", "FAIL name: why",
+# "SKIP name: why".
+
+MACE=${MACE:-${B:-build}/mace}
+TRACEFS=${TRACEFS:-/sys/kernel/tracing}
+LIB_FAILS=0
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; LIB_FAILS=$((LIB_FAILS + 1)); }
+skip() { echo "SKIP $1: $2"; }
+
+# Exit status for the end of a test script: 1 if anything failed.
+lib_status() { [ "$LIB_FAILS" -eq 0 ]; }
+
+# need_root NAME: SKIP NAME (and return 1) unless root.  tests/run.sh turns
+# the skip into a failure when MACE_REQUIRE_KERNEL=1.
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		skip "$1" "needs root"
+		return 1
+	fi
+	return 0
+}
+
+# need_mace NAME: SKIP unless the CLI has been built.
+need_mace() {
+	if [ ! -x "$MACE" ]; then
+		skip "$1" "$MACE not built"
+		return 1
+	fi
+	return 0
+}
+
+# Mounts tracefs if it is not there yet; returns 1 with a message if it cannot.
+need_tracefs() {
+	[ -e "$TRACEFS/trace" ] && return 0
+	mkdir -p "$TRACEFS" && mount -t tracefs nodev "$TRACEFS" 2>/dev/null && return 0
+	echo "cannot mount tracefs at $TRACEFS" >&2
+	return 1
+}
+
+# The BPF program names mace loads, taken from lib/bpf/mace.bpf.c (the
+# function after each SEC(...)), cut to the kernel's 15 characters.  Tests
+# run from the top of the tree (tests/run.sh does).
+mace_bpf_prog_names() {
+	src=${MACE_BPF_SRC:-lib/bpf/mace.bpf.c}
+	[ -f "$src" ] || return 0
+	awk '/SEC\("/ { want = 1 }
+	     want && match($0, /[A-Za-z_][A-Za-z_0-9]*\(/) && !/SEC\("/ {
+		name = substr($0, RSTART, RLENGTH - 1); print substr(name, 1, 15); want = 0 }' "$src"
+}
+
+# "id pid,pid" for every loaded BPF program whose name mace uses.
+lib_mace_progs() {
+	names=$(mace_bpf_prog_names | tr '\n' ' ')
+	[ -n "$names" ] || return 0
+	bpftool prog show -j 2>/dev/null | jq -r --arg names "$names" '
+		($names | split(" ") | map(select(. != ""))) as $n | .[] |
+		select(.name as $x | $n | index($x)) |
+		"\(.id) \([.pids[]?.pid] | map(tostring) | join(","))"'
+}
+
+# Mace instances (mace-PID) under tracefs.
+lib_mace_instances() {
+	ls "$TRACEFS/instances" 2>/dev/null | grep '^mace-' || true
+}
+
+# clean_snapshot: remember what exists before the test (other engineers'
+# runs may be live at the same time) so assert_clean judges only what is new.
+clean_snapshot() {
+	LIB_SNAP_INST=$(lib_mace_instances | tr '\n' ' ')
+	LIB_SNAP_PROGS=$(lib_mace_progs | cut -d' ' -f1 | tr '\n' ' ')
+	LIB_SNAP_EVENTS=$(cat "$TRACEFS/set_event" 2>/dev/null | sort | tr '\n' ' ')
+	LIB_SNAP_NETNS=$(ip netns list 2>/dev/null | cut -d' ' -f1 | sort | tr '\n' ' ')
+}
+
+# True if PID is this shell or one of its descendants.
+lib_is_ours() {
+	p=$1
+	while [ -n "$p" ] && [ "$p" -gt 1 ] 2>/dev/null; do
+		[ "$p" = "$$" ] && return 0
+		p=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null)
+	done
+	return 1
+}
+
+lib_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
+
+# assert_clean NAME: FAIL NAME if the test left a mace tracefs instance, an
+# event in the top-level set_event, a mace BPF program, or a netns behind;
+# PASS NAME otherwise.  Needs clean_snapshot first.
+assert_clean() {
+	why=
+	for i in $(lib_mace_instances); do
+		lib_in "$i" "$LIB_SNAP_INST" && continue
+		pid=${i#mace-}
+		# A live owner that is not ours is another run still going.
+		[ -d "/proc/$pid" ] && ! lib_is_ours "$pid" && continue
+		why="$why instance $TRACEFS/instances/$i left;"
+	done
+	for e in $(cat "$TRACEFS/set_event" 2>/dev/null); do
+		lib_in "$e" "$LIB_SNAP_EVENTS" || why="$why $e in $TRACEFS/set_event;"
+	done
+	lib_mace_progs | while read -r id pids; do
+		lib_in "$id" "$LIB_SNAP_PROGS" && continue
+		if [ -z "$pids" ]; then
+			echo "BPF program $id has no owner (pinned or leaked);"
+			continue
+		fi
+		for p in $(echo "$pids" | tr ',' ' '); do
+			lib_is_ours "$p" && echo "BPF program $id still held by pid $p;"
+		done
+	done >"${TMPDIR:-/tmp}/mace-clean.$$"
+	why="$why$(tr '\n' ' ' <"${TMPDIR:-/tmp}/mace-clean.$$")"
+	rm -f "${TMPDIR:-/tmp}/mace-clean.$$"
+	for n in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
+		lib_in "$n" "$LIB_SNAP_NETNS" && continue
+		# Only our own testbed's names: other runs create theirs concurrently.
+		case "$n" in "${TB_P:-none-}"*) why="$why netns $n left;" ;; esac
+	done
+	if [ -n "$why" ]; then
+		fail "$1" "${why% }"
+		return 1
+	fi
+	pass "$1"
+}
