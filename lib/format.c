@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Record formats: CSV (with a header line) and JSON lines, with the same
+ * field names, and parsers that read both back.
+ *
+ * CSV: segments as "a;b;c" ("-" for an unseen waypoint, "" if none); the path
+ * is quoted (RFC 4180) only if it needs to be.  JSON: segments as an array
+ * (null for unseen).  Both: dir "egress"/"ingress", proto as a name or a
+ * number, addresses as text, empty when the family is unknown.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "mace_int.h"
+
+#define NFIELDS 16
+static const char *const field_names[NFIELDS] = {
+	"ts_ns", "netns", "dir", "path", "latency_ns", "segments", "proto", "src",
+	"dst", "id", "sport", "dport", "seq", "len", "cpu_start", "cpu_end",
+};
+enum { F_TS, F_NETNS, F_DIR, F_PATH, F_LAT, F_SEGS, F_PROTO, F_SRC, F_DST, F_ID, F_SPORT,
+       F_DPORT, F_SEQ, F_LEN, F_CPU_START, F_CPU_END };
+
+static const struct {
+	uint8_t num;
+	const char *name;
+} protos[] = {
+	{ IPPROTO_ICMP, "icmp" }, { IPPROTO_TCP, "tcp" }, { IPPROTO_UDP, "udp" },
+	{ IPPROTO_ICMPV6, "icmpv6" },
+};
+
+MACE_EXPORT const char *mace_csv_header(void)
+{
+	return "ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,"
+	       "cpu_start,cpu_end\n";
+}
+
+/* snprintf-like appender: keeps counting past the end of the buffer. */
+struct out {
+	char *buf;
+	size_t size, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(o->len < o->size ? o->buf + o->len : NULL,
+		      o->len < o->size ? o->size - o->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += n;
+}
+
+static void put_addr(struct out *o, uint8_t family, const uint8_t *a)
+{
+	char s[INET6_ADDRSTRLEN] = "";
+
+	if (family == AF_INET || family == AF_INET6)
+		inet_ntop(family, a, s, sizeof(s));
+	put(o, "%s", s);
+}
+
+static void put_proto(struct out *o, uint8_t proto, bool json)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].num == proto) {
+			put(o, json ? "\"%s\"" : "%s", protos[i].name);
+			return;
+		}
+	put(o, "%u", proto);
+}
+
+static void put_csv_path(struct out *o, const char *p)
+{
+	if (!strpbrk(p, ",\"\r\n")) {
+		put(o, "%s", p);
+		return;
+	}
+	put(o, "\"");
+	for (; *p; p++)
+		put(o, *p == '"' ? "\"\"" : "%c", *p);
+	put(o, "\"");
+}
+
+static void put_json_str(struct out *o, const char *p)
+{
+	put(o, "\"");
+	for (; *p; p++) {
+		unsigned char ch = *p;
+
+		if (ch == '"' || ch == '\\')
+			put(o, "\\%c", ch);
+		else if (ch < 0x20)
+			put(o, "\\u%04x", ch);
+		else
+			put(o, "%c", ch);
+	}
+	put(o, "\"");
+}
+
+MACE_EXPORT int mace_record_format(const struct mace_record *r, const char *path_name,
+				   enum mace_format fmt, char *buf, size_t size)
+{
+	struct out o = { buf, size, 0 };
+	bool json = fmt == MACE_FORMAT_JSON;
+	const char *dir;
+
+	if (!r || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
+	    r->nseg > MACE_MAX_SEGMENTS)
+		return -EINVAL;
+	if (!path_name)
+		path_name = "";
+	if (size)
+		buf[0] = '\0';
+	dir = r->dir == MACE_EGRESS ? "egress" : "ingress";
+	if (json) {
+		put(&o, "{\"ts_ns\":%llu,\"netns\":%u,\"dir\":\"%s\",\"path\":",
+		    (unsigned long long)r->ts_ns, r->netns, dir);
+		put_json_str(&o, path_name);
+		put(&o, ",\"latency_ns\":%llu,\"segments\":[", (unsigned long long)r->latency_ns);
+	} else {
+		put(&o, "%llu,%u,%s,", (unsigned long long)r->ts_ns, r->netns, dir);
+		put_csv_path(&o, path_name);
+		put(&o, ",%llu,", (unsigned long long)r->latency_ns);
+	}
+	for (unsigned int i = 0; i < r->nseg; i++) {
+		if (i)
+			put(&o, json ? "," : ";");
+		if (r->seg_ns[i] == MACE_SEG_UNKNOWN)
+			put(&o, json ? "null" : "-");
+		else
+			put(&o, "%llu", (unsigned long long)r->seg_ns[i]);
+	}
+	put(&o, json ? "],\"proto\":" : ",");
+	put_proto(&o, r->proto, json);
+	put(&o, json ? ",\"src\":\"" : ",");
+	put_addr(&o, r->family, r->src);
+	put(&o, json ? "\",\"dst\":\"" : ",");
+	put_addr(&o, r->family, r->dst);
+	if (json)
+		put(&o, "\",\"id\":%u,\"sport\":%u,\"dport\":%u,\"seq\":%u,\"len\":%u,"
+			"\"cpu_start\":%u,\"cpu_end\":%u}\n",
+		    r->id, r->sport, r->dport, r->seq, r->len, r->cpu_start, r->cpu_end);
+	else
+		put(&o, ",%u,%u,%u,%u,%u,%u,%u\n", r->id, r->sport, r->dport, r->seq, r->len,
+		    r->cpu_start, r->cpu_end);
+	return o.len > INT_MAX ? -EOVERFLOW : (int)o.len;
+}
+
+/* ---- parsing ---------------------------------------------------------------- */
+
+/* A field's text: [s, s + n).  Strings are already unquoted into scratch. */
+struct field {
+	const char *s;
+	size_t n;
+	bool is_null, is_str, present;
+	uint64_t segs[MACE_MAX_SEGMENTS];
+	int nseg;		/* -1: not an array */
+};
+
+static int parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!n || n > 20)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		if (v > (UINT64_MAX - (s[i] - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_proto(const struct field *f, uint8_t *out)
+{
+	uint64_t v;
+
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (strlen(protos[i].name) == f->n && !memcmp(protos[i].name, f->s, f->n)) {
+			*out = protos[i].num;
+			return 0;
+		}
+	if (parse_u64(f->s, f->n, 255, &v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_addr(const struct field *f, uint8_t *family, uint8_t *a)
+{
+	char s[INET6_ADDRSTRLEN];
+	uint8_t fam;
+
+	memset(a, 0, 16);
+	if (!f->n) {
+		fam = 0;
+	} else {
+		if (f->n >= sizeof(s))
+			return -EINVAL;
+		memcpy(s, f->s, f->n);
+		s[f->n] = '\0';
+		fam = memchr(s, ':', f->n) ? AF_INET6 : AF_INET;
+		if (inet_pton(fam, s, a) != 1)
+			return -EINVAL;
+	}
+	if (*family != 0xff && *family != fam)
+		return -EINVAL;	/* src and dst of different families */
+	*family = fam;
+	return 0;
+}
+
+/* CSV segments "a;b;-" into f->segs. */
+static int split_segs(struct field *f)
+{
+	const char *p = f->s, *end = f->s + f->n;
+
+	f->nseg = 0;
+	if (!f->n)
+		return 0;
+	for (;;) {
+		const char *q = memchr(p, ';', end - p);
+		size_t n = q ? (size_t)(q - p) : (size_t)(end - p);
+
+		if (f->nseg == MACE_MAX_SEGMENTS)
+			return -EINVAL;
+		if (n == 1 && *p == '-')
+			f->segs[f->nseg] = MACE_SEG_UNKNOWN;
+		else if (parse_u64(p, n, UINT64_MAX - 1, &f->segs[f->nseg]))
+			return -EINVAL;
+		f->nseg++;
+		if (!q)
+			return 0;
+		p = q + 1;
+	}
+}
+
+static int fill(struct field *f, struct mace_record *r, char *path_name, size_t path_size)
+{
+	uint64_t v;
+
+	memset(r, 0, sizeof(*r));
+#define NUM(idx, max, dst)                                               \
+	do {                                                              \
+		if (f[idx].is_str || f[idx].nseg >= 0 || f[idx].is_null ||    \
+		    parse_u64(f[idx].s, f[idx].n, (max), &v))                 \
+			return -EINVAL;                                           \
+		dst = v;                                                  \
+	} while (0)
+	NUM(F_TS, UINT64_MAX, r->ts_ns);
+	NUM(F_NETNS, UINT32_MAX, r->netns);
+	NUM(F_LAT, UINT64_MAX, r->latency_ns);
+	NUM(F_ID, UINT16_MAX, r->id);
+	NUM(F_SPORT, UINT16_MAX, r->sport);
+	NUM(F_DPORT, UINT16_MAX, r->dport);
+	NUM(F_SEQ, UINT32_MAX, r->seq);
+	NUM(F_LEN, UINT32_MAX, r->len);
+	NUM(F_CPU_START, UINT16_MAX, r->cpu_start);
+	NUM(F_CPU_END, UINT16_MAX, r->cpu_end);
+#undef NUM
+	if (f[F_DIR].n == 6 && !memcmp(f[F_DIR].s, "egress", 6))
+		r->dir = MACE_EGRESS;
+	else if (f[F_DIR].n == 7 && !memcmp(f[F_DIR].s, "ingress", 7))
+		r->dir = MACE_INGRESS;
+	else
+		return -EINVAL;
+	if (f[F_SEGS].nseg < 0)
+		return -EINVAL;
+	for (int i = 0; i < MACE_MAX_SEGMENTS; i++)
+		r->seg_ns[i] = i < f[F_SEGS].nseg ? f[F_SEGS].segs[i] : MACE_SEG_UNKNOWN;
+	r->nseg = f[F_SEGS].nseg;
+	if (f[F_PROTO].nseg >= 0 || f[F_PROTO].is_null || parse_proto(&f[F_PROTO], &r->proto))
+		return -EINVAL;
+	r->family = 0xff;
+	if (parse_addr(&f[F_SRC], &r->family, r->src) || parse_addr(&f[F_DST], &r->family, r->dst))
+		return -EINVAL;
+	if (f[F_PATH].nseg >= 0 || f[F_PATH].is_null || memchr(f[F_PATH].s, '\0', f[F_PATH].n))
+		return -EINVAL;
+	if (path_name && path_size) {
+		size_t n = f[F_PATH].n < path_size - 1 ? f[F_PATH].n : path_size - 1;
+
+		memcpy(path_name, f[F_PATH].s, n);
+		path_name[n] = '\0';
+	}
+	return 0;
+}
+
+/* Splits one CSV line; quoted fields are unquoted into scratch. */
+static int split_csv(const char *line, struct field *f, char *scratch, size_t scratch_size)
+{
+	const char *p = line;
+	size_t used = 0;
+	int n = 0;
+
+	for (;;) {
+		struct field *cur;
+
+		if (n == NFIELDS)
+			return -EINVAL;
+		cur = &f[n++];
+		cur->nseg = -1;
+		if (*p == '"') {
+			cur->s = scratch + used;
+			cur->n = 0;
+			for (p++;; p++) {
+				if (!*p)
+					return -EINVAL;
+				if (*p == '"') {
+					if (p[1] != '"')
+						break;
+					p++;
+				}
+				if (used + 1 >= scratch_size)
+					return -EINVAL;
+				scratch[used++] = *p;
+				cur->n++;
+			}
+			p++;
+			cur->is_str = false;	/* CSV has no types */
+		} else {
+			cur->s = p;
+			while (*p && *p != ',' && *p != '\n' && *p != '\r' && *p != '"')
+				p++;
+			cur->n = p - cur->s;
+			if (*p == '"')
+				return -EINVAL;
+		}
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p == '\r')
+			p++;
+		if (*p == '\n')
+			p++;
+		if (*p)
+			return -EINVAL;
+		break;
+	}
+	if (n != NFIELDS)
+		return -EINVAL;
+	return split_segs(&f[F_SEGS]);
+}
+
+static const char *ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* A JSON string at p (after the quote) into scratch; returns the end or NULL. */
+static const char *json_str(const char *p, char *scratch, size_t cap, size_t *used, size_t *len)
+{
+	size_t n = 0;
+
+	for (;; p++) {
+		unsigned int u;
+		char ch = *p;
+
+		if (!ch || (unsigned char)ch < 0x20)
+			return NULL;
+		if (ch == '"')
+			break;
+		if (ch == '\\') {
+			p++;
+			switch (*p) {
+			case '"': case '\\': case '/': ch = *p; break;
+			case 'b': ch = '\b'; break;
+			case 'f': ch = '\f'; break;
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			case 'u':
+				u = 0;
+				for (int i = 1; i <= 4; i++) {
+					char h = p[i];
+
+					u <<= 4;
+					if (h >= '0' && h <= '9')
+						u |= h - '0';
+					else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
+						u |= (h | 0x20) - 'a' + 10;
+					else
+						return NULL;
+				}
+				/* we only write \u00XX; others are not ours */
+				if (!u || u > 0x7f)
+					return NULL;
+				ch = u;
+				p += 4;
+				break;
+			default:
+				return NULL;
+			}
+		}
+		if (*used + 1 >= cap)
+			return NULL;
+		scratch[(*used)++] = ch;
+		n++;
+	}
+	*len = n;
+	return p + 1;
+}
+
+static int split_json(const char *line, struct field *f, char *scratch, size_t cap)
+{
+	const char *p = ws(line);
+	size_t used = 0;
+
+	if (*p++ != '{')
+		return -EINVAL;
+	p = ws(p);
+	if (*p == '}')
+		return -EINVAL;
+	for (;;) {
+		struct field tmp, *cur = &tmp;
+		size_t klen, kstart = used;
+		int idx = -1;
+
+		if (*p++ != '"' || !(p = json_str(p, scratch, cap, &used, &klen)))
+			return -EINVAL;
+		for (int i = 0; i < NFIELDS; i++)
+			if (strlen(field_names[i]) == klen &&
+			    !memcmp(field_names[i], scratch + kstart, klen))
+				idx = i;
+		used = kstart;
+		if (idx >= 0) {
+			cur = &f[idx];
+			if (cur->present)
+				return -EINVAL;	/* same key twice */
+		}
+		memset(cur, 0, sizeof(*cur));
+		cur->present = true;
+		cur->nseg = -1;
+		p = ws(p);
+		if (*p++ != ':')
+			return -EINVAL;
+		p = ws(p);
+		if (*p == '"') {
+			cur->s = scratch + used;
+			cur->is_str = true;
+			if (!(p = json_str(p + 1, scratch, cap, &used, &cur->n)))
+				return -EINVAL;
+		} else if (*p == '[') {
+			cur->nseg = 0;
+			p = ws(p + 1);
+			while (*p != ']') {
+				const char *s = p;
+
+				if (cur->nseg == MACE_MAX_SEGMENTS)
+					return -EINVAL;
+				if (!strncmp(p, "null", 4)) {
+					cur->segs[cur->nseg] = MACE_SEG_UNKNOWN;
+					p += 4;
+				} else {
+					while (*p >= '0' && *p <= '9')
+						p++;
+					if (parse_u64(s, p - s, UINT64_MAX - 1, &cur->segs[cur->nseg]))
+						return -EINVAL;
+				}
+				cur->nseg++;
+				p = ws(p);
+				if (*p == ',')
+					p = ws(p + 1);
+				else if (*p != ']')
+					return -EINVAL;
+			}
+			p++;
+		} else if (!strncmp(p, "null", 4)) {
+			cur->is_null = true;
+			p += 4;
+		} else {
+			cur->s = p;
+			while (*p >= '0' && *p <= '9')
+				p++;
+			cur->n = p - cur->s;
+			if (!cur->n)
+				return -EINVAL;
+		}
+		p = ws(p);
+		if (*p == ',') {
+			p = ws(p + 1);
+			continue;
+		}
+		if (*p++ != '}')
+			return -EINVAL;
+		break;
+	}
+	if (*ws(p))
+		return -EINVAL;
+	for (int i = 0; i < NFIELDS; i++)
+		if (!f[i].present)
+			return -EINVAL;
+	/* proto may be a number or a name; other strings must be strings */
+	if (!f[F_DIR].is_str || !f[F_PATH].is_str || !f[F_SRC].is_str || !f[F_DST].is_str)
+		return -EINVAL;
+	return 0;
+}
+
+MACE_EXPORT int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
+				  char *path_name, size_t path_size)
+{
+	struct field f[NFIELDS];
+	char scratch[1024];
+	int err;
+
+	if (!line || !rec)
+		return -EINVAL;
+	memset(f, 0, sizeof(f));
+	if (fmt == MACE_FORMAT_CSV)
+		err = split_csv(line, f, scratch, sizeof(scratch));
+	else if (fmt == MACE_FORMAT_JSON)
+		err = split_json(line, f, scratch, sizeof(scratch));
+	else
+		err = -EINVAL;
+	if (err)
+		return err;
+	return fill(f, rec, path_name, path_size);
+}

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Log-linear latency histogram.  Values below 128 have a bucket each; above,
+ * every power of two is split into 128 linear sub-buckets, so a bucket is at
+ * most 1/128 of its lower bound wide and its centre is within 0.4% of any
+ * value in it.  Mean and deviation are exact (Welford), min and max too.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mace_int.h"
+
+#define SUB_BITS 7
+#define SUB (1u << SUB_BITS)
+/* exact buckets + one group of SUB per exponent 7..63 */
+#define NBUCKETS (SUB + (64 - SUB_BITS) * SUB)
+
+struct mace_hist {
+	uint64_t count, min, max;
+	double mean, m2;
+	uint64_t b[NBUCKETS];
+};
+
+static inline unsigned int bucket_of(uint64_t v)
+{
+	unsigned int e;
+
+	if (v < SUB)
+		return v;
+	e = 63 - __builtin_clzll(v);
+	return SUB + (e - SUB_BITS) * SUB + ((v >> (e - SUB_BITS)) & (SUB - 1));
+}
+
+/* Inclusive bounds of bucket i. */
+static void bucket_bounds(unsigned int i, uint64_t *lo, uint64_t *hi)
+{
+	unsigned int e, sub;
+
+	if (i < SUB) {
+		*lo = *hi = i;
+		return;
+	}
+	e = (i - SUB) / SUB + SUB_BITS;
+	sub = (i - SUB) % SUB;
+	*lo = ((uint64_t)(SUB + sub)) << (e - SUB_BITS);
+	*hi = *lo + ((1ULL << (e - SUB_BITS)) - 1);
+}
+
+static uint64_t bucket_mid(unsigned int i)
+{
+	uint64_t lo, hi;
+
+	bucket_bounds(i, &lo, &hi);
+	return lo + (hi - lo) / 2;
+}
+
+MACE_EXPORT struct mace_hist *mace_hist_new(void)
+{
+	struct mace_hist *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->min = UINT64_MAX;
+	return h;
+}
+
+MACE_EXPORT void mace_hist_reset(struct mace_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->min = UINT64_MAX;
+}
+
+MACE_EXPORT void mace_hist_free(struct mace_hist *h)
+{
+	free(h);
+}
+
+MACE_EXPORT void mace_hist_add(struct mace_hist *h, uint64_t v)
+{
+	double d;
+
+	h->b[bucket_of(v)]++;
+	h->count++;
+	if (v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	d = (double)v - h->mean;
+	h->mean += d / (double)h->count;
+	h->m2 += d * ((double)v - h->mean);
+}
+
+MACE_EXPORT void mace_hist_merge(struct mace_hist *into, const struct mace_hist *from)
+{
+	double n1 = into->count, n2 = from->count, d;
+
+	if (!from->count)
+		return;
+	for (unsigned int i = 0; i < NBUCKETS; i++)
+		into->b[i] += from->b[i];
+	/* Chan et al. parallel combination of Welford states */
+	d = from->mean - into->mean;
+	into->mean += d * n2 / (n1 + n2);
+	into->m2 += from->m2 + d * d * n1 * n2 / (n1 + n2);
+	into->count += from->count;
+	if (from->min < into->min)
+		into->min = from->min;
+	if (from->max > into->max)
+		into->max = from->max;
+}
+
+/* Nearest rank: the value at rank ceil(q * n) of the sorted values. */
+MACE_EXPORT uint64_t mace_hist_quantile(const struct mace_hist *h, double q)
+{
+	uint64_t rank, seen = 0, v;
+
+	if (!h->count)
+		return 0;
+	if (!(q > 0))
+		return h->min;
+	if (q >= 1)
+		return h->max;
+	rank = (uint64_t)ceil(q * (double)h->count);
+	if (rank < 1)
+		rank = 1;
+	for (unsigned int i = 0; i < NBUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= rank) {
+			v = bucket_mid(i);
+			/* the extremes are known exactly */
+			return v < h->min ? h->min : v > h->max ? h->max : v;
+		}
+	}
+	return h->max;
+}
+
+MACE_EXPORT void mace_hist_summary(const struct mace_hist *h, struct mace_summary *out)
+{
+	unsigned int best = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!h->count)
+		return;
+	out->count = h->count;
+	out->mean = h->mean;
+	out->stddev = h->count > 1 ? sqrt(h->m2 / (double)(h->count - 1)) : 0;
+	out->min = h->min;
+	out->max = h->max;
+	for (unsigned int i = 1; i < NBUCKETS; i++)
+		if (h->b[i] > h->b[best])
+			best = i;
+	out->mode = bucket_mid(best);
+	out->p50 = mace_hist_quantile(h, 0.5);
+	out->p90 = mace_hist_quantile(h, 0.9);
+	out->p99 = mace_hist_quantile(h, 0.99);
+	out->p999 = mace_hist_quantile(h, 0.999);
+}
+
+/* hi is inclusive, so the last bucket can end at UINT64_MAX. */
+MACE_EXPORT bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter, uint64_t *lo,
+				  uint64_t *hi, uint64_t *count)
+{
+	for (unsigned int i = *iter; i < NBUCKETS; i++) {
+		if (!h->b[i])
+			continue;
+		bucket_bounds(i, lo, hi);
+		*count = h->b[i];
+		*iter = i + 1;
+		return true;
+	}
+	*iter = NBUCKETS;
+	return false;
+}
