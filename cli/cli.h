@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared pieces of the mace command: option parsing, the session event loop,
+ * record output, statistics, netns names.  One file per subcommand uses them.
+ */
+#ifndef MACE_CLI_H
+#define MACE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mace.h"
+
+/* Exit codes (DESIGN.md section 8). */
+#define EXIT_OK 0
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+/* Which options a subcommand accepts. */
+#define CO_SEL 0x01	/* -p --netns --outer -b -d -w --raw */
+#define CO_OUT 0x02	/* -F -o */
+#define CO_JSON 0x04	/* -j */
+#define CO_CMD 0x08	/* -- CMD ... */
+#define CO_STAT 0x10	/* --stat */
+#define CO_PATH 0x20	/* -p alone (replay) */
+#define CO_OUTFILE 0x40	/* -o alone (plot) */
+
+struct cli_opts {
+	const char *cmd;	/* subcommand name, for messages */
+	const char *path, *netns, *outer, *save_file, *output;
+	enum mace_backend_kind backend;
+	enum mace_format format;
+	double duration;	/* seconds; 0: until stopped */
+	bool raw, json, stat;
+	char **child_argv;	/* after "--", NULL-terminated; NULL if none */
+	char **args;		/* positional arguments */
+	int nargs;
+};
+
+/* opts.c */
+/* Parses argv (argv[0] is the subcommand).  Returns 0 or EXIT_USAGE after
+ * printing a message naming the bad argument. */
+int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o);
+int cli_parse_duration(const char *s, double *out);
+/* Checks the path names a shipped path or a valid file; prints the parser's
+ * message.  0 or EXIT_USAGE. */
+int cli_check_path(const struct cli_opts *o);
+void cli_fill_mace_opts(const struct cli_opts *o, struct mace_opts *mo);
+
+/* loop.c: one session from start to stop */
+struct cli_loop {
+	struct mace_session *s;
+	const struct cli_opts *o;
+	/* Called after each batch of records and at the end (flush output). */
+	int (*after_poll)(void *ctx);
+	void *ctx;
+	bool progress;		/* once a second on stderr (only if a terminal) */
+	const uint64_t *nrecords; /* the caller's record count, for progress; may be NULL */
+	/* results */
+	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
+	int stop_signal;	/* SIGINT/SIGTERM that stopped the run, or 0 */
+};
+/* Asks the running loop to stop (output closed: EPIPE). */
+void cli_request_stop(void);
+/* Opens a live (replay_file NULL) or replay session, prints the binding.
+ * NULL on error (reported). */
+struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
+				      mace_record_fn fn, void *ctx);
+/* Starts, runs until duration/child exit/signal/end of replay, stops.
+ * Returns 0 or EXIT_RUNTIME (reported). */
+int cli_loop_run(struct cli_loop *l);
+void cli_print_counters(FILE *f, const struct mace_counters *c);
+void cli_counters_json(FILE *f, const struct mace_counters *c);
+
+/* output.c */
+/* Opens FILE for writing, refusing symlinks; "-" or NULL is stdout. */
+FILE *cli_open_output(const char *cmd, const char *file);
+struct cli_writer {
+	FILE *f;
+	enum mace_format fmt;
+	struct mace_session *s;	/* for path names */
+	int err;		/* first write error (errno) */
+	uint64_t records;
+	char *buf;
+	size_t size;
+};
+void cli_writer_record(const struct mace_record *rec, void *ctx);
+/* Flushes; on EPIPE asks the loop to stop.  Returns 0 or -errno. */
+int cli_writer_flush(void *ctx);
+
+/* stat.c */
+struct cli_stats;
+struct cli_stats *cli_stats_new(void);
+void cli_stats_record(const struct mace_record *rec, void *ctx);
+void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f);
+void cli_stats_free(struct cli_stats *st);
+
+/* netns_name.c: "ctr1" (ip netns name), "pid 1234", or the inode */
+const char *cli_netns_name(uint32_t netns, char *buf, size_t size);
+
+/* Subcommands. */
+int cmd_record(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_paths(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_adjust(int argc, char **argv);
+void cli_usage(FILE *f, const char *cmd);
+
+/* main.c: log messages are held instead of printed while the terminal view runs */
+void cli_log_hold(bool hold);
+const char *cli_log_last(void);
+
+#endif /* MACE_CLI_H */

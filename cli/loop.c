@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One capture from start to stop: poll() on the session fd and a signalfd
+ * (SIGINT, SIGTERM, SIGCHLD), optional child command, duration, progress.
+ * Records go straight to the caller's callback; nothing here prints them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static volatile int stop_requested;
+
+void cli_request_stop(void)
+{
+	stop_requested = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void cli_print_counters(FILE *f, const struct mace_counters *c)
+{
+	fprintf(f, "mace: counters: events %llu records %llu matched %llu unmatched %llu "
+		"expired %llu replaced %llu duplicates %llu pending %llu collisions %llu "
+		"lost %llu user_drops %llu\n",
+		(unsigned long long)c->events, (unsigned long long)c->records,
+		(unsigned long long)c->matched, (unsigned long long)c->unmatched,
+		(unsigned long long)c->expired, (unsigned long long)c->replaced,
+		(unsigned long long)c->duplicates, (unsigned long long)c->pending,
+		(unsigned long long)c->collisions, (unsigned long long)c->lost,
+		(unsigned long long)c->user_drops);
+}
+
+void cli_counters_json(FILE *f, const struct mace_counters *c)
+{
+	fprintf(f, "{\"events\":%llu,\"records\":%llu,\"matched\":%llu,\"unmatched\":%llu,"
+		"\"expired\":%llu,\"replaced\":%llu,\"duplicates\":%llu,\"pending\":%llu,"
+		"\"collisions\":%llu,\"lost\":%llu,\"user_drops\":%llu}",
+		(unsigned long long)c->events, (unsigned long long)c->records,
+		(unsigned long long)c->matched, (unsigned long long)c->unmatched,
+		(unsigned long long)c->expired, (unsigned long long)c->replaced,
+		(unsigned long long)c->duplicates, (unsigned long long)c->pending,
+		(unsigned long long)c->collisions, (unsigned long long)c->lost,
+		(unsigned long long)c->user_drops);
+}
+
+struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
+				      mace_record_fn fn, void *ctx)
+{
+	struct mace_session *s;
+	struct mace_opts mo;
+
+	cli_fill_mace_opts(o, &mo);
+	mo.on_record = fn;
+	mo.ctx = ctx;
+	if (replay_file)
+		s = mace_session_replay(replay_file, &mo);
+	else
+		s = mace_session_new(&mo);
+	if (!s) {
+		/* The library said why through the log hook; add what failed. */
+		fprintf(stderr, "mace: %s: cannot %s: %s\n", o->cmd,
+			replay_file ? "replay" : "start a session", strerror(errno));
+		return NULL;
+	}
+	if (!replay_file) {
+		fprintf(stderr, "mace: path %s, backend %s\n", mace_session_path_name(s),
+			mace_session_backend_name(s));
+		mace_session_describe(s, stderr);
+	}
+	return s;
+}
+
+static int spawn(char **argv, const sigset_t *oldmask, pid_t *pid)
+{
+	int fds[2], err = 0;
+	ssize_t n;
+
+	/* A close-on-exec pipe tells the parent whether exec worked. */
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		err = -errno;
+		close(fds[0]);
+		close(fds[1]);
+		return err;
+	}
+	if (*pid == 0) {
+		close(fds[0]);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		execvp(argv[0], argv);
+		err = errno;
+		n = write(fds[1], &err, sizeof(err));
+		(void)n;
+		_exit(127);
+	}
+	close(fds[1]);
+	n = read(fds[0], &err, sizeof(err));
+	close(fds[0]);
+	return n == sizeof(err) ? -err : 0;
+}
+
+static int shell_status(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 1;
+}
+
+static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint64_t *last_n)
+{
+	uint64_t t = now_ns(), n;
+	double dt;
+
+	if (t - *last_t < 1000000000ull)
+		return;
+	n = l->nrecords ? *l->nrecords : 0;
+	dt = (t - *last_t) / 1e9;
+	fprintf(stderr, "\rmace: %.0f s, %llu records, %.0f/s   ", (t - start) / 1e9,
+		(unsigned long long)n, (n - *last_n) / dt);
+	*last_t = t;
+	*last_n = n;
+}
+
+int cli_loop_run(struct cli_loop *l)
+{
+	const struct cli_opts *o = l->o;
+	bool live = mace_session_fd(l->s) >= 0;
+	bool show = l->progress && isatty(STDERR_FILENO);
+	uint64_t start, deadline = 0, last_t, last_n = 0;
+	sigset_t mask, oldmask;
+	struct pollfd pfd[2];
+	pid_t child = 0;
+	int sfd, rc = EXIT_OK, r, status;
+
+	l->child_status = -1;
+	l->stop_signal = 0;
+	stop_requested = 0;
+	/* Writes to a closed pipe fail with EPIPE instead of killing us. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		fprintf(stderr, "mace: %s: signalfd: %s\n", o->cmd, strerror(errno));
+		rc = EXIT_RUNTIME;
+		goto out_mask;
+	}
+
+	r = mace_session_start(l->s);
+	if (r < 0) {
+		fprintf(stderr, "mace: %s: cannot start tracing: %s\n", o->cmd, strerror(-r));
+		rc = EXIT_RUNTIME;
+		goto out_sfd;
+	}
+	if (o->child_argv) {
+		r = spawn(o->child_argv, &oldmask, &child);
+		if (r < 0) {
+			fprintf(stderr, "mace: %s: cannot run '%s': %s\n", o->cmd,
+				o->child_argv[0], strerror(-r));
+			if (child > 0)
+				waitpid(child, NULL, 0);
+			child = 0;
+			rc = EXIT_RUNTIME;
+			goto out_stop;
+		}
+	}
+	start = last_t = now_ns();
+	if (o->duration > 0)
+		deadline = start + (uint64_t)(o->duration * 1e9);
+
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = mace_session_fd(l->s);
+	pfd[1].events = POLLIN;
+	while (!stop_requested) {
+		int timeout = live ? 100 : 0;
+		struct signalfd_siginfo si;
+
+		if (deadline) {
+			uint64_t t = now_ns();
+
+			if (t >= deadline)
+				break;
+			if ((deadline - t) / 1000000 < (uint64_t)timeout)
+				timeout = (deadline - t) / 1000000;
+		}
+		if (poll(pfd, live ? 2 : 1, timeout) < 0 && errno != EINTR) {
+			fprintf(stderr, "mace: %s: poll: %s\n", o->cmd, strerror(errno));
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo != SIGCHLD)
+				l->stop_signal = si.ssi_signo;
+		}
+		if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+			l->child_status = shell_status(status);
+			child = 0;
+		}
+		/* Drain what is ready even when stopping: those packets happened. */
+		r = mace_session_poll(l->s, 0);
+		if (r == -ENODATA)
+			break;
+		if (r < 0 && r != -EINTR && r != -EAGAIN) {
+			fprintf(stderr, "mace: %s: %s\n", o->cmd, strerror(-r));
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		if (l->after_poll && l->after_poll(l->ctx) < 0 && !stop_requested) {
+			rc = EXIT_RUNTIME;
+			break;
+		}
+		if (l->stop_signal || (o->child_argv && child == 0))
+			break;
+		if (show)
+			progress(l, start, &last_t, &last_n);
+	}
+	if (show)
+		fputc('\n', stderr);
+
+out_stop:
+	r = mace_session_stop(l->s);
+	if (r < 0) {
+		fprintf(stderr, "mace: %s: stopping: %s\n", o->cmd, strerror(-r));
+		rc = EXIT_RUNTIME;
+	}
+	if (l->after_poll && l->after_poll(l->ctx) < 0 && !stop_requested)
+		rc = EXIT_RUNTIME;
+	if (child > 0) {
+		/* We stop first (signal, duration, EPIPE): the command goes too. */
+		kill(child, SIGTERM);
+		if (waitpid(child, &status, 0) == child)
+			l->child_status = shell_status(status);
+	}
+out_sfd:
+	close(sfd);
+out_mask:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	return rc;
+}

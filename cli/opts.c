@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: MIT */
+/* Option parsing shared by the subcommands: one grammar, bad arguments named. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT };
+
+static const struct option long_opts[] = {
+	{ "path", required_argument, NULL, 'p' },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "outer", required_argument, NULL, OPT_OUTER },
+	{ "backend", required_argument, NULL, 'b' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "write-raw", required_argument, NULL, 'w' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "json", no_argument, NULL, 'j' },
+	{ "stat", no_argument, NULL, OPT_STAT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cli_parse_duration(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Is option c allowed under the accept mask? */
+static bool allowed(int c, unsigned int accept)
+{
+	switch (c) {
+	case 'p':
+		return accept & (CO_SEL | CO_PATH);
+	case OPT_NETNS: case OPT_OUTER: case 'b': case 'd': case 'w': case OPT_RAW:
+		return accept & CO_SEL;
+	case 'F':
+		return accept & CO_OUT;
+	case 'o':
+		return accept & (CO_OUT | CO_OUTFILE);
+	case 'j':
+		return accept & CO_JSON;
+	case OPT_STAT:
+		return accept & CO_STAT;
+	case 'h':
+		return true;
+	}
+	return false;
+}
+
+static int bad(const struct cli_opts *o, const char *what, const char *arg)
+{
+	fprintf(stderr, "mace: %s: %s '%s'\n", o->cmd, what, arg);
+	fprintf(stderr, "Try 'mace help %s'.\n", o->cmd);
+	return EXIT_USAGE;
+}
+
+int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
+{
+	int c, i, end = argc;
+
+	memset(o, 0, sizeof(*o));
+	o->cmd = argv[0];
+	o->format = MACE_FORMAT_CSV;
+
+	/* "--" ends our options; what follows is the command to run. */
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			end = i;
+			break;
+		}
+	}
+	if (end < argc) {
+		if (!(accept & CO_CMD))
+			return bad(o, "does not run a command; unexpected", "--");
+		if (end + 1 == argc)
+			return bad(o, "missing command after", "--");
+		o->child_argv = argv + end + 1;
+	}
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(end, argv, ":p:b:F:o:w:d:jh", long_opts, NULL)) != -1) {
+		const char *opt = argv[optind - 1];
+
+		if (c == '?')
+			return bad(o, "unknown option", optopt ? (char[]){ '-', optopt, 0 } : opt);
+		if (c == ':')
+			return bad(o, "missing argument for", opt);
+		if (!allowed(c, accept))
+			return bad(o, "option not accepted here", opt);
+		switch (c) {
+		case 'h':
+			cli_usage(stdout, o->cmd);
+			exit(EXIT_OK);
+		case 'p':
+			o->path = optarg;
+			break;
+		case OPT_NETNS:
+			if (!*optarg)
+				return bad(o, "bad netns", optarg);
+			o->netns = optarg;
+			break;
+		case OPT_OUTER:
+			if (!*optarg)
+				return bad(o, "bad outer device", optarg);
+			o->outer = optarg;
+			break;
+		case 'b':
+			if (!strcmp(optarg, "auto"))
+				o->backend = MACE_BACKEND_AUTO;
+			else if (!strcmp(optarg, "bpf"))
+				o->backend = MACE_BACKEND_BPF;
+			else if (!strcmp(optarg, "ftrace"))
+				o->backend = MACE_BACKEND_FTRACE;
+			else
+				return bad(o, "bad backend (auto, bpf, ftrace)", optarg);
+			break;
+		case 'F':
+			if (!strcmp(optarg, "csv"))
+				o->format = MACE_FORMAT_CSV;
+			else if (!strcmp(optarg, "json"))
+				o->format = MACE_FORMAT_JSON;
+			else
+				return bad(o, "bad format (csv, json)", optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return bad(o, "bad output file", optarg);
+			o->output = optarg;
+			break;
+		case 'w':
+			if (!*optarg)
+				return bad(o, "bad raw file", optarg);
+			o->save_file = optarg;
+			break;
+		case 'd':
+			if (cli_parse_duration(optarg, &o->duration))
+				return bad(o, "bad duration", optarg);
+			break;
+		case OPT_RAW:
+			o->raw = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case OPT_STAT:
+			o->stat = true;
+			break;
+		}
+	}
+	o->args = argv + optind;
+	o->nargs = end - optind;
+	return 0;
+}
+
+int cli_check_path(const struct cli_opts *o)
+{
+	struct mace_path *p;
+	char err[512] = "";
+
+	if (!o->path)
+		return 0;
+	p = mace_path_load(o->path, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "mace: %s: %s\n", o->cmd,
+			*err ? err : "bad path");
+		return EXIT_USAGE;
+	}
+	mace_path_free(p);
+	return 0;
+}
+
+void cli_fill_mace_opts(const struct cli_opts *o, struct mace_opts *mo)
+{
+	struct mace_opts init = MACE_OPTS_INIT;
+
+	*mo = init;
+	mo->path = o->path;
+	mo->netns = o->netns;
+	mo->outer = o->outer;
+	mo->backend = o->backend;
+	mo->raw_events = o->raw;
+	mo->save_file = o->save_file;
+}

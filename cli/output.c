@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/* Record output: CSV or JSON lines to stdout or a file that is not a symlink. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+FILE *cli_open_output(const char *cmd, const char *file)
+{
+	FILE *f;
+	int fd;
+
+	if (!file || !strcmp(file, "-"))
+		return stdout;
+	/* O_NOFOLLOW: a planted symlink must not redirect a root-owned write. */
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "mace: %s: cannot write '%s': %s\n", cmd, file,
+			errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		fprintf(stderr, "mace: %s: '%s': %s\n", cmd, file, strerror(errno));
+		close(fd);
+	}
+	return f;
+}
+
+void cli_writer_record(const struct mace_record *rec, void *ctx)
+{
+	struct cli_writer *w = ctx;
+	const char *name = w->s ? mace_session_path_name(w->s) : "";
+	int n;
+
+	if (w->err)
+		return;
+	n = mace_record_format(rec, name, w->fmt, w->buf, w->size);
+	if (n >= 0 && (size_t)n >= w->size) {
+		char *nb = realloc(w->buf, n + 1);
+
+		if (!nb) {
+			w->err = ENOMEM;
+			return;
+		}
+		w->buf = nb;
+		w->size = n + 1;
+		n = mace_record_format(rec, name, w->fmt, w->buf, w->size);
+	}
+	if (n < 0) {
+		w->err = -n;
+		return;
+	}
+	if (fwrite(w->buf, 1, n, w->f) != (size_t)n)
+		w->err = errno ? errno : EIO;
+	w->records++;
+}
+
+int cli_writer_flush(void *ctx)
+{
+	struct cli_writer *w = ctx;
+
+	if (!w->err && fflush(w->f))
+		w->err = errno;
+	if (!w->err)
+		return 0;
+	if (w->err == EPIPE) {
+		/* The reader went away (mace record | head): a clean stop. */
+		cli_request_stop();
+		return -EPIPE;
+	}
+	return -w->err;
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* mace record, mace stat, mace replay: a session's records to a file or a summary. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* Both sinks of one run: the record writer and the statistics. */
+struct sinks {
+	struct cli_writer *w;
+	struct cli_stats *st;
+	uint64_t records;
+};
+
+static void on_record(const struct mace_record *rec, void *ctx)
+{
+	struct sinks *k = ctx;
+
+	k->records++;
+	if (k->w)
+		cli_writer_record(rec, k->w);
+	if (k->st)
+		cli_stats_record(rec, k->st);
+}
+
+static int flush(void *ctx)
+{
+	struct sinks *k = ctx;
+
+	return k->w ? cli_writer_flush(k->w) : 0;
+}
+
+/* Runs one live or replay session into the sinks the options ask for. */
+static int run(struct cli_opts *o, const char *replay_file, bool records, bool stats)
+{
+	struct cli_writer w = { .fmt = o->format };
+	struct sinks k = { 0 };
+	struct cli_loop l = { 0 };
+	struct mace_counters c;
+	int rc;
+
+	rc = cli_check_path(o);
+	if (rc)
+		return rc;
+	if (records) {
+		w.f = cli_open_output(o->cmd, o->output);
+		if (!w.f)
+			return EXIT_RUNTIME;
+		k.w = &w;
+	}
+	if (stats) {
+		k.st = cli_stats_new();
+		if (!k.st) {
+			fprintf(stderr, "mace: %s: %s\n", o->cmd, strerror(errno));
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+	}
+	l.s = cli_session_open(o, replay_file, on_record, &k);
+	if (!l.s) {
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	w.s = l.s;
+	if (k.w && o->format == MACE_FORMAT_CSV)
+		fputs(mace_csv_header(), w.f);
+	l.o = o;
+	l.after_poll = flush;
+	l.ctx = &k;
+	l.progress = true;
+	l.nrecords = &k.records;
+	rc = cli_loop_run(&l);
+
+	if (w.err && w.err != EPIPE) {
+		fprintf(stderr, "mace: %s: writing %s: %s\n", o->cmd,
+			o->output ? o->output : "standard output", strerror(w.err));
+		rc = EXIT_RUNTIME;
+	}
+	if (k.st)
+		cli_stats_print(k.st, l.s, o->json, stdout);
+	mace_session_counters(l.s, &c);
+	cli_print_counters(stderr, &c);
+	if (l.stop_signal)
+		fprintf(stderr, "mace: stopped by %s\n", strsignal(l.stop_signal));
+	if (o->child_argv && l.child_status >= 0) {
+		fprintf(stderr, "mace: '%s' exited with status %d; %llu records\n",
+			o->child_argv[0], l.child_status, (unsigned long long)k.records);
+		if (rc == EXIT_OK)
+			rc = l.child_status;
+	}
+	mace_session_free(l.s);
+out:
+	cli_stats_free(k.st);
+	if (w.f && w.f != stdout && fclose(w.f) && rc == EXIT_OK) {
+		fprintf(stderr, "mace: %s: closing %s: %s\n", o->cmd, o->output, strerror(errno));
+		rc = EXIT_RUNTIME;
+	}
+	free(w.buf);
+	return rc;
+}
+
+static int no_args(const struct cli_opts *o)
+{
+	if (o->nargs) {
+		fprintf(stderr, "mace: %s: unexpected argument '%s'\n", o->cmd, o->args[0]);
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct cli_opts o;
+	int rc = cli_parse(argc, argv, CO_SEL | CO_OUT | CO_CMD, &o);
+
+	if (!rc)
+		rc = no_args(&o);
+	return rc ? rc : run(&o, NULL, true, false);
+}
+
+int cmd_stat(int argc, char **argv)
+{
+	struct cli_opts o;
+	int rc = cli_parse(argc, argv, CO_SEL | CO_JSON | CO_CMD, &o);
+
+	if (!rc)
+		rc = no_args(&o);
+	return rc ? rc : run(&o, NULL, false, true);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	struct cli_opts o;
+	int rc = cli_parse(argc, argv, CO_PATH | CO_OUT | CO_STAT | CO_JSON, &o);
+
+	if (rc)
+		return rc;
+	if (o.nargs != 1) {
+		if (o.nargs)
+			fprintf(stderr, "mace: replay: unexpected argument '%s'\n", o.args[1]);
+		else
+			fprintf(stderr, "mace: replay: missing FILE\n");
+		return EXIT_USAGE;
+	}
+	if (o.json && !o.stat) {
+		fprintf(stderr, "mace: replay: '-j' needs '--stat'\n");
+		return EXIT_USAGE;
+	}
+	/* With --stat the summary replaces the records unless -o asks for both. */
+	return run(&o, o.args[0], !o.stat || o.output, o.stat);
+}
