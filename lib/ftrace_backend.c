@@ -679,7 +679,8 @@ static int drain(struct mace_backend *b, __u64 cutoff)
 
 	for (int i = 0; i < b->nst; i++) {
 		b->st[i].dry = false;
-		ret = advance(b, &b->st[i]);
+		/* a stream may still hold an event kept back by the last cutoff */
+		ret = b->st[i].data ? 0 : advance(b, &b->st[i]);
 		if (ret)
 			goto err;
 	}
