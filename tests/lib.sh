@@ -96,7 +96,8 @@ lib_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 
 # assert_clean NAME: FAIL NAME if the test left a mace tracefs instance, an
 # event in the top-level set_event, a mace BPF program, or a netns behind;
-# PASS NAME otherwise.  Needs clean_snapshot first.
+# PASS NAME otherwise.  Needs clean_snapshot first.  Netns are judged by the
+# testbed prefixes in TB_PREFIXES (default: TB_P).
 assert_clean() {
 	why=
 	for i in $(lib_mace_instances); do
@@ -123,8 +124,10 @@ assert_clean() {
 	rm -f "${TMPDIR:-/tmp}/mace-clean.$$"
 	for n in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
 		lib_in "$n" "$LIB_SNAP_NETNS" && continue
-		# Only our own testbed's names: other runs create theirs concurrently.
-		case "$n" in "${TB_P:-none-}"*) why="$why netns $n left;" ;; esac
+		# Only our own testbeds' names: other runs create theirs concurrently.
+		for p in ${TB_PREFIXES:-$TB_P}; do
+			case "$n" in "$p"*) why="$why netns $n left;" ;; esac
+		done
 	done
 	if [ -n "$why" ]; then
 		fail "$1" "${why% }"
