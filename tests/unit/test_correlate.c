@@ -443,6 +443,8 @@ TEST(syscall_ingress_netns_fifo)
 	push(c, E(2000, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0x2, 0));
 	/* reader without a key takes the oldest */
 	push(c, E(2500, MACE_TP_SYS_EXIT_RECVMMSG, C, 0, 0, 0));
+	/* and the next one the packet that came after the keyed one */
+	push(c, E(2550, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0, 0));
 	/* a reader in another netns finds nothing */
 	e = E(2600, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0, 0);
 	e.netns = 12345;
@@ -450,17 +452,19 @@ TEST(syscall_ingress_netns_fifo)
 	/* a key nobody waits with */
 	push(c, E(2700, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0x9, 0));
 	mace_corr_flush(c);
-	CHECK_EQ_U64(nrecs, 2);
+	CHECK_EQ_U64(nrecs, 3);
 	CHECK_EQ_U64(recs[0].ts_ns, 1100);
 	CHECK_EQ_U64(recs[0].latency_ns, 900);
 	CHECK_EQ_U64(recs[0].dir, MACE_INGRESS);
 	CHECK_EQ_U64(recs[1].ts_ns, 1000);
 	CHECK_EQ_U64(recs[1].latency_ns, 1500);
 	CHECK_EQ_U64(recs[1].seg_ns[1], 1300);
+	CHECK_EQ_U64(recs[2].ts_ns, 1350);
+	CHECK_EQ_U64(recs[2].latency_ns, 1200);
 	k = counters(c);
-	CHECK_EQ_U64(k.matched, 6);
+	CHECK_EQ_U64(k.matched, 9);
 	CHECK_EQ_U64(k.unmatched, 2);
-	CHECK_EQ_U64(k.expired, 2);
+	CHECK_EQ_U64(k.expired, 0);
 	CHECK_EQ_U64(k.pending, 0);
 	CHECK_INVARIANT(c);
 	mace_corr_free(c);
