@@ -77,11 +77,8 @@ struct mace_session *cli_session_open(const struct cli_opts *o, const char *repl
 			replay_file ? "replay" : "start a session", strerror(errno));
 		return NULL;
 	}
-	if (!replay_file) {
-		fprintf(stderr, "mace: path %s, backend %s\n", mace_session_path_name(s),
-			mace_session_backend_name(s));
+	if (!replay_file)
 		mace_session_describe(s, stderr);
-	}
 	return s;
 }
 
