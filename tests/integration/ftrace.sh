@@ -1,0 +1,131 @@
+#!/bin/sh
+# The ftrace backend on real traffic: same records as eBPF, every shipped
+# path works or is refused with a reason, duplicate device names refused,
+# nothing left behind, a SIGKILLed run's instance removed by the next run.
+. tests/lib.sh
+. tests/testbed.sh
+
+need_root ftrace || exit 0
+need_mace ftrace || exit 0
+need_tracefs || { fail ftrace "no tracefs"; exit 1; }
+clean_snapshot
+tb_trap
+W=$(mktemp -d /tmp/mace-ftrace.XXXXXX)
+TB_TRAP_EXTRA="rm -rf '$W'"
+tb_up bridge-nat || { fail ftrace "testbed did not come up"; exit 1; }
+
+# The workload: 50 pings, then 20 UDP datagrams echoed by the remote.
+cat >"$W/echo.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 9999))
+s.settimeout(10)
+for _ in range(20):
+    d, a = s.recvfrom(2048)
+    s.sendto(d, a)
+EOF
+cat >"$W/send.py" <<'EOF'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+for i in range(20):
+    s.sendto(b"mace-%02d" % i + b"x" * 64, (sys.argv[1], 9999))
+    s.recvfrom(2048)
+    time.sleep(0.02)
+EOF
+# The workload as a script, so mace record can run it (-- CMD) and stop
+# when it exits.
+cat >"$W/workload.sh" <<EOF
+ip netns exec "$TB_CTR" ping -q -c 50 -i 0.02 "$TB_REMOTE_IP" >/dev/null &&
+ip netns exec "$TB_CTR" python3 "$W/send.py" "$TB_REMOTE_IP"
+EOF
+record() {
+	ip netns exec "$TB_REMOTE" python3 "$W/echo.py" &
+	echo_pid=$!
+	sleep 0.3
+	"$MACE" record -b "$1" --netns "$TB_CTR" -o "$W/$1.csv" -- sh "$W/workload.sh" \
+		>/dev/null 2>"$W/$1.err"
+	rc=$?
+	wait "$echo_pid"
+	return $rc
+}
+
+# stats FILE DIR: "count median" of latency_ns for one direction.
+stats() {
+	awk -F, -v dir="$2" 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["dir"] == dir { print $col["latency_ns"] }' "$1" | sort -n |
+		awk '{ v[NR] = $1 } END { print NR, NR ? v[int((NR + 1) / 2)] : 0 }'
+}
+
+if ! record ftrace; then
+	fail ftrace_record "mace record -b ftrace exited $rc: $(tail -3 "$W/ftrace.err" | tr '\n' ' ')"
+elif ! record bpf; then
+	fail ftrace_vs_bpf "mace record -b bpf exited $rc: $(tail -3 "$W/bpf.err" | tr '\n' ' ')"
+else
+	pass ftrace_record
+	for dir in egress ingress; do
+		set -- $(stats "$W/ftrace.csv" $dir) $(stats "$W/bpf.csv" $dir)
+		# 50 pings + 20 datagrams each way
+		if [ "$1" -ne 70 ]; then
+			fail ftrace_count_$dir "ftrace: $1 $dir records, want 70"
+		elif [ "$1" -ne "$3" ]; then
+			fail ftrace_vs_bpf_count_$dir "ftrace $1, bpf $3 $dir records"
+		elif ! awk -v a="$2" -v b="$4" 'BEGIN { d = a - b; if (d < 0) d = -d
+			exit !(d <= 1000 || d <= 0.2 * b) }'; then
+			fail ftrace_vs_bpf_median_$dir "median ftrace $2 ns, bpf $4 ns"
+		else
+			pass "ftrace_vs_bpf_$dir ($1 records, median $2 vs $4 ns)"
+		fi
+	done
+fi
+
+# Every shipped path works on ftrace (gives records) or is refused with a
+# message that says why.
+for p in $("$MACE" paths | awk '{ print $1 }'); do
+	"$MACE" record -b ftrace -p "$p" --netns "$TB_CTR" -o "$W/p.csv" -- \
+		ip netns exec "$TB_CTR" ping -q -c 20 -i 0.02 "$TB_REMOTE_IP" >/dev/null 2>"$W/p.err"
+	rc=$?
+	n=$(($(wc -l <"$W/p.csv" 2>/dev/null || echo 1) - 1))
+	if [ $rc -eq 0 ] && [ "$n" -gt 0 ]; then
+		pass "ftrace_path_$p ($n records)"
+	elif [ $rc -ne 0 ] && grep -Eq 'ftrace|bound|no device|role' "$W/p.err"; then
+		pass "ftrace_path_$p (refused: $(grep -m1 -E 'ftrace|bound|device|role' "$W/p.err"))"
+	else
+		fail ftrace_path_$p "exit $rc, $n records: $(tail -2 "$W/p.err" | tr '\n' ' ')"
+	fi
+	rm -f "$W/p.csv"
+done
+
+# Two bound devices with one name: ftrace cannot tell them apart.
+if "$MACE" record -b ftrace --netns "$TB_CTR" --outer "$TB_CTR_DEV@$TB_CTR" -d 1 \
+	>/dev/null 2>"$W/dup.err"; then
+	fail ftrace_dup_names "accepted the container device as outer device too"
+elif grep -q "bound twice.*-b bpf" "$W/dup.err"; then
+	pass ftrace_dup_names
+else
+	fail ftrace_dup_names "unclear refusal: $(head -2 "$W/dup.err" | tr '\n' ' ')"
+fi
+
+# A SIGKILLed run leaves its instance; the next run removes it.
+"$MACE" record -b ftrace --netns "$TB_CTR" -d 30 >/dev/null 2>&1 &
+victim=$!
+i=0
+while [ ! -d "$TRACEFS/instances/mace-$victim" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -9 "$victim"
+wait "$victim" 2>/dev/null
+if [ ! -d "$TRACEFS/instances/mace-$victim" ]; then
+	fail ftrace_stale "no instance mace-$victim appeared"
+elif ! "$MACE" record -b ftrace --netns "$TB_CTR" -d 1 >/dev/null 2>"$W/stale.err"; then
+	fail ftrace_stale "next run failed: $(tail -2 "$W/stale.err" | tr '\n' ' ')"
+elif [ -d "$TRACEFS/instances/mace-$victim" ]; then
+	fail ftrace_stale "stale instance mace-$victim still there after the next run"
+else
+	pass ftrace_stale
+fi
+
+tb_down
+assert_clean ftrace_clean
+lib_status
