@@ -76,6 +76,7 @@ static uint16_t icmp_cksum(const void *buf, size_t len)
 struct pinger {
 	int fd;
 	bool raw;
+	bool user_rx;		/* RTT ends when recvmsg() returns, not at the kernel timestamp */
 	uint16_t id;		/* echo id on the wire (the kernel's for datagram sockets) */
 	struct sockaddr_in dest;
 	struct mace_session *s;
@@ -135,7 +136,12 @@ static int send_echo(struct pinger *p, uint16_t seq, uint64_t *sent_ns)
 	return 0;
 }
 
-/* Reads one datagram.  1: our reply to seq (recv_ns set), 0: something else, -1: error. */
+/*
+ * Reads one datagram.  1: our reply to seq (recv_ns set), 0: something else,
+ * -1: error.  recv_ns is the kernel's receive timestamp, or with user_rx the
+ * time recvmsg() returned: a path that ends at the receive syscall's exit
+ * (syscalls) must be subtracted from an RTT that ends there too.
+ */
 static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 {
 	uint8_t buf[1500], ctl[256];
@@ -145,6 +151,7 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 	const struct icmphdr *h;
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT);
+	uint64_t user_ns = mono_ns();
 	size_t off = 0;
 
 	if (n < 0)
@@ -161,6 +168,10 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 	    (p->raw && ntohs(h->un.echo.id) != p->id))
 		return 0;
 	*recv_ns = 0;
+	if (p->user_rx) {
+		*recv_ns = user_ns;
+		return 1;
+	}
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
 			struct timespec ts;
@@ -337,14 +348,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mace_session_describe(p.s, stderr);
+	p.user_rx = !strncmp(mace_session_path_name(p.s), "syscalls", 8);
 	if (open_socket(&p))
 		goto out;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 
-	printf("MACE-PING %s: id %u, %s socket, path %s, backend %s (times in us)\n",
-	       inet_ntoa(p.dest.sin_addr), p.id, p.raw ? "raw" : "datagram",
-	       mace_session_path_name(p.s), mace_session_backend_name(p.s));
+	printf("MACE-PING %s: id %u, %s socket, path %s, backend %s, receive time %s "
+	       "(times in us)\n", inet_ntoa(p.dest.sin_addr), p.id, p.raw ? "raw" : "datagram",
+	       mace_session_path_name(p.s), mace_session_backend_name(p.s),
+	       p.user_rx ? "at recvmsg() return" : "SO_TIMESTAMPNS");
 	for (i = 0; !stop && (!count || i < count); i++) {
 		uint16_t seq = (uint16_t)(i + 1);
 		uint64_t start = mono_ns(), next = start + (uint64_t)(interval * 1e9);
