@@ -1,0 +1,371 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * mace.bpf.c - kernel side of the eBPF backend.
+ *
+ * One program per tracepoint a path may name; user space loads only those the
+ * path uses.  Every program filters first on (netns, ifindex) of the skb's
+ * device (syscall programs: the task's netns), then either emits a raw
+ * struct mace_event or, in kernel-correlation mode, follows the packet by
+ * skb address through the path's points and emits one record at its end.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#define MACE_PARSE_READ(dst, n, addr) bpf_probe_read_kernel(dst, n, (const void *)(addr))
+#include "mace_shared.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* ---- read-only configuration, set by user space between open and load ---- */
+
+/* Point index + 1 of (tracepoint, role) in each direction; 0: not a point. */
+const volatile __u8 pt_idx[MACE_TP_COUNT][MACE_ROLE_COUNT][2];
+const volatile __u8 npoints[2];
+const volatile bool kernel_corr;
+/* Wake user space once this much is waiting in the ring; below, never. */
+const volatile __u64 wake_bytes = 1 << 20;
+
+/* ---- maps ------------------------------------------------------------------ */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct mace_bpf_dev_key);
+	__type(value, struct mace_bpf_dev_val);
+} devs SEC(".maps");
+
+/* Container netns inodes, for syscall points. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} ctr_netns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);	/* cfg->max_pending */
+	__type(key, __u64);		/* skb address */
+	__type(value, struct mace_bpf_record);
+} pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);	/* cfg->buffer_kb */
+} ring SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mace_bpf_counters);
+} counters SEC(".maps");
+
+static __always_inline struct mace_bpf_counters *ctrs(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* No wakeup per item: user space drains on a timer.  Wake it early only when
+ * the ring fills up, so a burst cannot overflow it between two timer ticks. */
+static __always_inline void submit(void *item)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(item, flags);
+}
+
+/* Parses the packet headers of skb, from its network header. */
+static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
+{
+	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u64 p;
+
+	/* Receive tracepoints may fire before the stack resets the network
+	 * header; eth_type_trans() has then left data at the IP header. */
+	if (nh == (__u16)~0U || nh >= tail)
+		p = (__u64)BPF_CORE_READ(skb, data);
+	else
+		p = head + nh;
+	mace_parse(p, head + tail, f);
+}
+
+static __always_inline void copy_flow(struct mace_bpf_record *r, const struct mace_flow *f)
+{
+	r->seq = f->seq;
+	r->id = f->id;
+	r->sport = f->sport;
+	r->dport = f->dport;
+	r->proto = f->proto;
+	r->family = f->family;
+	__builtin_memcpy(r->src, f->src, 16);
+	__builtin_memcpy(r->dst, f->dst, 16);
+}
+
+static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
+				    __u8 tp, struct mace_bpf_counters *c)
+{
+	struct mace_event *ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
+	struct mace_flow f = {};
+
+	if (!ev) {
+		c->lost++;
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts = bpf_ktime_get_ns();
+	ev->skb = (__u64)skb;
+	ev->netns = netns;
+	ev->ifindex = ifindex;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->len = BPF_CORE_READ(skb, len);
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->tp = tp;
+	ev->role = role;
+	parse_skb(skb, &f);
+	ev->key = f.key;
+	ev->seq = f.seq;
+	ev->id = f.id;
+	ev->sport = f.sport;
+	ev->dport = f.dport;
+	ev->proto = f.proto;
+	ev->family = f.family;
+	__builtin_memcpy(ev->src, f.src, 16);
+	__builtin_memcpy(ev->dst, f.dst, 16);
+	submit(ev);
+	return 0;
+}
+
+/* Opens a pending entry for skb at point 0 of direction dir. */
+static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8 tp,
+				  __u32 ctr, __u64 now, struct mace_bpf_counters *c)
+{
+	struct mace_bpf_record r = {};
+	struct mace_flow f = {};
+
+	r.ts[0] = now;
+	r.netns = ctr;
+	r.len = BPF_CORE_READ(skb, len);
+	r.cpu_start = bpf_get_smp_processor_id();
+	r.dir = dir;
+	r.npoints = npoints[dir & 1];
+	r.next = 1;
+	r.first_tp = tp;
+	r.nev = 1;
+	parse_skb(skb, &f);
+	copy_flow(&r, &f);
+	if (bpf_map_update_elem(&pending, &key, &r, BPF_ANY)) {
+		/* Map full: the start is dropped; counted as expired (evicted at once). */
+		c->expired++;
+		c->map_full++;
+		return;
+	}
+	c->pending++;
+}
+
+/* Drops the entry e of key, superseded by a new start.  Deleted first so the
+ * new start does not need a second element of a full map. */
+static __always_inline void replace(__u64 key, struct mace_bpf_record *e,
+				    struct mace_bpf_counters *c)
+{
+	__u8 nev = e->nev;
+
+	/* If user space expired it meanwhile, it counted its events. */
+	if (bpf_map_delete_elem(&pending, &key))
+		return;
+	c->replaced += nev;
+	c->pending -= nev;
+}
+
+/* Kernel-correlation mode: one event at (tp, role) of skb. */
+static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
+				      struct mace_bpf_counters *c)
+{
+	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
+	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
+	struct mace_bpf_record *e, *r;
+	__u8 i, n;
+
+	c->events++;
+	e = bpf_map_lookup_elem(&pending, &key);
+	if (e && (e->dir ? i1 : i0)) {
+		i = (e->dir ? i1 : i0) - 1;
+		if (i == 0) {
+			/* Another start alternative while nothing else was seen: the
+			 * first one wins.  Same start again, or a start after the
+			 * packet moved on: a new packet in a recycled skb. */
+			if (tp != e->first_tp && e->next == 1) {
+				c->duplicates++;
+				return;
+			}
+			n = e->dir;
+			replace(key, e, c);
+			start(skb, key, n, tp, ctr, now, c);
+			return;
+		}
+		if (i < e->next) {
+			/* An alternative of a point already passed. */
+			c->duplicates++;
+			return;
+		}
+		e->ts[i & (MACE_BPF_MAX_POINTS - 1)] = now;
+		e->next = i + 1;
+		e->nev++;
+		if (!e->netns)
+			e->netns = ctr;
+		n = e->npoints;
+		if (i + 1 < n) {
+			c->pending++;
+			return;
+		}
+		/* End point: copy out before deleting, the element may be reused. */
+		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
+		if (r) {
+			__builtin_memcpy(r, e, sizeof(*r));
+			r->cpu_end = bpf_get_smp_processor_id();
+		}
+		n = e->nev;
+		if (bpf_map_delete_elem(&pending, &key)) {
+			/* User space expired it meanwhile; its events are counted there. */
+			if (r)
+				bpf_ringbuf_discard(r, 0);
+			c->unmatched++;
+			return;
+		}
+		c->pending -= n - 1;
+		c->matched += n;
+		if (!r) {
+			c->lost++;
+			return;
+		}
+		c->records++;
+		submit(r);
+		return;
+	}
+	if (i0 == 1 || i1 == 1) {
+		if (e)	/* pending in the other direction: superseded */
+			replace(key, e, c);
+		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, now, c);
+		return;
+	}
+	c->unmatched++;
+}
+
+static __always_inline int handle_skb(struct sk_buff *skb, __u8 tp)
+{
+	struct mace_bpf_dev_key dk;
+	struct mace_bpf_dev_val *dv;
+	struct mace_bpf_counters *c;
+	struct net_device *dev;
+	__u8 role;
+
+	dev = BPF_CORE_READ(skb, dev);
+	if (!dev)
+		return 0;
+	dk.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	dk.ifindex = BPF_CORE_READ(dev, ifindex);
+	dv = bpf_map_lookup_elem(&devs, &dk);
+	if (!dv)
+		return 0;
+	role = dv->role;
+	if (role >= MACE_ROLE_COUNT || tp >= MACE_TP_COUNT)
+		return 0;
+	if (!pt_idx[tp][role][0] && !pt_idx[tp][role][1])
+		return 0;	/* a bound device, but not a point of this tracepoint */
+	c = ctrs();
+	if (!c)
+		return 0;
+	if (!kernel_corr) {
+		c->events++;
+		return emit_raw(skb, dk.netns, dk.ifindex, role, tp, c);
+	}
+	correlate(skb, tp, role, dv->container_netns, c);
+	return 0;
+}
+
+#define SKB_TP(name, TP)                                                        \
+	SEC("tp_btf/" #name)                                                    \
+	int BPF_PROG(tp_##name, struct sk_buff *skb)                            \
+	{                                                                       \
+		return handle_skb(skb, TP);                                     \
+	}
+
+SKB_TP(net_dev_queue, MACE_TP_NET_DEV_QUEUE)
+SKB_TP(net_dev_start_xmit, MACE_TP_NET_DEV_START_XMIT)
+SKB_TP(net_dev_xmit, MACE_TP_NET_DEV_XMIT)
+SKB_TP(netif_receive_skb, MACE_TP_NETIF_RECEIVE_SKB)
+SKB_TP(netif_receive_skb_entry, MACE_TP_NETIF_RECEIVE_SKB_ENTRY)
+SKB_TP(netif_receive_skb_list_entry, MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY)
+SKB_TP(netif_rx, MACE_TP_NETIF_RX)
+SKB_TP(netif_rx_entry, MACE_TP_NETIF_RX_ENTRY)
+SKB_TP(napi_gro_receive_entry, MACE_TP_NAPI_GRO_RECEIVE_ENTRY)
+SKB_TP(napi_gro_frags_entry, MACE_TP_NAPI_GRO_FRAGS_ENTRY)
+
+/* ---- syscall points: a task in a bound container netns ------------------- */
+
+static __always_inline int handle_sys(__u8 tp, __s64 len)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mace_bpf_counters *c;
+	struct mace_event *ev;
+	__u32 netns;
+
+	netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+	if (!bpf_map_lookup_elem(&ctr_netns, &netns))
+		return 0;
+	if (!pt_idx[tp][MACE_ROLE_CONTAINER][0] && !pt_idx[tp][MACE_ROLE_CONTAINER][1])
+		return 0;
+	if (len < 0)
+		return 0;	/* a failed call moved no packet */
+	c = ctrs();
+	if (!c)
+		return 0;
+	c->events++;
+	ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
+	if (!ev) {
+		c->lost++;
+		return 0;
+	}
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts = bpf_ktime_get_ns();
+	ev->netns = netns;
+	ev->tid = (__u32)bpf_get_current_pid_tgid();
+	ev->len = len > 0xffffffffLL ? 0xffffffffU : (__u32)len;
+	ev->cpu = bpf_get_smp_processor_id();
+	ev->tp = tp;
+	ev->role = MACE_ROLE_CONTAINER;
+	submit(ev);
+	return 0;
+}
+
+/* Send calls: the byte count is an argument (sendto/write: args[2]; the
+ * msghdr calls' sizes live in user memory: 0). */
+#define SYS_ENTER(name, TP, lenarg)                                             \
+	SEC("tracepoint/syscalls/sys_enter_" #name)                             \
+	int tp_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)          \
+	{                                                                       \
+		return handle_sys(TP, lenarg);                                  \
+	}
+#define SYS_EXIT(name, TP)                                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                              \
+	int tp_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)            \
+	{                                                                       \
+		return handle_sys(TP, ctx->ret);                                \
+	}
+
+SYS_ENTER(sendto, MACE_TP_SYS_ENTER_SENDTO, (__s64)ctx->args[2])
+SYS_ENTER(sendmsg, MACE_TP_SYS_ENTER_SENDMSG, 0)
+SYS_ENTER(sendmmsg, MACE_TP_SYS_ENTER_SENDMMSG, 0)
+SYS_ENTER(write, MACE_TP_SYS_ENTER_WRITE, (__s64)ctx->args[2])
+SYS_EXIT(recvfrom, MACE_TP_SYS_EXIT_RECVFROM)
+SYS_EXIT(recvmsg, MACE_TP_SYS_EXIT_RECVMSG)
+SYS_EXIT(recvmmsg, MACE_TP_SYS_EXIT_RECVMMSG)
+SYS_EXIT(read, MACE_TP_SYS_EXIT_READ)

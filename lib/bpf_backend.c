@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The eBPF backend: loads the programs of mace.bpf.c that the path needs,
+ * fills the device filter from the binding, and drains the ring buffer into
+ * events (raw mode) or records (kernel correlation).
+ *
+ * Lifetime (libbpf-bootstrap): open -> set .rodata -> load -> fill maps ->
+ * attach (start) -> poll -> stop (detach, drain, expire, destroy) -> destroy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "mace_int.h"
+#include "mace.skel.h"
+
+_Static_assert(MACE_BPF_MAX_POINTS == MACE_MAX_POINTS, "point count differs from mace.h");
+_Static_assert(sizeof(struct mace_bpf_record) == 128, "record has holes");
+
+#define DEFAULT_RING_BYTES (4u << 20)
+#define DEFAULT_MAX_PENDING 65536
+#define DEFAULT_EXPIRE_NS 1000000000ull
+#define TICK_NS 100000000ull	/* drain and sweep period */
+
+struct mace_backend {
+	struct mace_bpf *skel;
+	struct mace_backend_cfg cfg;
+	struct bpf_link *links[MACE_TP_COUNT];
+	struct ring_buffer *rb;
+	int epfd, timerfd;
+	int ncpu;
+	bool started, stopped;
+	__u64 last_sweep;
+	int delivered;			/* items delivered in the current poll */
+	__u64 swept;			/* pending events expired by user space */
+	__u64 bad_items;		/* ring items of an unexpected size */
+	__u64 *sweep_keys;
+	struct mace_counters final;	/* kernel counters read before destroy */
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ---- libbpf messages go to the log hook ---------------------------------- */
+
+/* The last warning libbpf gave, appended to load errors (the rest is debug). */
+static __thread char libbpf_last[256];
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (level == LIBBPF_WARN) {
+		size_t m = n < sizeof(libbpf_last) - 1 ? n : sizeof(libbpf_last) - 1;
+
+		memcpy(libbpf_last, msg, m);
+		libbpf_last[m] = '\0';
+	}
+	mace_dbg("libbpf: %s", msg);
+	return 0;
+}
+
+/* ---- checks before loading, so errors say what is missing ---------------- */
+
+static int check_caps(char *err, size_t errlen)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool bpf, perfmon, admin;
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -errno;
+	}
+#define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
+	admin = HAS(CAP_SYS_ADMIN);
+	bpf = HAS(39 /* CAP_BPF */) || admin;
+	perfmon = HAS(38 /* CAP_PERFMON */) || admin;
+#undef HAS
+	if (bpf && perfmon)
+		return 0;
+	snprintf(err, errlen, "eBPF tracing needs CAP_BPF and CAP_PERFMON (or root); missing %s%s%s",
+		 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
+	return -EPERM;
+}
+
+static bool syscall_tp_exists(const char *name)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char p[256];
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(roots); i++) {
+		snprintf(p, sizeof(p), "%s/events/syscalls/%s/id", roots[i], name);
+		if (!access(p, R_OK))
+			return true;
+	}
+	return false;
+}
+
+/* Every tracepoint of the path must exist here: name the first that does not. */
+static int check_tracepoints(const struct mace_path *path, char *err, size_t errlen)
+{
+	__u32 mask = mace_path_tp_mask(path);
+	struct btf *vmlinux;
+	char name[96];
+	int ret = 0;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen, "no kernel BTF (/sys/kernel/btf/vmlinux: %s): the eBPF "
+			 "backend needs CONFIG_DEBUG_INFO_BTF; use -b ftrace", strerror(errno));
+		return -ENOTSUP;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot read kernel BTF: %s", strerror(errno));
+		return ret;
+	}
+	for (int tp = 1; tp < MACE_TP_COUNT && !ret; tp++) {
+		const struct mace_tp_info *ti = mace_tp_info(tp);
+		bool ok;
+
+		if (!(mask & (1u << tp)))
+			continue;
+		if (ti->kind == MACE_TPK_PACKET) {
+			snprintf(name, sizeof(name), "btf_trace_%s", ti->name);
+			ok = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+		} else {
+			ok = syscall_tp_exists(ti->name);
+		}
+		if (!ok) {
+			snprintf(err, errlen, "tracepoint %s:%s, needed by path '%s' (%s), is not "
+				 "available on this kernel", ti->system, ti->name, path->name,
+				 path->file);
+			ret = -ENOENT;
+		}
+	}
+	btf__free(vmlinux);
+	return ret;
+}
+
+/* ---- open ------------------------------------------------------------------ */
+
+static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "tp_%s", mace_tp_info(tp)->name);
+	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+/* The ring size: a power of two of at least one page. */
+static __u32 ring_bytes(size_t kb)
+{
+	__u64 want = kb ? (__u64)kb * 1024 : DEFAULT_RING_BYTES;
+	__u64 sz = (__u64)sysconf(_SC_PAGESIZE);
+
+	while (sz < want && sz < (1ull << 30))
+		sz <<= 1;
+	return (__u32)sz;
+}
+
+static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool kcorr,
+		       __u32 ring)
+{
+	for (int d = 0; d < 2; d++) {
+		const struct mace_dirpath *dp = &path->dir[d];
+
+		skel->rodata->npoints[d] = dp->npoints;
+		for (unsigned int i = 0; i < dp->npoints; i++)
+			for (int tp = 1; tp < MACE_TP_COUNT; tp++)
+				if (dp->pt[i].tp_mask & (1u << tp) && dp->pt[i].role < MACE_ROLE_COUNT)
+					skel->rodata->pt_idx[tp][dp->pt[i].role][d] = i + 1;
+	}
+	skel->rodata->kernel_corr = kcorr;
+	skel->rodata->wake_bytes = ring / 4;
+}
+
+static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
+{
+	const struct mace_binding *bind = b->cfg.binding;
+	__u8 one = 1;
+
+	for (unsigned int i = 0; i < bind->ndev; i++) {
+		const struct mace_bound_dev *d = &bind->dev[i];
+		struct mace_bpf_dev_key k = { .netns = d->netns, .ifindex = d->ifindex };
+		struct mace_bpf_dev_val v = { .container_netns = d->container_netns, .role = d->role };
+		__u32 ctr = d->role == MACE_ROLE_CONTAINER ? d->netns : d->container_netns;
+
+		if (d->role == MACE_ROLE_CONTAINER && !v.container_netns)
+			v.container_netns = d->netns;
+		if (bpf_map__update_elem(b->skel->maps.devs, &k, sizeof(k), &v, sizeof(v), BPF_ANY)) {
+			snprintf(err, errlen, "device %s (netns %u, ifindex %u) into the filter: %s",
+				 d->name, d->netns, d->ifindex, strerror(errno));
+			return -errno;
+		}
+		if (ctr && bpf_map__update_elem(b->skel->maps.ctr_netns, &ctr, sizeof(ctr), &one,
+						sizeof(one), BPF_ANY)) {
+			snprintf(err, errlen, "netns %u into the filter: %s", ctr, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void to_record(const struct mace_bpf_record *k, __u16 path_id, struct mace_record *r)
+{
+	unsigned int n = k->npoints;
+
+	memset(r, 0, sizeof(*r));
+	if (n < 2 || n > MACE_MAX_POINTS)
+		n = 2;
+	r->ts_ns = k->ts[0];
+	r->latency_ns = k->ts[n - 1] - k->ts[0];
+	r->nseg = n - 1;
+	for (unsigned int i = 0; i + 1 < n; i++)
+		r->seg_ns[i] = k->ts[i] && k->ts[i + 1] ? k->ts[i + 1] - k->ts[i] : MACE_SEG_UNKNOWN;
+	r->netns = k->netns;
+	r->len = k->len;
+	r->seq = k->seq;
+	r->id = k->id;
+	r->sport = k->sport;
+	r->dport = k->dport;
+	r->cpu_start = k->cpu_start;
+	r->cpu_end = k->cpu_end;
+	r->dir = k->dir;
+	r->proto = k->proto;
+	r->family = k->family;
+	memcpy(r->src, k->src, sizeof(r->src));
+	memcpy(r->dst, k->dst, sizeof(r->dst));
+	r->path_id = path_id;
+}
+
+static int on_item(void *ctx, void *data, size_t size)
+{
+	struct mace_backend *b = ctx;
+
+	if (b->cfg.kernel_correlation) {
+		struct mace_record rec;
+
+		if (size < sizeof(struct mace_bpf_record)) {
+			b->bad_items++;
+			return 0;
+		}
+		to_record(data, b->cfg.path_id, &rec);
+		b->cfg.on_record(&rec, b->cfg.ctx);
+	} else {
+		if (size < sizeof(struct mace_event)) {
+			b->bad_items++;
+			return 0;
+		}
+		b->cfg.on_event(data, b->cfg.ctx);
+	}
+	b->delivered++;
+	return 0;
+}
+
+static void teardown(struct mace_backend *b)
+{
+	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
+		bpf_link__destroy(b->links[tp]);
+		b->links[tp] = NULL;
+	}
+	ring_buffer__free(b->rb);
+	b->rb = NULL;
+	mace_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+static void bpf_destroy(struct mace_backend *b)
+{
+	if (!b)
+		return;
+	teardown(b);
+	if (b->epfd >= 0)
+		close(b->epfd);
+	if (b->timerfd >= 0)
+		close(b->timerfd);
+	free(b->sweep_keys);
+	free(b);
+}
+
+static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
+		    size_t errlen)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	const struct mace_path *path = cfg->path;
+	struct mace_backend *b = NULL;
+	__u32 ring, mask;
+	int ret;
+
+	*out = NULL;
+	err[0] = '\0';
+	if (!path || !cfg->binding) {
+		snprintf(err, errlen, "no path or binding given");
+		return -EINVAL;
+	}
+	if (!cfg->binding->ndev) {
+		snprintf(err, errlen, "no device bound: nothing to trace for path '%s'", path->name);
+		return -ENODEV;
+	}
+	if (cfg->kernel_correlation ? !cfg->on_record : !cfg->on_event) {
+		snprintf(err, errlen, "no %s callback", cfg->kernel_correlation ? "record" : "event");
+		return -EINVAL;
+	}
+	if (cfg->kernel_correlation && !mace_path_kernel_correlatable(path)) {
+		snprintf(err, errlen, "path '%s' cannot be correlated in the kernel (it needs "
+			 "content keys or syscall points)", path->name);
+		return -EINVAL;
+	}
+	ret = check_caps(err, errlen);
+	if (ret)
+		return ret;
+	ret = check_tracepoints(path, err, errlen);
+	if (ret)
+		return ret;
+	libbpf_set_print(libbpf_print);
+
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	b->cfg = *cfg;
+	if (!b->cfg.max_pending)
+		b->cfg.max_pending = DEFAULT_MAX_PENDING;
+	if (!b->cfg.expire_ns)
+		b->cfg.expire_ns = DEFAULT_EXPIRE_NS;
+	b->epfd = b->timerfd = -1;
+	b->ncpu = libbpf_num_possible_cpus();
+	if (b->ncpu <= 0) {
+		ret = b->ncpu ? b->ncpu : -EINVAL;
+		snprintf(err, errlen, "cannot count CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+
+	libbpf_last[0] = '\0';
+	b->skel = mace_bpf__open();
+	if (!b->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "opening the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	ring = ring_bytes(cfg->buffer_kb);
+	set_rodata(b->skel, path, cfg->kernel_correlation, ring);
+	ret = bpf_map__set_max_entries(b->skel->maps.ring, ring);
+	if (!ret)
+		ret = bpf_map__set_max_entries(b->skel->maps.pending, cfg->kernel_correlation ?
+					       b->cfg.max_pending : 1);
+	if (ret) {
+		snprintf(err, errlen, "sizing maps: %s", strerror(-ret));
+		goto fail;
+	}
+	/* Only the path's programs are loaded: other tracepoints cost nothing. */
+	mask = mace_path_tp_mask(path);
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		struct bpf_program *p = prog_of(b->skel, tp);
+
+		if (!p) {
+			ret = -ENOENT;
+			snprintf(err, errlen, "no BPF program for tracepoint %s", mace_tp_info(tp)->name);
+			goto fail;
+		}
+		bpf_program__set_autoload(p, !!(mask & (1u << tp)));
+	}
+	ret = mace_bpf__load(b->skel);
+	if (ret) {
+		snprintf(err, errlen, "loading the BPF programs: %s%s%s", strerror(-ret),
+			 libbpf_last[0] ? ": " : "", libbpf_last);
+		goto fail;
+	}
+	ret = fill_maps(b, err, errlen);
+	if (ret)
+		goto fail;
+
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.ring), on_item, b, NULL);
+	if (!b->rb) {
+		ret = -errno;
+		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	/* One fd for callers: the ring (early wakeups) plus a 100 ms timer,
+	 * because items are submitted without wakeups. */
+	b->epfd = epoll_create1(EPOLL_CLOEXEC);
+	b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (b->epfd < 0 || b->timerfd < 0 ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(b->rb), &ev) ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->timerfd, &ev)) {
+		ret = -errno;
+		snprintf(err, errlen, "epoll/timerfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (cfg->kernel_correlation) {
+		b->sweep_keys = calloc(b->cfg.max_pending, sizeof(*b->sweep_keys));
+		if (!b->sweep_keys) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
+	mace_dbg("bpf: loaded for path '%s' (%s), %u-byte ring, %u devices", path->name,
+		 cfg->kernel_correlation ? "kernel correlation" : "raw events", ring,
+		 cfg->binding->ndev);
+	*out = b;
+	return 0;
+fail:
+	bpf_destroy(b);
+	return ret < 0 ? ret : -EINVAL;
+}
+
+/* ---- start / poll ------------------------------------------------------- */
+
+static int bpf_start(struct mace_backend *b)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, TICK_NS },
+		.it_value = { 0, TICK_NS },
+	};
+	__u32 mask = mace_path_tp_mask(b->cfg.path);
+	int ret;
+
+	if (b->started || !b->skel)
+		return b->started ? 0 : -EINVAL;
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		if (!(mask & (1u << tp)))
+			continue;
+		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
+		if (!b->links[tp]) {
+			ret = -errno;
+			mace_err("bpf: attaching to %s:%s: %s", mace_tp_info(tp)->system,
+				 mace_tp_info(tp)->name, strerror(errno));
+			goto fail;
+		}
+	}
+	if (timerfd_settime(b->timerfd, 0, &its, NULL)) {
+		ret = -errno;
+		mace_err("bpf: timerfd: %s", strerror(errno));
+		goto fail;
+	}
+	b->started = true;
+	b->last_sweep = mono_ns();
+	return 0;
+fail:
+	/* Nothing stays attached after a failed start. */
+	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
+		bpf_link__destroy(b->links[tp]);
+		b->links[tp] = NULL;
+	}
+	return ret;
+}
+
+static int bpf_fd(struct mace_backend *b)
+{
+	return b->epfd;
+}
+
+/*
+ * Deletes pending entries whose start is older than before (all of them when
+ * before is ~0) and counts their events as expired.  Keys are gathered first:
+ * deleting while walking a hash map restarts the walk.
+ */
+static void sweep(struct mace_backend *b, __u64 before)
+{
+	int fd = bpf_map__fd(b->skel->maps.pending);
+	struct mace_bpf_record r;
+	unsigned int n = 0;
+	__u64 key, *prev = NULL;
+
+	while (n < b->cfg.max_pending && !bpf_map_get_next_key(fd, prev, &key)) {
+		b->sweep_keys[n] = key;
+		prev = &b->sweep_keys[n];
+		if (!bpf_map_lookup_elem(fd, &key, &r) && r.ts[0] < before)
+			n++;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (!bpf_map_lookup_and_delete_elem(fd, &b->sweep_keys[i], &r))
+			b->swept += r.nev;
+}
+
+static int drain(struct mace_backend *b)
+{
+	int ret = ring_buffer__consume(b->rb);
+
+	if (ret < 0) {
+		mace_err("bpf: reading the ring buffer: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}
+
+static int bpf_poll(struct mace_backend *b, int timeout_ms)
+{
+	__u64 start = mono_ns(), now, tick;
+	struct epoll_event evs[2];
+	int ret;
+
+	if (!b->started || b->stopped)
+		return -EINVAL;
+	b->delivered = 0;
+	for (;;) {
+		int wait = 100;
+
+		if (timeout_ms >= 0) {
+			__s64 left = (__s64)timeout_ms - (__s64)((mono_ns() - start) / 1000000);
+
+			wait = left < 0 ? 0 : left < 100 ? (int)left : 100;
+		}
+		ret = epoll_wait(b->epfd, evs, ARRAY_SIZE(evs), wait);
+		if (ret < 0 && errno != EINTR)
+			return -errno;
+		if (ret < 0)
+			return b->delivered ? b->delivered : -EINTR;
+		/* Clear the timer; EAGAIN just means it has not fired. */
+		if (read(b->timerfd, &tick, sizeof(tick)) < 0 && errno != EAGAIN)
+			return -errno;
+		/* Always consume: rings never woken are not drained by a poll. */
+		ret = drain(b);
+		if (ret)
+			return ret;
+		now = mono_ns();
+		if (b->cfg.kernel_correlation && now - b->last_sweep >= TICK_NS) {
+			sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
+			b->last_sweep = now;
+		}
+		if (b->delivered || (timeout_ms >= 0 &&
+				     now - start >= (__u64)timeout_ms * 1000000))
+			return b->delivered;
+	}
+}
+
+/* ---- counters / stop ---------------------------------------------------- */
+
+static int read_kernel(struct mace_backend *b, struct mace_counters *out)
+{
+	struct mace_bpf_counters *pc, sum = {};
+	__u32 zero = 0;
+	int ret;
+
+	pc = calloc(b->ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	ret = bpf_map__lookup_elem(b->skel->maps.counters, &zero, sizeof(zero), pc,
+				   sizeof(*pc) * b->ncpu, 0);
+	if (ret) {
+		free(pc);
+		return ret;
+	}
+	for (int i = 0; i < b->ncpu; i++) {
+		sum.events += pc[i].events;
+		sum.records += pc[i].records;
+		sum.matched += pc[i].matched;
+		sum.unmatched += pc[i].unmatched;
+		sum.replaced += pc[i].replaced;
+		sum.duplicates += pc[i].duplicates;
+		sum.pending += pc[i].pending;	/* per-CPU deltas: only the sum is exact */
+		sum.expired += pc[i].expired;
+		sum.map_full += pc[i].map_full;
+		sum.lost += pc[i].lost;
+	}
+	free(pc);
+	memset(out, 0, sizeof(*out));
+	out->lost = sum.lost;
+	out->user_drops = b->bad_items;
+	if (b->cfg.kernel_correlation) {
+		out->events = sum.events;
+		out->records = sum.records;
+		out->matched = sum.matched;
+		out->unmatched = sum.unmatched;
+		out->replaced = sum.replaced;
+		out->duplicates = sum.duplicates;
+		out->expired = sum.expired + b->swept;
+		out->pending = sum.pending - b->swept;
+		if (sum.map_full)
+			mace_dbg("bpf: %llu starts found the pending map full (counted as expired)",
+				 (unsigned long long)sum.map_full);
+	}
+	return 0;
+}
+
+static void add_counters(struct mace_counters *out, const struct mace_counters *c)
+{
+	out->events += c->events;
+	out->records += c->records;
+	out->matched += c->matched;
+	out->unmatched += c->unmatched;
+	out->expired += c->expired;
+	out->replaced += c->replaced;
+	out->duplicates += c->duplicates;
+	out->pending += c->pending;
+	out->collisions += c->collisions;
+	out->lost += c->lost;
+	out->user_drops += c->user_drops;
+}
+
+static void bpf_counters(struct mace_backend *b, struct mace_counters *out)
+{
+	struct mace_counters c;
+	int ret;
+
+	if (b->stopped || !b->skel) {
+		add_counters(out, &b->final);
+		return;
+	}
+	ret = read_kernel(b, &c);
+	if (ret) {
+		mace_err("bpf: reading counters: %s", strerror(-ret));
+		return;
+	}
+	add_counters(out, &c);
+}
+
+static int bpf_stop(struct mace_backend *b)
+{
+	int ret = 0;
+
+	if (b->stopped)
+		return 0;
+	b->stopped = true;
+	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
+		bpf_link__destroy(b->links[tp]);
+		b->links[tp] = NULL;
+	}
+	if (b->skel && b->rb) {
+		ret = drain(b);
+		if (b->cfg.kernel_correlation)
+			sweep(b, ~0ull);	/* whatever is still in flight expires */
+		int r = read_kernel(b, &b->final);
+
+		if (r) {
+			mace_err("bpf: reading counters: %s", strerror(-r));
+			if (!ret)
+				ret = r;
+		}
+		if (b->final.lost)
+			mace_warn("bpf: %llu items lost: the ring buffer was full (raise buffer_kb)",
+				  (unsigned long long)b->final.lost);
+	}
+	/* No program or map outlives stop(). */
+	teardown(b);
+	return ret;
+}
+
+const struct mace_backend_ops mace_bpf_backend = {
+	.name = "bpf",
+	.open = bpf_open,
+	.start = bpf_start,
+	.fd = bpf_fd,
+	.poll = bpf_poll,
+	.stop = bpf_stop,
+	.counters = bpf_counters,
+	.destroy = bpf_destroy,
+};
