@@ -498,6 +498,45 @@ TEST(bad_path_examples)
 	CHECK(n >= 10);
 }
 
+/* The path files shown in EXAMPLES of man/mace-paths.5 are valid. */
+TEST(man_page_examples_parse)
+{
+	char file[600], line[1100], text[8192], err[512];
+	size_t len = 0;
+	unsigned int n = 0;
+	bool in = false;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/man/mace-paths.5", srcdir);
+	f = fopen(file, "r");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, ".Bd -literal -offset indent", 27)) {
+			in = true;
+			len = 0;
+		} else if (in && !strncmp(line, ".Ed", 3)) {
+			struct mace_path *p;
+
+			in = false;
+			/* Only blocks that are path files (not shell or diagnostics). */
+			if (strncmp(text, "path ", 5) && strncmp(text, "# ", 2))
+				continue;
+			p = mace_path_parse(text, len, "man", err, sizeof(err));
+			CHECK_STR(err, "");
+			CHECK(p != NULL);
+			mace_path_free(p);
+			n++;
+		} else if (in && len + strlen(line) < sizeof(text)) {
+			memcpy(text + len, line, strlen(line) + 1);
+			len += strlen(line);
+		}
+	}
+	fclose(f);
+	CHECK(n >= 3);
+}
+
 int main(void)
 {
 	find_srcdir();
@@ -512,5 +551,6 @@ int main(void)
 	RUN(error_buffers);
 	RUN(load_files_and_unknown_names);
 	RUN(bad_path_examples);
+	RUN(man_page_examples_parse);
 	return t_done();
 }
