@@ -26,53 +26,11 @@
 #include "mace_int.h"
 #include "ftrace_int.h"
 
-#define TRACEFS_DIR "/sys/kernel/tracing"
 #define TRACEFS_MAGIC_NR 0x74726163
 #define FT_DEFAULT_KB 2048
 #define FT_SCAN_NS 250000000ull		/* rescan container tasks */
 #define FT_STATS_NS 1000000000ull	/* re-read lost-event stats */
 #define FT_FILTER_MAX 4000		/* the kernel takes filters below a page */
-
-struct ft_field {
-	int off, size;
-	bool dyn, rel;			/* __data_loc / __rel_loc string */
-};
-
-struct ft_tp {
-	enum mace_tp tp;
-	const struct mace_tp_info *info;
-	int id;				/* ftrace event id (common_type) */
-	struct ft_field skb, len, name;	/* len: len/count (enter) or ret (exit) */
-	__u32 roles;			/* roles of the points that use it */
-};
-
-struct ft_stream {
-	int fd, cpu;
-	void *page;
-	struct kbuffer *kbuf;
-	void *data;			/* current event, NULL if none */
-	unsigned long long ts;
-	bool dry;			/* read returned nothing this round */
-};
-
-struct mace_backend {
-	struct mace_backend_cfg cfg;
-	struct tracefs_instance *inst;
-	char inst_name[40];
-	struct tep_handle *tep;
-	struct ft_field common_type, common_pid;
-	struct ft_tp tps[MACE_TP_COUNT];
-	unsigned int ntp;
-	const struct mace_bound_dev *devs[MACE_MAX_BOUND]; /* packet-point devices */
-	unsigned int ndev;
-	bool sys;			/* path has syscall points */
-	__u32 cnetns[MACE_MAX_BOUND];
-	struct ft_tasks tasks;
-	struct ft_stream *st;
-	int nst, epfd, subbuf;
-	__u64 lost, user_drops, next_scan, next_stats;
-	bool started, stopped, warned_tasks;
-};
 
 static __u64 now_ns(void)
 {
@@ -158,104 +116,6 @@ static int resolve_tp(struct mace_backend *b, struct ft_tp *t, char *err, size_t
 			 t->info->system, t->info->name, missing);
 		return -ENOENT;
 	}
-	return 0;
-}
-
-/*
- * Which devices the packet points need, and which tracepoints with which
- * roles.  Names must be unique among those devices: ftrace knows no netns.
- */
-static int plan(struct mace_backend *b, char *err, size_t errlen)
-{
-	const struct mace_path *p = b->cfg.path;
-	const struct mace_binding *bd = b->cfg.binding;
-	__u32 pkt_roles = 0, tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
-
-	if ((p->match & MACE_MATCH_KEY) && !(p->match & MACE_MATCH_SKB)) {
-		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
-			 "ftrace does not see packet contents; use the eBPF backend (-b bpf)",
-			 p->name);
-		return -EOPNOTSUPP;
-	}
-	if (p->match & MACE_MATCH_KEY)
-		mace_info("ftrace: path %s: no content keys on ftrace, matching by skb "
-			  "identity only", p->name);
-	for (int d = 0; d < 2; d++) {
-		for (unsigned int i = 0; i < p->dir[d].npoints; i++) {
-			const struct mace_point *pt = &p->dir[d].pt[i];
-
-			for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-				if (!(pt->tp_mask & (1u << tp)))
-					continue;
-				roles[tp] |= 1u << pt->role;
-				if (mace_tp_info(tp)->kind == MACE_TPK_PACKET)
-					pkt_roles |= 1u << pt->role;
-				else
-					b->sys = true;
-			}
-		}
-	}
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-		if (!(tpmask & (1u << tp)))
-			continue;
-		b->tps[b->ntp].tp = tp;
-		b->tps[b->ntp].info = mace_tp_info(tp);
-		b->tps[b->ntp].roles = roles[tp];
-		b->ntp++;
-	}
-	for (unsigned int i = 0; i < bd->ndev; i++) {
-		const struct mace_bound_dev *dv = &bd->dev[i];
-
-		if (dv->role == MACE_ROLE_CONTAINER && b->sys) {
-			bool seen = false;
-
-			for (unsigned int k = 0; k < b->tasks.nnetns; k++)
-				seen |= b->cnetns[k] == dv->netns;
-			if (!seen)
-				b->cnetns[b->tasks.nnetns++] = dv->netns;
-		}
-		if (!(pkt_roles & (1u << dv->role)))
-			continue;
-		if (strpbrk(dv->name, "\"\\") || !dv->name[0]) {
-			snprintf(err, errlen, "ftrace: device name '%s' (role %s) cannot be put in "
-				 "an ftrace filter", dv->name, mace_role_name(dv->role));
-			return -EINVAL;
-		}
-		for (unsigned int k = 0; k < b->ndev; k++) {
-			const struct mace_bound_dev *o = b->devs[k];
-
-			if (strcmp(o->name, dv->name))
-				continue;
-			snprintf(err, errlen, "ftrace: device name '%s' is bound twice: role %s in "
-				 "netns %s (%u) and role %s in netns %s (%u); ftrace filters by "
-				 "device name only and cannot tell them apart%s; use the eBPF "
-				 "backend (-b bpf), which filters by netns and ifindex", dv->name,
-				 mace_role_name(o->role), o->netns_name[0] ? o->netns_name : "?",
-				 o->netns, mace_role_name(dv->role),
-				 dv->netns_name[0] ? dv->netns_name : "?", dv->netns,
-				 o->role == dv->role ? " (nor which container an event is from)" :
-				 "");
-			return -EOPNOTSUPP;
-		}
-		b->devs[b->ndev++] = dv;
-	}
-	for (int r = 1; r < MACE_ROLE_COUNT; r++) {
-		bool bound = false;
-
-		for (unsigned int k = 0; k < b->ndev; k++)
-			bound |= b->devs[k]->role == r;
-		if ((pkt_roles & (1u << r)) && !bound) {
-			snprintf(err, errlen, "ftrace: no device is bound to role %s, which path %s "
-				 "needs", mace_role_name(r), p->name);
-			return -ENODEV;
-		}
-	}
-	if (b->sys && !b->tasks.nnetns) {
-		snprintf(err, errlen, "ftrace: path %s has syscall points but no container netns "
-			 "is bound", p->name);
-		return -ENODEV;
-	}
-	b->tasks.netns = b->cnetns;
 	return 0;
 }
 
@@ -489,7 +349,7 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	}
 	b->cfg = *cfg;
 	b->epfd = -1;
-	ret = plan(b, err, errlen);
+	ret = ft_plan(b, err, errlen);
 	if (!ret && geteuid() != 0) {
 		snprintf(err, errlen, "ftrace: needs root to create a tracefs instance");
 		ret = -EPERM;
@@ -571,169 +431,6 @@ static int ft_fd(struct mace_backend *b)
 	return b->epfd;
 }
 
-/* ---- reading --------------------------------------------------------------- */
-
-static __u64 rd(const void *data, const struct ft_field *f)
-{
-	const unsigned char *p = (const unsigned char *)data + f->off;
-
-	switch (f->size) {
-	case 1: return *p;
-	case 2: { __u16 v; memcpy(&v, p, 2); return v; }
-	case 4: { __u32 v; memcpy(&v, p, 4); return v; }
-	case 8: { __u64 v; memcpy(&v, p, 8); return v; }
-	}
-	return 0;
-}
-
-static const struct mace_bound_dev *dev_of(struct mace_backend *b, const void *data, int size,
-					   const struct ft_field *f)
-{
-	__u32 loc = rd(data, f);
-	int off = (loc & 0xffff) + (f->rel ? f->off + f->size : 0), len = loc >> 16;
-	const char *name = (const char *)data + off;
-
-	if (off + len > size || len < 1)
-		return NULL;
-	len = strnlen(name, len);
-	for (unsigned int k = 0; k < b->ndev; k++)
-		if (!strncmp(b->devs[k]->name, name, len) && !b->devs[k]->name[len])
-			return b->devs[k];
-	return NULL;
-}
-
-static void deliver(struct mace_backend *b, struct ft_stream *s)
-{
-	int size = kbuffer_event_size(s->kbuf);
-	__u32 type = rd(s->data, &b->common_type);
-	struct mace_event ev = { 0 };
-	const struct ft_tp *t = NULL;
-
-	for (unsigned int i = 0; i < b->ntp; i++)
-		if (b->tps[i].id == (int)type) {
-			t = &b->tps[i];
-			break;
-		}
-	if (!t) {
-		b->user_drops++;	/* not an event we enabled: cannot happen */
-		return;
-	}
-	ev.ts = s->ts;
-	ev.cpu = s->cpu;
-	ev.tid = rd(s->data, &b->common_pid);
-	ev.tp = t->tp;
-	if (t->info->kind == MACE_TPK_PACKET) {
-		const struct mace_bound_dev *d = dev_of(b, s->data, size, &t->name);
-
-		if (!d) {
-			b->user_drops++;
-			return;
-		}
-		ev.skb = rd(s->data, &t->skb);
-		ev.len = rd(s->data, &t->len);
-		ev.netns = d->netns;
-		ev.ifindex = d->ifindex;
-		ev.role = d->role;
-	} else {
-		__s64 n = t->len.size ? (__s64)rd(s->data, &t->len) : 0;
-
-		ev.netns = ft_tasks_netns(&b->tasks, ev.tid);
-		if (!ev.netns) {
-			b->user_drops++;	/* task left before we learnt its netns */
-			return;
-		}
-		if (t->len.size == 4)
-			n = (__s32)n;
-		ev.len = n > 0 ? (n > UINT32_MAX ? UINT32_MAX : n) : 0;
-		ev.role = MACE_ROLE_CONTAINER;
-	}
-	b->cfg.on_event(&ev, b->cfg.ctx);
-}
-
-/* Loads the next event of s, reading a sub-buffer if needed.  0 or -errno. */
-static int advance(struct mace_backend *b, struct ft_stream *s)
-{
-	if (s->data)
-		s->data = kbuffer_next_event(s->kbuf, &s->ts);
-	while (!s->data && !s->dry) {
-		ssize_t n = read(s->fd, s->page, b->subbuf);
-
-		if (n <= 0) {
-			s->dry = true;
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				return -errno;
-			break;
-		}
-		if (kbuffer_load_subbuffer(s->kbuf, s->page) < 0)
-			return -EIO;
-		s->data = kbuffer_read_event(s->kbuf, &s->ts);
-	}
-	return 0;
-}
-
-/* Delivers events up to cutoff from every CPU, oldest first.  Events after
- * cutoff wait for the next round so a CPU read earlier cannot fall behind. */
-static int drain(struct mace_backend *b, __u64 cutoff)
-{
-	int delivered = 0, ret;
-
-	for (int i = 0; i < b->nst; i++) {
-		b->st[i].dry = false;
-		/* a stream may still hold an event kept back by the last cutoff */
-		ret = b->st[i].data ? 0 : advance(b, &b->st[i]);
-		if (ret)
-			goto err;
-	}
-	for (;;) {
-		struct ft_stream *min = NULL;
-
-		for (int i = 0; i < b->nst; i++)
-			if (b->st[i].data && (!min || b->st[i].ts < min->ts))
-				min = &b->st[i];
-		if (!min || min->ts > cutoff)
-			break;
-		deliver(b, min);
-		delivered++;
-		ret = advance(b, min);
-		if (ret)
-			goto err;
-	}
-	return delivered;
-err:
-	mace_err("ftrace: reading %s/instances/%s: %s", TRACEFS_DIR, b->inst_name,
-		 strerror(-ret));
-	return ret;
-}
-
-/* lost = overruns + dropped events summed over the CPUs of our instance. */
-static void read_stats(struct mace_backend *b)
-{
-	static const char *const keys[] = { "overrun: ", "commit overrun: ", "dropped events: " };
-	__u64 lost = 0;
-
-	for (int i = 0; i < b->nst; i++) {
-		char file[64], *txt;
-
-		snprintf(file, sizeof(file), "per_cpu/cpu%d/stats", b->st[i].cpu);
-		txt = tracefs_instance_file_read(b->inst, file, NULL);
-		if (!txt) {
-			mace_warn("ftrace: cannot read %s of %s", file, b->inst_name);
-			return;
-		}
-		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-			char *p = strstr(txt, keys[k]);
-
-			/* "overrun: " also ends "commit overrun: ": want line starts */
-			while (p && p != txt && p[-1] != '\n')
-				p = strstr(p + 1, keys[k]);
-			if (p)
-				lost += strtoull(p + strlen(keys[k]), NULL, 10);
-		}
-		free(txt);
-	}
-	b->lost = lost;
-}
-
 static int ft_poll(struct mace_backend *b, int timeout_ms)
 {
 	struct epoll_event evs[8];
@@ -764,9 +461,9 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 	}
 	if (now >= b->next_stats) {
 		b->next_stats = now + FT_STATS_NS;
-		read_stats(b);
+		ft_read_stats(b);
 	}
-	return drain(b, now);
+	return ft_drain(b, now);
 }
 
 static int ft_stop(struct mace_backend *b)
@@ -779,8 +476,8 @@ static int ft_stop(struct mace_backend *b)
 	if (b->started) {
 		if (tracefs_trace_off(b->inst))
 			mace_warn("ftrace: cannot turn tracing off in %s", b->inst_name);
-		ret = drain(b, UINT64_MAX);
-		read_stats(b);
+		ret = ft_drain(b, UINT64_MAX);
+		ft_read_stats(b);
 	}
 	teardown(b);
 	return ret < 0 ? ret : 0;

@@ -8,6 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mace_int.h"
+
+#define TRACEFS_DIR "/sys/kernel/tracing"
+
 /* ---- ftrace_tasks.c: tasks living in the container netns ----------------- */
 
 /* ftrace cannot filter syscalls by netns, so we filter them by common_pid of
@@ -34,6 +38,63 @@ uint32_t ft_tasks_netns(const struct ft_tasks *t, uint32_t tid);
  * buf.  Returns the number of tids it holds (the ones that fit in len). */
 unsigned int ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len);
 void ft_tasks_free(struct ft_tasks *t);
+
+/* ---- ftrace_backend.c: the backend's state --------------------------------- */
+
+struct ft_field {
+	int off, size;
+	bool dyn, rel;			/* __data_loc / __rel_loc string */
+};
+
+struct ft_tp {
+	enum mace_tp tp;
+	const struct mace_tp_info *info;
+	int id;				/* ftrace event id (common_type) */
+	struct ft_field skb, len, name;	/* len: len/count (enter) or ret (exit) */
+	__u32 roles;			/* roles of the points that use it */
+};
+
+struct ft_stream {
+	int fd, cpu;
+	void *page;
+	struct kbuffer *kbuf;
+	void *data;			/* current event, NULL if none */
+	unsigned long long ts;
+	bool dry;			/* read returned nothing this round */
+};
+
+struct mace_backend {
+	struct mace_backend_cfg cfg;
+	struct tracefs_instance *inst;
+	char inst_name[40];
+	struct tep_handle *tep;
+	struct ft_field common_type, common_pid;
+	struct ft_tp tps[MACE_TP_COUNT];
+	unsigned int ntp;
+	const struct mace_bound_dev *devs[MACE_MAX_BOUND]; /* packet-point devices */
+	unsigned int ndev;
+	bool sys;			/* path has syscall points */
+	__u32 cnetns[MACE_MAX_BOUND];
+	struct ft_tasks tasks;
+	struct ft_stream *st;
+	int nst, epfd, subbuf;
+	__u64 lost, user_drops, next_scan, next_stats;
+	bool started, stopped, warned_tasks;
+};
+
+/* ---- ftrace_plan.c --------------------------------------------------------- */
+
+/* Fills b->tps (compacted, b->ntp), b->devs and the container netns list
+ * from b->cfg; refuses what ftrace cannot do, saying why in err. */
+int ft_plan(struct mace_backend *b, char *err, size_t errlen);
+
+/* ---- ftrace_read.c: per-CPU buffers to events ------------------------------- */
+
+/* Delivers events up to cutoff (CLOCK_MONOTONIC ns) from every CPU, oldest
+ * first.  Returns events delivered or -errno. */
+int ft_drain(struct mace_backend *b, __u64 cutoff);
+/* Sets b->lost from the per-CPU stats of the instance. */
+void ft_read_stats(struct mace_backend *b);
 
 /* Removes mace-<pid>[-<n>] instances whose pid is gone.  Returns how many. */
 int ft_remove_stale_instances(void);

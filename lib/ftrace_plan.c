@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ftrace backend, planning: which tracepoints to enable and which bound
+ * devices each one is filtered on.  No kernel access: only the path and the
+ * binding.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ftrace_int.h"
+
+/*
+ * Which devices the packet points need, and which tracepoints with which
+ * roles.  Names must be unique among those devices: ftrace knows no netns.
+ */
+int ft_plan(struct mace_backend *b, char *err, size_t errlen)
+{
+	const struct mace_path *p = b->cfg.path;
+	const struct mace_binding *bd = b->cfg.binding;
+	__u32 pkt_roles = 0, tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
+
+	if ((p->match & MACE_MATCH_KEY) && !(p->match & MACE_MATCH_SKB)) {
+		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
+			 "ftrace does not see packet contents; use the eBPF backend (-b bpf)",
+			 p->name);
+		return -EOPNOTSUPP;
+	}
+	if (p->match & MACE_MATCH_KEY)
+		mace_info("ftrace: path %s: no content keys on ftrace, matching by skb "
+			  "identity only", p->name);
+	for (int d = 0; d < 2; d++) {
+		for (unsigned int i = 0; i < p->dir[d].npoints; i++) {
+			const struct mace_point *pt = &p->dir[d].pt[i];
+
+			for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+				if (!(pt->tp_mask & (1u << tp)))
+					continue;
+				roles[tp] |= 1u << pt->role;
+				if (mace_tp_info(tp)->kind == MACE_TPK_PACKET)
+					pkt_roles |= 1u << pt->role;
+				else
+					b->sys = true;
+			}
+		}
+	}
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		if (!(tpmask & (1u << tp)))
+			continue;
+		b->tps[b->ntp].tp = tp;
+		b->tps[b->ntp].info = mace_tp_info(tp);
+		b->tps[b->ntp].roles = roles[tp];
+		b->ntp++;
+	}
+	for (unsigned int i = 0; i < bd->ndev; i++) {
+		const struct mace_bound_dev *dv = &bd->dev[i];
+
+		if (dv->role == MACE_ROLE_CONTAINER && b->sys) {
+			bool seen = false;
+
+			for (unsigned int k = 0; k < b->tasks.nnetns; k++)
+				seen |= b->cnetns[k] == dv->netns;
+			if (!seen)
+				b->cnetns[b->tasks.nnetns++] = dv->netns;
+		}
+		if (!(pkt_roles & (1u << dv->role)))
+			continue;
+		if (strpbrk(dv->name, "\"\\") || !dv->name[0]) {
+			snprintf(err, errlen, "ftrace: device name '%s' (role %s) cannot be put in "
+				 "an ftrace filter", dv->name, mace_role_name(dv->role));
+			return -EINVAL;
+		}
+		for (unsigned int k = 0; k < b->ndev; k++) {
+			const struct mace_bound_dev *o = b->devs[k];
+
+			if (strcmp(o->name, dv->name))
+				continue;
+			snprintf(err, errlen, "ftrace: device name '%s' is bound twice: role %s in "
+				 "netns %s (%u) and role %s in netns %s (%u); ftrace filters by "
+				 "device name only and cannot tell them apart%s; use the eBPF "
+				 "backend (-b bpf), which filters by netns and ifindex", dv->name,
+				 mace_role_name(o->role), o->netns_name[0] ? o->netns_name : "?",
+				 o->netns, mace_role_name(dv->role),
+				 dv->netns_name[0] ? dv->netns_name : "?", dv->netns,
+				 o->role == dv->role ? " (nor which container an event is from)" :
+				 "");
+			return -EOPNOTSUPP;
+		}
+		b->devs[b->ndev++] = dv;
+	}
+	for (int r = 1; r < MACE_ROLE_COUNT; r++) {
+		bool bound = false;
+
+		for (unsigned int k = 0; k < b->ndev; k++)
+			bound |= b->devs[k]->role == r;
+		if ((pkt_roles & (1u << r)) && !bound) {
+			snprintf(err, errlen, "ftrace: no device is bound to role %s, which path %s "
+				 "needs", mace_role_name(r), p->name);
+			return -ENODEV;
+		}
+	}
+	if (b->sys && !b->tasks.nnetns) {
+		snprintf(err, errlen, "ftrace: path %s has syscall points but no container netns "
+			 "is bound", p->name);
+		return -ENODEV;
+	}
+	b->tasks.netns = b->cnetns;
+	return 0;
+}
