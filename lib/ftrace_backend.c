@@ -370,6 +370,8 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		ret = resolve_tp(b, &b->tps[i], err, errlen);
 	if (!ret)
+		ft_check_foreign_names(b->devs, b->ndev, b->cfg.binding);
+	if (!ret)
 		ret = create_instance(b, err, errlen);
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		if (b->tps[i].info->kind == MACE_TPK_PACKET)

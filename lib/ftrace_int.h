@@ -96,6 +96,12 @@ int ft_drain(struct mace_backend *b, __u64 cutoff);
 /* Sets b->lost from the per-CPU stats of the instance. */
 void ft_read_stats(struct mace_backend *b);
 
+/* Warns for each of devs whose name also exists in a netns that is not bound
+ * (another container's "eth0"): ftrace would count its packets as ours.
+ * Best effort: sees the netns of running tasks only. */
+void ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
+			    const struct mace_binding *bd);
+
 /* Removes mace-<pid>[-<n>] instances whose pid is gone.  Returns how many. */
 int ft_remove_stale_instances(void);
 

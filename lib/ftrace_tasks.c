@@ -211,3 +211,75 @@ int ft_remove_stale_instances(void)
 	tracefs_list_free(names);
 	return removed;
 }
+
+static bool bound_netns(const struct mace_binding *bd, uint32_t ino)
+{
+	for (unsigned int i = 0; i < bd->ndev; i++)
+		if (bd->dev[i].netns == ino)
+			return true;
+	return false;
+}
+
+/* Warns about each of devs whose name also exists in the netns of task pid. */
+static void check_netns_devices(const char *pid, uint32_t ino,
+				const struct mace_bound_dev *const *devs, unsigned int ndev,
+				bool *warned)
+{
+	char file[288], line[512];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%s/net/dev", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *name = line + strspn(line, " "), *colon = strchr(name, ':');
+
+		if (!colon)
+			continue;	/* the two header lines */
+		*colon = '\0';
+		for (unsigned int k = 0; k < ndev; k++) {
+			if (warned[k] || strcmp(devs[k]->name, name))
+				continue;
+			warned[k] = true;
+			mace_warn("ftrace: device name '%s' (role %s) also exists in netns inode %u "
+				  "(of pid %s), which is not bound; ftrace filters by name only, so "
+				  "its packets will count as this %s's; use -b bpf to filter by netns",
+				  name, mace_role_name(devs[k]->role), ino, pid,
+				  mace_role_name(devs[k]->role));
+		}
+	}
+	fclose(f);
+}
+
+void ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
+			    const struct mace_binding *bd)
+{
+	uint32_t seen[1024];
+	unsigned int nseen = 0;
+	bool warned[MACE_MAX_BOUND] = { false };
+	char ns[288];
+	struct dirent *de;
+	struct stat st;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		bool dup = false;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(ns, sizeof(ns), "/proc/%s/ns/net", de->d_name);
+		if (stat(ns, &st) || bound_netns(bd, st.st_ino))
+			continue;
+		for (unsigned int i = 0; i < nseen && !dup; i++)
+			dup = seen[i] == st.st_ino;
+		if (dup)
+			continue;
+		if (nseen < ARRAY_SIZE(seen))
+			seen[nseen++] = st.st_ino;
+		check_netns_devices(de->d_name, st.st_ino, devs, ndev, warned);
+	}
+	closedir(d);
+}

@@ -106,6 +106,26 @@ else
 	fail ftrace_dup_names "unclear refusal: $(head -2 "$W/dup.err" | tr '\n' ' ')"
 fi
 
+# The same name in a netns that is not bound (another container's "eth0"):
+# ftrace would count its packets as ours, so mace must say so.
+if tb_ns "${TB_P}oth" && ip -n "${TB_P}oth" link add "$TB_CTR_DEV" type veth peer name "${TB_P}oz"
+then
+	ip netns exec "${TB_P}oth" sleep 20 &
+	other=$!
+	sleep 0.2
+	"$MACE" record -b ftrace --netns "$TB_CTR" -d 1 >/dev/null 2>"$W/foreign.err"
+	kill "$other"
+	wait "$other" 2>/dev/null
+	if grep -q "device name '$TB_CTR_DEV' (role container) also exists.*-b bpf" "$W/foreign.err"
+	then
+		pass ftrace_foreign_name_warning
+	else
+		fail ftrace_foreign_name_warning "no warning: $(head -2 "$W/foreign.err" | tr '\n' ' ')"
+	fi
+else
+	fail ftrace_foreign_name_warning "cannot make the extra netns"
+fi
+
 # A SIGKILLed run leaves its instance; the next run removes it.
 "$MACE" record -b ftrace --netns "$TB_CTR" -d 30 >/dev/null 2>&1 &
 victim=$!
