@@ -111,7 +111,7 @@ static __always_inline void copy_flow(struct mace_bpf_record *r, const struct ma
 }
 
 static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
-				    __u8 tp, struct mace_bpf_counters *c)
+				    __u8 tp, __u32 len, bool late, struct mace_bpf_counters *c)
 {
 	struct mace_event *ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
 	struct mace_flow f = {};
@@ -126,11 +126,12 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	ev->netns = netns;
 	ev->ifindex = ifindex;
 	ev->tid = (__u32)bpf_get_current_pid_tgid();
-	ev->len = BPF_CORE_READ(skb, len);
+	ev->len = len;
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->tp = tp;
 	ev->role = role;
-	parse_skb(skb, &f);
+	if (!late)
+		parse_skb(skb, &f);
 	ev->key = f.key;
 	ev->seq = f.seq;
 	ev->id = f.id;
@@ -146,22 +147,25 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 
 /* Opens a pending entry for skb at point 0 of direction dir. */
 static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8 tp,
-				  __u32 ctr, __u64 now, struct mace_bpf_counters *c)
+				  __u32 ctr, __u32 len, bool late, __u64 now,
+				  struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r = {};
 	struct mace_flow f = {};
 
 	r.ts[0] = now;
 	r.netns = ctr;
-	r.len = BPF_CORE_READ(skb, len);
+	r.len = len;
 	r.cpu_start = bpf_get_smp_processor_id();
 	r.dir = dir;
 	r.npoints = npoints[dir & 1];
 	r.next = 1;
 	r.first_tp = tp;
 	r.nev = 1;
-	parse_skb(skb, &f);
-	copy_flow(&r, &f);
+	if (!late) {
+		parse_skb(skb, &f);
+		copy_flow(&r, &f);
+	}
 	if (bpf_map_update_elem(&pending, &key, &r, BPF_ANY)) {
 		/* Map full: the start is dropped; counted as expired (evicted at once). */
 		c->expired++;
@@ -187,7 +191,7 @@ static __always_inline void replace(__u64 key, struct mace_bpf_record *e,
 
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
-				      struct mace_bpf_counters *c)
+				      __u32 len, bool late, struct mace_bpf_counters *c)
 {
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
@@ -208,7 +212,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			}
 			n = e->dir;
 			replace(key, e, c);
-			start(skb, key, n, tp, ctr, now, c);
+			start(skb, key, n, tp, ctr, len, late, now, c);
 			return;
 		}
 		if (i < e->next) {
@@ -253,21 +257,25 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 	if (i0 == 1 || i1 == 1) {
 		if (e)	/* pending in the other direction: superseded */
 			replace(key, e, c);
-		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, now, c);
+		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, len, late, now, c);
 		return;
 	}
 	c->unmatched++;
 }
 
-static __always_inline int handle_skb(struct sk_buff *skb, __u8 tp)
+/*
+ * dev: the device of the event (net_dev_xmit's own argument: by the time it
+ * fires the skb may be freed and reused, veth and bridges transmit nested).
+ * late: the skb must not be read (only its address is used).
+ */
+static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *dev, __u32 len,
+				      bool late, __u8 tp)
 {
 	struct mace_bpf_dev_key dk;
 	struct mace_bpf_dev_val *dv;
 	struct mace_bpf_counters *c;
-	struct net_device *dev;
 	__u8 role;
 
-	dev = BPF_CORE_READ(skb, dev);
 	if (!dev)
 		return 0;
 	dk.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
@@ -285,29 +293,85 @@ static __always_inline int handle_skb(struct sk_buff *skb, __u8 tp)
 		return 0;
 	if (!kernel_corr) {
 		c->events++;
-		return emit_raw(skb, dk.netns, dk.ifindex, role, tp, c);
+		return emit_raw(skb, dk.netns, dk.ifindex, role, tp, len, late, c);
 	}
-	correlate(skb, tp, role, dv->container_netns, c);
+	correlate(skb, tp, role, dv->container_netns, len, late, c);
 	return 0;
 }
 
-#define SKB_TP(name, TP)                                                        \
-	SEC("tp_btf/" #name)                                                    \
-	int BPF_PROG(tp_##name, struct sk_buff *skb)                            \
-	{                                                                       \
-		return handle_skb(skb, TP);                                     \
-	}
+static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
+{
+	return handle_skb(skb, BPF_CORE_READ(skb, dev), BPF_CORE_READ(skb, len), false, tp);
+}
 
-SKB_TP(net_dev_queue, MACE_TP_NET_DEV_QUEUE)
-SKB_TP(net_dev_start_xmit, MACE_TP_NET_DEV_START_XMIT)
-SKB_TP(net_dev_xmit, MACE_TP_NET_DEV_XMIT)
-SKB_TP(netif_receive_skb, MACE_TP_NETIF_RECEIVE_SKB)
-SKB_TP(netif_receive_skb_entry, MACE_TP_NETIF_RECEIVE_SKB_ENTRY)
-SKB_TP(netif_receive_skb_list_entry, MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY)
-SKB_TP(netif_rx, MACE_TP_NETIF_RX)
-SKB_TP(netif_rx_entry, MACE_TP_NETIF_RX_ENTRY)
-SKB_TP(napi_gro_receive_entry, MACE_TP_NAPI_GRO_RECEIVE_ENTRY)
-SKB_TP(napi_gro_frags_entry, MACE_TP_NAPI_GRO_FRAGS_ENTRY)
+/*
+ * One program per packet tracepoint, written out so tools can list them.
+ * tp_btf context: the tracepoint arguments as u64s; the skb is always first.
+ */
+SEC("tp_btf/net_dev_queue")
+int tp_net_dev_queue(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NET_DEV_QUEUE);
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int tp_net_dev_start_xmit(__u64 *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+
+	return handle_skb(skb, (struct net_device *)ctx[1], BPF_CORE_READ(skb, len), false,
+			  MACE_TP_NET_DEV_START_XMIT);
+}
+
+SEC("tp_btf/net_dev_xmit")
+int tp_net_dev_xmit(__u64 *ctx)
+{
+	/* (skb, rc, dev, skb_len): the skb may be gone, use the arguments. */
+	return handle_skb((struct sk_buff *)ctx[0], (struct net_device *)ctx[2], (__u32)ctx[3],
+			  true, MACE_TP_NET_DEV_XMIT);
+}
+
+SEC("tp_btf/netif_receive_skb")
+int tp_netif_receive_skb(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB);
+}
+
+SEC("tp_btf/netif_receive_skb_entry")
+int tp_netif_receive_skb_entry(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB_ENTRY);
+}
+
+SEC("tp_btf/netif_receive_skb_list_entry")
+int tp_netif_receive_skb_list_entry(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY);
+}
+
+SEC("tp_btf/netif_rx")
+int tp_netif_rx(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RX);
+}
+
+SEC("tp_btf/netif_rx_entry")
+int tp_netif_rx_entry(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RX_ENTRY);
+}
+
+SEC("tp_btf/napi_gro_receive_entry")
+int tp_napi_gro_receive_entry(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NAPI_GRO_RECEIVE_ENTRY);
+}
+
+SEC("tp_btf/napi_gro_frags_entry")
+int tp_napi_gro_frags_entry(__u64 *ctx)
+{
+	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NAPI_GRO_FRAGS_ENTRY);
+}
 
 /* ---- syscall points: a task in a bound container netns ------------------- */
 
@@ -346,26 +410,52 @@ static __always_inline int handle_sys(__u8 tp, __s64 len)
 	return 0;
 }
 
-/* Send calls: the byte count is an argument (sendto/write: args[2]; the
- * msghdr calls' sizes live in user memory: 0). */
-#define SYS_ENTER(name, TP, lenarg)                                             \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                             \
-	int tp_sys_enter_##name(struct trace_event_raw_sys_enter *ctx)          \
-	{                                                                       \
-		return handle_sys(TP, lenarg);                                  \
-	}
-#define SYS_EXIT(name, TP)                                                      \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                              \
-	int tp_sys_exit_##name(struct trace_event_raw_sys_exit *ctx)            \
-	{                                                                       \
-		return handle_sys(TP, ctx->ret);                                \
-	}
+/* Send calls: the byte count is an argument (sendto/write: args[2]); the
+ * msghdr calls keep it in user memory, so they report 0. */
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tp_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return handle_sys(MACE_TP_SYS_ENTER_SENDTO, (__s64)ctx->args[2]);
+}
 
-SYS_ENTER(sendto, MACE_TP_SYS_ENTER_SENDTO, (__s64)ctx->args[2])
-SYS_ENTER(sendmsg, MACE_TP_SYS_ENTER_SENDMSG, 0)
-SYS_ENTER(sendmmsg, MACE_TP_SYS_ENTER_SENDMMSG, 0)
-SYS_ENTER(write, MACE_TP_SYS_ENTER_WRITE, (__s64)ctx->args[2])
-SYS_EXIT(recvfrom, MACE_TP_SYS_EXIT_RECVFROM)
-SYS_EXIT(recvmsg, MACE_TP_SYS_EXIT_RECVMSG)
-SYS_EXIT(recvmmsg, MACE_TP_SYS_EXIT_RECVMMSG)
-SYS_EXIT(read, MACE_TP_SYS_EXIT_READ)
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return handle_sys(MACE_TP_SYS_ENTER_SENDMSG, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tp_sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return handle_sys(MACE_TP_SYS_ENTER_SENDMMSG, 0);
+}
+
+SEC("tracepoint/syscalls/sys_enter_write")
+int tp_sys_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	return handle_sys(MACE_TP_SYS_ENTER_WRITE, (__s64)ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int tp_sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_sys(MACE_TP_SYS_EXIT_RECVFROM, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int tp_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_sys(MACE_TP_SYS_EXIT_RECVMSG, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int tp_sys_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_sys(MACE_TP_SYS_EXIT_RECVMMSG, ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int tp_sys_exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return handle_sys(MACE_TP_SYS_EXIT_READ, ctx->ret);
+}
