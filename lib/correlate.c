@@ -61,7 +61,7 @@ struct idx_slot {
 };
 struct idx {
 	struct idx_slot *s;
-	__u32 mask;
+	__u32 mask, used, max;	/* grows up to max slots, so it stays cache-hot */
 };
 
 struct netq {
@@ -97,22 +97,28 @@ static inline __u32 hash64(__u64 v)
 	return (__u32)v;
 }
 
+/* Starts small: the live set is usually tiny and a hot table is much
+ * faster than one sized for max_pending. */
 static int idx_init(struct idx *x, __u32 entries)
 {
-	__u32 cap = 16;
+	__u32 cap = 256;
 
-	while (cap < entries * 2)
-		cap <<= 1;
+	x->max = 16;
+	while (x->max < entries * 2)
+		x->max <<= 1;
+	if (cap > x->max)
+		cap = x->max;
 	x->s = malloc(sizeof(*x->s) * cap);
 	if (!x->s)
 		return -ENOMEM;
 	x->mask = cap - 1;
+	x->used = 0;
 	for (__u32 i = 0; i < cap; i++)
 		x->s[i].ent = NIL;
 	return 0;
 }
 
-static void idx_add(struct idx *x, __u64 key, __u32 ent)
+static void idx_put(struct idx *x, __u64 key, __u32 ent)
 {
 	__u32 i = hash64(key) & x->mask;
 
@@ -120,6 +126,42 @@ static void idx_add(struct idx *x, __u64 key, __u32 ent)
 		i = (i + 1) & x->mask;
 	x->s[i].key = key;
 	x->s[i].ent = ent;
+	x->used++;
+}
+
+/* Doubles the table; on allocation failure it stays (fuller) as it is. */
+static void idx_grow(struct idx *x)
+{
+	struct idx_slot *old = x->s;
+	__u32 ocap = x->mask + 1, ncap = ocap * 2;
+	struct idx_slot *n = malloc(sizeof(*n) * ncap);
+
+	if (!n)
+		return;
+	for (__u32 i = 0; i < ncap; i++)
+		n[i].ent = NIL;
+	x->s = n;
+	x->mask = ncap - 1;
+	x->used = 0;
+	for (__u32 i = 0; i < ocap; i++)
+		if (old[i].ent != NIL)
+			idx_put(x, old[i].key, old[i].ent);
+	free(old);
+}
+
+/* At most half full once grown to max (entries <= max_pending <= max / 2).
+ * Fails only when growing failed and the table is full: the entry then
+ * cannot be found and will expire (it stays counted). */
+static bool idx_add(struct idx *x, __u64 key, __u32 ent)
+{
+	if (x->used * 2 >= x->mask + 1 && x->mask + 1 < x->max)
+		idx_grow(x);
+	if (x->used + 1 >= x->mask + 1) {
+		mace_err("correlator: out of memory for the match index");
+		return false;
+	}
+	idx_put(x, key, ent);
+	return true;
 }
 
 static bool idx_has(const struct idx *x, __u64 key)
@@ -138,6 +180,7 @@ static void idx_del(struct idx *x, __u64 key, __u32 ent)
 		i = (i + 1) & x->mask;
 	if (x->s[i].ent == NIL)
 		return;
+	x->used--;
 	/* backward shift: pull later slots of the cluster into the hole */
 	for (j = i;;) {
 		x->s[i].ent = NIL;
@@ -287,8 +330,9 @@ static void index_skb(struct mace_correlator *c, struct pend *p, __u32 e, __u64 
 	if (old != NIL)
 		drop(c, old, &c->cnt.replaced);
 	p->skb = skb;
-	p->flags |= IN_SKB;
-	idx_add(&c->skb_idx[p->dir], skb, e);
+	p->flags &= ~IN_SKB;
+	if (idx_add(&c->skb_idx[p->dir], skb, e))
+		p->flags |= IN_SKB;
 }
 
 static void index_key(struct mace_correlator *c, struct pend *p, __u32 e, __u64 key)
@@ -298,8 +342,8 @@ static void index_key(struct mace_correlator *c, struct pend *p, __u32 e, __u64 
 	if (idx_has(&c->key_idx[p->dir], key))
 		c->cnt.collisions++;
 	p->key = key;
-	p->flags |= IN_KEY;
-	idx_add(&c->key_idx[p->dir], key, e);
+	if (idx_add(&c->key_idx[p->dir], key, e))
+		p->flags |= IN_KEY;
 }
 
 static bool can_advance(const struct pend *p, int k, __u64 ts)
@@ -475,8 +519,8 @@ static void start_task(struct mace_correlator *c, int d, const struct mace_event
 	if (e != NIL)
 		drop(c, e, &c->cnt.replaced);
 	e = create(c, ev, d);
-	c->pend[e].flags |= IN_TID;
-	idx_add(x, ev->tid, e);
+	if (idx_add(x, ev->tid, e))
+		c->pend[e].flags |= IN_TID;
 	/* a key read from the user buffer also identifies it */
 	index_key(c, &c->pend[e], e, ev->key);
 }
