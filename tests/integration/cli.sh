@@ -84,6 +84,24 @@ expect cli_record_bad_path_file 2 "^mace: record: $W/bad.path:[0-9]+:[0-9]+: " \
 expect cli_plot_not_records 1 "garbage.csv:1:1: not a mace record" \
 	"$MACE" plot "$W/garbage.csv" -o "$W/g.svg"
 
+# The EXAMPLE of libmace(3) compiles and links against the public header.
+LIBA=$(dirname "$MACE")/libmace.a
+sed -n '/^\.\\" example-begin/,/^\.\\" example-end/p' man/libmace.3 |
+	sed -e '/^\./d' -e 's/\\e/\\/g' -e 's/\\-/-/g' >"$W/example.c"
+if [ "$(wc -l <"$W/example.c")" -lt 20 ]; then
+	fail cli_man_example "no example found in man/libmace.3"
+elif ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -Iinclude -o "$W/example" "$W/example.c" \
+	"$LIBA" $(pkg-config --libs libbpf libtracefs libtraceevent libelf zlib) -lm \
+	>"$W/cc.err" 2>&1; then
+	pass cli_man_example
+else
+	fail cli_man_example "$(head -3 "$W/cc.err" | tr '\n' ' ')"
+fi
+if command -v mandoc >/dev/null; then
+	expect cli_man_lint 0 "" sh -c 'for m in man/mace.8 man/libmace.3; do
+		mandoc -T lint -W warning "$m" || exit 1; done'
+fi
+
 if ! need_root cli_live; then
 	lib_status
 	exit $?
