@@ -53,19 +53,41 @@ need_tracefs() {
 mace_bpf_prog_names() {
 	src=${MACE_BPF_SRC:-lib/bpf/mace.bpf.c}
 	[ -f "$src" ] || return 0
-	awk '/SEC\("/ { want = 1 }
-	     want && match($0, /[A-Za-z_][A-Za-z_0-9]*\(/) && !/SEC\("/ {
+	# Program sections only (tp/, tp_btf/, raw_tp/, ...), not maps or license.
+	awk '/SEC\("(tp|tp_btf|raw_tp|raw_tracepoint|tracepoint|fentry|kprobe)\// { want = 1; next }
+	     want && match($0, /[A-Za-z_][A-Za-z_0-9]*\(/) {
 		name = substr($0, RSTART, RLENGTH - 1); print substr(name, 1, 15); want = 0 }' "$src"
 }
 
-# "id pid,pid" for every loaded BPF program whose name mace uses.
+# "id pid,pid" for every loaded BPF program whose name mace uses.  The pids
+# hold an fd of the program or of a link to it; taken from /proc/*/fdinfo
+# (prog_id:) because Debian's bpftool is built without pid support.
 lib_mace_progs() {
 	names=$(mace_bpf_prog_names | tr '\n' ' ')
 	[ -n "$names" ] || return 0
+	owners=$(grep -H '^prog_id:' /proc/[0-9]*/fdinfo/* 2>/dev/null |
+		awk -F'[/:\t ]+' '{ print $NF, $3 }' | sort -u)
 	bpftool prog show -j 2>/dev/null | jq -r --arg names "$names" '
 		($names | split(" ") | map(select(. != ""))) as $n | .[] |
-		select(.name as $x | $n | index($x)) |
-		"\(.id) \([.pids[]?.pid] | map(tostring) | join(","))"'
+		select(.name as $x | $n | index($x)) | .id' |
+	while read -r id; do
+		echo "$id $(printf '%s\n' "$owners" | awk -v id="$id" '$1 == id { print $2 }' |
+			tr '\n' ',' | sed 's/,$//')"
+	done
+}
+
+# Lines naming mace BPF programs this test leaked.
+lib_prog_leaks() {
+	lib_mace_progs | while read -r id pids; do
+		lib_in "$id" "$LIB_SNAP_PROGS" && continue
+		if [ -z "$pids" ]; then
+			echo "BPF program $id has no owner (pinned or leaked);"
+			continue
+		fi
+		for p in $(echo "$pids" | tr ',' ' '); do
+			lib_is_ours "$p" && echo "BPF program $id still held by pid $p;"
+		done
+	done
 }
 
 # Mace instances (mace-PID) under tracefs.
@@ -103,6 +125,7 @@ assert_clean() {
 	for i in $(lib_mace_instances); do
 		lib_in "$i" "$LIB_SNAP_INST" && continue
 		pid=${i#mace-}
+		pid=${pid%%-*}
 		# A live owner that is not ours is another run still going.
 		[ -d "/proc/$pid" ] && ! lib_is_ours "$pid" && continue
 		why="$why instance $TRACEFS/instances/$i left;"
@@ -110,18 +133,13 @@ assert_clean() {
 	for e in $(cat "$TRACEFS/set_event" 2>/dev/null); do
 		lib_in "$e" "$LIB_SNAP_EVENTS" || why="$why $e in $TRACEFS/set_event;"
 	done
-	lib_mace_progs | while read -r id pids; do
-		lib_in "$id" "$LIB_SNAP_PROGS" && continue
-		if [ -z "$pids" ]; then
-			echo "BPF program $id has no owner (pinned or leaked);"
-			continue
-		fi
-		for p in $(echo "$pids" | tr ',' ' '); do
-			lib_is_ours "$p" && echo "BPF program $id still held by pid $p;"
-		done
-	done >"${TMPDIR:-/tmp}/mace-clean.$$"
-	why="$why$(tr '\n' ' ' <"${TMPDIR:-/tmp}/mace-clean.$$")"
-	rm -f "${TMPDIR:-/tmp}/mace-clean.$$"
+	# A program of a run that is exiting right now is freed within moments.
+	tries=0
+	while leaks=$(lib_prog_leaks | tr '\n' ' ') && [ -n "$leaks" ] && [ $tries -lt 3 ]; do
+		sleep 1
+		tries=$((tries + 1))
+	done
+	why="$why$leaks"
 	for n in $(ip netns list 2>/dev/null | cut -d' ' -f1); do
 		lib_in "$n" "$LIB_SNAP_NETNS" && continue
 		# Only our own testbeds' names: other runs create theirs concurrently.

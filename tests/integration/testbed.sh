@@ -127,6 +127,28 @@ if tb_up bridge-nat; then
 			"role bridge: host-veth $TB_OUTER_DEV in netns $TB_HOST is not enslaved" &&
 		bind_err bind_missing_roles "${TB_P}nope" - container "netns '${TB_P}nope'" &&
 			pass bind_missing_roles
+		# Container device from an IPv6-only default route, then with no
+		# default route from the only veth, then ambiguity named.
+		v6=${TB_P}v6
+		if tb_ns "$v6" && tb_veth "$v6" "${TB_P}c6" "$TB_HOST" "${TB_P}h6" &&
+		   ip netns exec "$v6" sysctl -qw "net.ipv6.conf.${TB_P}c6.disable_ipv6=0" &&
+		   tb_run ip -n "$v6" addr add fd00::2/64 dev "${TB_P}c6" nodad &&
+		   tb_run ip -n "$v6" -6 route add default via fd00::1 dev "${TB_P}c6"; then
+			if bind_ok bind_fallbacks "$v6" - container,host-veth &&
+			   has_dev bind_fallbacks "$out" container "${TB_P}c6" "$v6" &&
+			   has_dev bind_fallbacks "$out" host-veth "${TB_P}h6" "$TB_HOST" &&
+			   tb_run ip -n "$v6" -6 route del default &&
+			   bind_ok bind_fallbacks "$v6" - container,host-veth &&
+			   has_dev bind_fallbacks "$out" container "${TB_P}c6" "$v6" &&
+			   tb_veth "$v6" "${TB_P}e6" "$TB_HOST" "${TB_P}i6" &&
+			   bind_err bind_fallbacks "$v6" - container \
+				"role container: netns $v6 (inode $(inode "$v6")) has no default route and 2 veth"
+			then
+				pass bind_fallbacks
+			fi
+		else
+			fail bind_fallbacks "could not build netns $v6"
+		fi
 	else
 		skip bind_on_testbed "$DRIVER not built (make tests)"
 	fi
@@ -190,19 +212,22 @@ fi
 for how in exit TERM; do
 	p=mt$(printf %04x "$(tb_rand)")
 	TB_PREFIXES="$TB_PREFIXES $p"
+	rm -f "/tmp/$p.ready"
 	TB_P=$p sh -c '. tests/testbed.sh; tb_trap; tb_up bridge-nat || exit 9
 		[ "$1" = exit ] && exit 3
+		: >"/tmp/$TB_P.ready"
 		# Traps run only between commands: wait, unlike sleep, is cut short.
 		sleep 30 & s=$!; TB_TRAP_EXTRA="kill $s"; wait' x "$how" &
 	child=$!
 	if [ "$how" = TERM ]; then
 		i=0
-		while [ $i -lt 50 ] && [ "$(ip netns list | grep -c "^$p")" -lt 4 ]; do
+		while [ $i -lt 100 ] && [ ! -e "/tmp/$p.ready" ]; do
 			sleep 0.1; i=$((i + 1))
 		done
 		kill -TERM "$child"
 	fi
 	wait "$child"
+	rm -f "/tmp/$p.ready"
 	left=$(ip netns list | grep "^$p" | tr '\n' ' ')
 	if [ -n "$left" ]; then
 		fail "testbed_teardown_on_$how" "left behind: $left"
