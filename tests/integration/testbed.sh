@@ -134,15 +134,17 @@ if tb_up bridge-nat; then
 		   ip netns exec "$v6" sysctl -qw "net.ipv6.conf.${TB_P}c6.disable_ipv6=0" &&
 		   tb_run ip -n "$v6" addr add fd00::2/64 dev "${TB_P}c6" nodad &&
 		   tb_run ip -n "$v6" -6 route add default via fd00::1 dev "${TB_P}c6"; then
-			if bind_ok bind_fallbacks "$v6" - container,host-veth &&
+			# Two veths: only the IPv6 default route can pick c6.
+			if tb_veth "$v6" "${TB_P}e6" "$TB_HOST" "${TB_P}i6" &&
+			   bind_ok bind_fallbacks "$v6" - container,host-veth &&
 			   has_dev bind_fallbacks "$out" container "${TB_P}c6" "$v6" &&
 			   has_dev bind_fallbacks "$out" host-veth "${TB_P}h6" "$TB_HOST" &&
 			   tb_run ip -n "$v6" -6 route del default &&
-			   bind_ok bind_fallbacks "$v6" - container,host-veth &&
-			   has_dev bind_fallbacks "$out" container "${TB_P}c6" "$v6" &&
-			   tb_veth "$v6" "${TB_P}e6" "$TB_HOST" "${TB_P}i6" &&
 			   bind_err bind_fallbacks "$v6" - container \
-				"role container: netns $v6 (inode $(inode "$v6")) has no default route and 2 veth"
+				"role container: netns $v6 (inode $(inode "$v6")) has no default route and 2 veth" &&
+			   tb_run ip -n "$v6" link del "${TB_P}e6" &&
+			   bind_ok bind_fallbacks "$v6" - container,host-veth &&
+			   has_dev bind_fallbacks "$out" container "${TB_P}c6" "$v6"
 			then
 				pass bind_fallbacks
 			fi
