@@ -207,6 +207,17 @@ $(tail -2 "$W/pipe.err" | tr '\n' ' ')"
 		fail "cli_stat_json_fields_$b" "$(head -c 300 "$W/out")"
 	fi
 
+	# Several containers (discovered from the host netns): one row each, by name.
+	expect "cli_stat_several_$b" 0 "" ip netns exec "$TB_HOST" "$MACE" stat -b "$b" -- \
+		sh -c "ip netns exec $TB_CTR ping -q -c 8 -i 0.05 $TB_REMOTE_IP >/dev/null &
+			ip netns exec $TB_CTR2 ping -q -c 8 -i 0.05 $TB_REMOTE_IP >/dev/null; wait"
+	if grep -Eq "^$TB_CTR +egress +[1-9]" "$W/out" &&
+		grep -Eq "^$TB_CTR2 +ingress +[1-9]" "$W/out"; then
+		pass "cli_stat_per_netns_$b"
+	else
+		fail "cli_stat_per_netns_$b" "$(cat "$W/out" "$W/err" | tr '\n' '|')"
+	fi
+
 	# replay: the raw events of a run give the same records as the run.
 	expect "cli_record_raw_$b" 0 "" "$MACE" record -b "$b" --netns "$TB_CTR" -p inner-dev \
 		-w "$W/$b.raw" -o "$W/live.csv" -- sh -c "$PING"
