@@ -476,10 +476,13 @@ static int split_json(const char *line, struct field *f, char *scratch, size_t c
 				}
 				cur->nseg++;
 				p = ws(p);
-				if (*p == ',')
+				if (*p == ',') {
 					p = ws(p + 1);
-				else if (*p != ']')
+					if (*p == ']')
+						return -EINVAL;
+				} else if (*p != ']') {
 					return -EINVAL;
+				}
 			}
 			p++;
 		} else if (!strncmp(p, "null", 4)) {
