@@ -71,9 +71,9 @@ tb_ping() {	# tb_ping NS IP: one ping must get through
 tb_common() {
 	TB_P=${TB_P:-mt$(printf %04x "$(tb_rand)")}
 	TB_X=$(( $(tb_rand) % 200 + 20 ))
-	TB_CTR= TB_CTR2= TB_HOST= TB_HOSTB= TB_REMOTE=
-	TB_CTR_IP= TB_CTR2_IP= TB_REMOTE_IP= TB_HOST_IP=
-	TB_CTR_DEV= TB_HOSTVETH_DEV= TB_BRIDGE_DEV= TB_TUNNEL_DEV= TB_OUTER_DEV=
+	TB_CTR='' TB_CTR2='' TB_HOST='' TB_HOSTB='' TB_REMOTE=''
+	TB_CTR_IP='' TB_CTR2_IP='' TB_REMOTE_IP='' TB_HOST_IP=''
+	TB_CTR_DEV='' TB_HOSTVETH_DEV='' TB_BRIDGE_DEV='' TB_TUNNEL_DEV='' TB_OUTER_DEV=''
 	TB_HOST=${TB_P}host TB_REMOTE=${TB_P}rem
 	TB_OUTER_DEV=${TB_P}o0
 	TB_HOST_IP=10.$TB_X.2.1
@@ -187,7 +187,7 @@ tb_down() {
 			rc=1
 		fi
 	done
-	TB_NETNS= TB_TOPO=
+	TB_NETNS='' TB_TOPO=''
 	return $rc
 }
 
