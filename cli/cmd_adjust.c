@@ -11,7 +11,10 @@
  * ingress.  The k-th line with seq N takes the k-th request record with seq N
  * (seq wraps at 65536); the reply record must start between the request's
  * start and the request's start + X.  Anything else is "unknown", never a guess.
- * Records need a key (proto icmp: the bpf backend); ftrace records carry none.
+ * When only one direction carries the ICMP key, the other is taken by time
+ * window anchored on the keyed one (a request leaves the container at most
+ * time=X before its reply reaches the outer device), and only if exactly one
+ * keyless record fits.  With no key at all (ftrace backend) nothing joins.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,7 +34,8 @@ struct arec {
 struct adjust {
 	struct arec *r;
 	size_t n, cap;
-	size_t keyless;		/* records without a key: cannot be joined */
+	struct arec *kl[2];	/* records without a key, per direction, by time */
+	size_t nkl[2], capkl[2];
 	uint16_t ids[2];	/* distinct echo ids among requests (up to 2 seen) */
 	unsigned int nids;
 	int want_id;		/* -I, or -1 */
@@ -49,30 +53,55 @@ static int cmp_arec(const void *a, const void *b)
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
 }
 
+static int push(struct arec **v, size_t *n, size_t *cap, const struct mace_record *rec)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 1024;
+		struct arec *r = realloc(*v, c * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		*v = r;
+		*cap = c;
+	}
+	(*v)[(*n)++] = (struct arec){ .ts = rec->ts_ns, .lat = rec->latency_ns,
+				      .seq = (uint16_t)rec->seq, .id = rec->id, .dir = rec->dir };
+	return 0;
+}
+
 static int add_rec(struct adjust *a, const struct mace_record *rec)
 {
-	if (rec->proto != IPPROTO_ICMP) {
-		if (!rec->proto)
-			a->keyless++;
+	if (!rec->proto && rec->dir <= MACE_INGRESS)
+		return push(&a->kl[rec->dir], &a->nkl[rec->dir], &a->capkl[rec->dir], rec);
+	if (rec->proto != IPPROTO_ICMP)
 		return 0;
-	}
 	if (rec->dir == MACE_EGRESS && a->want_id >= 0 && rec->id != a->want_id)
 		return 0;
 	if (rec->dir == MACE_EGRESS && a->want_id < 0 && a->nids < 2 &&
 	    !(a->nids == 1 && a->ids[0] == rec->id))
 		a->ids[a->nids++] = rec->id;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 1024;
-		struct arec *r = realloc(a->r, cap * sizeof(*r));
+	return push(&a->r, &a->n, &a->cap, rec);
+}
 
-		if (!r)
-			return -ENOMEM;
-		a->r = r;
-		a->cap = cap;
+/* The single keyless record of dir starting in [lo, hi], or NULL (none or several). */
+static const struct arec *window(const struct adjust *a, uint8_t dir, uint64_t lo, uint64_t hi)
+{
+	const struct arec *v = a->kl[dir];
+	size_t l = 0, h = a->nkl[dir];
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (v[mid].ts < lo)
+			l = mid + 1;
+		else
+			h = mid;
 	}
-	a->r[a->n++] = (struct arec){ .ts = rec->ts_ns, .lat = rec->latency_ns,
-				      .seq = (uint16_t)rec->seq, .id = rec->id, .dir = rec->dir };
-	return 0;
+	if (l >= a->nkl[dir] || v[l].ts > hi)
+		return NULL;
+	if (l + 1 < a->nkl[dir] && v[l + 1].ts <= hi)
+		return NULL;
+	return &v[l];
 }
 
 static int read_records(struct adjust *a, const char *file, FILE *f)
@@ -158,10 +187,30 @@ static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uin
 	if (a->nids > 1)
 		return false;	/* two pingers in the records: their seqs collide */
 	e = find_seq(a, MACE_EGRESS, seq, &ne);
+	i = find_seq(a, MACE_INGRESS, seq, &ni);
+	if (!ne && ni) {
+		/* Keyless requests: anchor on the k-th keyed reply. */
+		if (k >= ni)
+			return false;
+		hit = &i[k];
+		e = window(a, MACE_EGRESS, hit->ts > rtt ? hit->ts - rtt : 0, hit->ts);
+		if (!e || e->lat + hit->lat >= rtt)
+			return false;
+		*eg = e->lat;
+		*in = hit->lat;
+		return true;
+	}
 	if (k >= ne)
 		return false;
 	e += k;
-	i = find_seq(a, MACE_INGRESS, seq, &ni);
+	if (!ni) {
+		hit = window(a, MACE_INGRESS, e->ts, e->ts + rtt);
+		ni = 1;
+		i = hit;
+		hit = NULL;
+		if (!i)
+			return false;
+	}
 	for (j = 0; j < ni; j++) {
 		if (i[j].ts < e[0].ts || i[j].ts > e[0].ts + rtt)
 			continue;
@@ -310,9 +359,12 @@ int cmd_adjust(int argc, char **argv)
 	if (ret)
 		goto out;
 	qsort(a->r, a->n, sizeof(a->r[0]), cmp_arec);
-	if (a->keyless)
-		fprintf(stderr, "mace: adjust: %s: %zu records carry no ICMP key (ftrace "
-				"backend?) and cannot be joined by icmp_seq\n", rec_file, a->keyless);
+	qsort(a->kl[0], a->nkl[0], sizeof(struct arec), cmp_arec);
+	qsort(a->kl[1], a->nkl[1], sizeof(struct arec), cmp_arec);
+	if (a->nkl[0] + a->nkl[1])
+		fprintf(stderr, "mace: adjust: %s: %zu egress and %zu ingress records carry no "
+				"ICMP key: joined by time window to the keyed direction only\n",
+			rec_file, a->nkl[0], a->nkl[1]);
 	if (a->nids > 1)
 		fprintf(stderr, "mace: adjust: %s: echo requests from more than one id (%u, %u, "
 				"...): pick the ping's with -I ID\n", rec_file, a->ids[0], a->ids[1]);
@@ -329,6 +381,8 @@ out:
 	if (pf && pf != stdin)
 		fclose(pf);
 	free(a->r);
+	free(a->kl[0]);
+	free(a->kl[1]);
 	free(a);
 	return ret;
 }
