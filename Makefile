@@ -56,7 +56,7 @@ all: lib cli examples
 lib: $(SOLIB) $(ALIB) $(B)/mace.pc
 cli: $(B)/mace
 examples: $(EXAMPLES)
-tests: $(UNIT_TESTS) $(ASAN_TESTS) $(BENCHES)
+tests: $(UNIT_TESTS) $(ASAN_TESTS) $(BENCHES) $(B)/asan/mace
 
 # ---- BPF: clang -> bpftool gen object (link + strip) -> skeleton ----------
 $(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c lib/bpf/mace_shared.h lib/bpf/vmlinux.h | $(B)/bpf
@@ -124,6 +124,21 @@ $(B)/asan/tests/%: tests/unit/%.c tests/unit/t.h $(ASAN_LIB_OBJS) | $(B)/asan/te
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
 
+# The CLI with ASan+UBSan: the bad-input tests (tests/integration/reliability.sh) run it.
+ASAN_CLI_OBJS := $(patsubst cli/%.c,$(B)/asan/cli/%.o,$(CLI_SRCS))
+$(B)/asan/cli/%.o: cli/%.c include/mace.h $(wildcard cli/*.h) | $(B)/asan/cli
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli -c $< -o $@
+$(B)/asan/mace: $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS)
+	$(call msg,LD-SAN,$@)
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS) $(PKG_LIBS) $(CURSES_LIBS) -lm
+
+# ---- stress programs (make stress) ------------------------------------------
+STRESS := $(patsubst tests/stress/%.c,$(B)/stress/%,$(wildcard tests/stress/*.c))
+$(B)/stress/%: tests/stress/%.c $(ALIB) | $(B)/stress
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+
 # ---- fuzzers (libFuzzer, clang) --------------------------------------------
 # Parsers only: no backends or sessions, so fuzzers need no kernel.
 FUZZ_SRCS := $(filter-out lib/bpf_backend.c lib/ftrace%.c lib/session.c,$(LIB_SRCS)) \
@@ -139,7 +154,7 @@ $(B)/bench/%: tests/bench/%.c $(ALIB) | $(B)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 
-$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/fuzz $(B)/bench:
+$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress:
 	$(Q)mkdir -p $@
 
 # ---- set-up, checks, demo --------------------------------------------------
@@ -158,7 +173,7 @@ bench: deps
 	$(Q)sh tests/bench/run.sh
 
 stress: deps
-	$(Q)$(MAKE) --no-print-directory all tests fuzz
+	$(Q)$(MAKE) --no-print-directory all tests fuzz $(STRESS)
 	$(Q)sh tests/stress/run.sh
 
 demo: deps

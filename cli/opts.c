@@ -94,7 +94,9 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(end, argv, ":p:b:F:o:w:d:jh", long_opts, NULL)) != -1) {
-		const char *opt = argv[optind - 1];
+		/* A separate argument ("-o FILE") moved optind past the option itself. */
+		const char *opt = optarg && optarg == argv[optind - 1] && optind >= 2 ?
+				  argv[optind - 2] : argv[optind - 1];
 
 		if (c == '?')
 			return bad(o, "unknown option", optopt ? (char[]){ '-', optopt, 0 } : opt);
