@@ -174,8 +174,8 @@ static int unknown_role(struct parser *ps, const struct tok *t)
 	for (int i = 1; i < MACE_ROLE_COUNT; i++)
 		n += snprintf(list + n, sizeof(list) - n, "%s%s", i > 1 ? ", " : "",
 			      mace_role_name(i));
-	return perr(ps, ps->line, t->col, "unknown role '%s' (roles: %s)", tok_str(t, buf, sizeof(buf)),
-		    list);
+	tok_str(t, buf, sizeof(buf));
+	return perr(ps, ps->line, t->col, "unknown role '%s' (roles: %s)", buf, list);
 }
 
 static int parse_path_line(struct parser *ps, const struct tok *t, unsigned int n)
@@ -379,8 +379,8 @@ static int parse_point(struct parser *ps, int d, const struct tok *t, unsigned i
 		const struct mace_point *o;
 		char name[80];
 
-		o = find_overlap(ps->p, 1u << mace_tp_by_name(tok_str(tp_tok[i], name, sizeof(name))),
-				 pt.role);
+		tok_str(tp_tok[i], name, sizeof(name));
+		o = find_overlap(ps->p, 1u << mace_tp_by_name(name), pt.role);
 		if (o)
 			return perr(ps, ps->line, tp_tok[i]->col,
 				    "duplicate point '%s @%s' (already at line %u)", name,
@@ -466,18 +466,20 @@ static int parse_text(struct parser *ps, const char *text, size_t len)
 	for (int d = 0; d < 2; d++) {
 		const struct mace_dirpath *dp = &ps->p->dir[d];
 		const struct mace_point *sys = NULL;
+		unsigned int col = d == MACE_EGRESS ? ps->start_col[d] : ps->end_col[d];
 		bool pkt = false;
 
 		for (unsigned int i = 0; i < dp->npoints; i++) {
-			const struct mace_tp_info *info = mace_tp_info(__builtin_ctz(dp->pt[i].tp_mask));
+			/* All tracepoints of one point are of one kind. */
+			int tp = __builtin_ctz(dp->pt[i].tp_mask);
 
-			if (info->kind != MACE_TPK_PACKET)
+			if (mace_tp_info(tp)->kind != MACE_TPK_PACKET)
 				sys = &dp->pt[i];
 			else if (dp->pt[i].role == MACE_ROLE_CONTAINER)
 				pkt = true;
 		}
 		if (sys && !pkt)
-			return perr(ps, sys->line, d == MACE_EGRESS ? ps->start_col[d] : ps->end_col[d],
+			return perr(ps, sys->line, col,
 				    "%s syscall point needs a packet point @container in the same direction (to bind the task to its packet)",
 				    dir_names[d]);
 	}
@@ -487,7 +489,9 @@ static int parse_text(struct parser *ps, const char *text, size_t len)
 MACE_EXPORT struct mace_path *mace_path_parse(const char *text, size_t len, const char *filename,
 					      char *err, size_t errlen)
 {
-	struct parser ps = { .file = filename ? filename : "<input>", .err = err, .errlen = errlen };
+	struct parser ps = {
+		.file = filename ? filename : "<input>", .err = err, .errlen = errlen
+	};
 	struct mace_path *p;
 
 	if (err && errlen)
