@@ -180,35 +180,51 @@ static long instance_pid(const char *name)
 	return *end ? 0 : pid;
 }
 
+struct stale {
+	char name[8][64];
+	long pid[8];
+	unsigned int n;
+};
+
+static int collect_stale(const char *name, void *ctx)
+{
+	struct stale *st = ctx;
+	long pid = instance_pid(name);
+
+	if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+		return 0;
+	if (st->n == ARRAY_SIZE(st->pid))
+		return 1;	/* enough for one go; the next start takes the rest */
+	snprintf(st->name[st->n], sizeof(st->name[0]), "%s", name);
+	st->pid[st->n++] = pid;
+	return 0;
+}
+
 int ft_remove_stale_instances(void)
 {
-	char **names = tracefs_instances("^mace-[0-9]");
+	struct stale st = { .n = 0 };
 	int removed = 0;
 
-	if (!names)
-		return 0;	/* none, or no instances dir: nothing stale */
-	for (char **n = names; *n; n++) {
-		long pid = instance_pid(*n);
-		struct tracefs_instance *inst;
+	/* Walk (not tracefs_instances(regex), which leaks its regex in 1.6). */
+	tracefs_instances_walk(collect_stale, &st);
+	for (unsigned int i = 0; i < st.n; i++) {
+		struct tracefs_instance *inst = tracefs_instance_alloc(NULL, st.name[i]);
 
-		if (pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		inst = tracefs_instance_alloc(NULL, *n);
 		if (!inst) {
-			mace_warn("ftrace: cannot open stale instance %s: %s", *n, strerror(errno));
+			mace_warn("ftrace: cannot open stale instance %s: %s", st.name[i],
+				  strerror(errno));
 			continue;
 		}
 		if (tracefs_instance_destroy(inst))
 			mace_warn("ftrace: cannot remove stale instance %s (pid %ld is gone): %s",
-				  *n, pid, strerror(errno));
+				  st.name[i], st.pid[i], strerror(errno));
 		else {
-			mace_info("ftrace: removed stale instance %s left by dead pid %ld", *n,
-				  pid);
+			mace_info("ftrace: removed stale instance %s left by dead pid %ld",
+				  st.name[i], st.pid[i]);
 			removed++;
 		}
 		tracefs_instance_free(inst);
 	}
-	tracefs_list_free(names);
 	return removed;
 }
 
