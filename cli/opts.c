@@ -31,6 +31,9 @@ int cli_parse_duration(const char *s, double *out)
 	char *end;
 	double v;
 
+	/* Plain decimal seconds only: strtod also takes hex, "inf" and spaces. */
+	if (s[strspn(s, "0123456789.eE+-")])
+		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || *end || !isfinite(v) || v <= 0 || v > 1e9)
