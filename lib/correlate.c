@@ -318,7 +318,7 @@ static void index_skb(struct mace_correlator *c, struct pend *p, __u32 e, __u64 
 {
 	__u32 old;
 
-	if (!(c->o.path->match & MACE_MATCH_SKB) || !skb)
+	if (!(c->o.path->match & MACE_PATH_MATCH_SKB) || !skb)
 		return;
 	if (p->flags & IN_SKB) {
 		if (p->skb == skb)
@@ -337,7 +337,7 @@ static void index_skb(struct mace_correlator *c, struct pend *p, __u32 e, __u64 
 
 static void index_key(struct mace_correlator *c, struct pend *p, __u32 e, __u64 key)
 {
-	if (!(c->o.path->match & MACE_MATCH_KEY) || !key || (p->flags & IN_KEY))
+	if (!(c->o.path->match & MACE_PATH_MATCH_KEY) || !key || (p->flags & IN_KEY))
 		return;
 	if (idx_has(&c->key_idx[p->dir], key))
 		c->cnt.collisions++;
@@ -482,8 +482,8 @@ static void advance(struct mace_correlator *c, __u32 e, int k, const struct mace
 
 static void start_packet(struct mace_correlator *c, int d, const struct mace_event *ev)
 {
-	bool by_skb = (c->o.path->match & MACE_MATCH_SKB) && ev->skb;
-	bool by_key = (c->o.path->match & MACE_MATCH_KEY) && ev->key;
+	bool by_skb = (c->o.path->match & MACE_PATH_MATCH_SKB) && ev->skb;
+	bool by_key = (c->o.path->match & MACE_PATH_MATCH_KEY) && ev->key;
 	__u32 e;
 
 	if (!by_skb && !by_key) {
@@ -574,12 +574,12 @@ static void process(struct mace_correlator *c, const struct mace_event *ev)
 			e = NIL;
 		}
 	}
-	if (e == NIL && (c->o.path->match & MACE_MATCH_SKB) && ev->skb) {
+	if (e == NIL && (c->o.path->match & MACE_PATH_MATCH_SKB) && ev->skb) {
 		e = find_by_skb(c, d, ev->skb);
 		if (e != NIL && !can_advance(&c->pend[e], k, ev->ts))
 			e = NIL;
 	}
-	if (e == NIL && (c->o.path->match & MACE_MATCH_KEY) && ev->key)
+	if (e == NIL && (c->o.path->match & MACE_PATH_MATCH_KEY) && ev->key)
 		e = find_by_key(c, d, k, ev);
 	if (e == NIL) {
 		c->cnt.unmatched++;

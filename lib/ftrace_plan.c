@@ -20,13 +20,13 @@ int ft_plan(struct mace_backend *b, char *err, size_t errlen)
 	const struct mace_binding *bd = b->cfg.binding;
 	__u32 pkt_roles = 0, tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
 
-	if ((p->match & MACE_MATCH_KEY) && !(p->match & MACE_MATCH_SKB)) {
+	if ((p->match & MACE_PATH_MATCH_KEY) && !(p->match & MACE_PATH_MATCH_SKB)) {
 		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
 			 "ftrace does not see packet contents; use the eBPF backend (-b bpf)",
 			 p->name);
 		return -EOPNOTSUPP;
 	}
-	if (p->match & MACE_MATCH_KEY)
+	if (p->match & MACE_PATH_MATCH_KEY)
 		mace_info("ftrace: path %s: no content keys on ftrace, matching by skb "
 			  "identity only", p->name);
 	for (int d = 0; d < 2; d++) {

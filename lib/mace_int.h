@@ -41,8 +41,8 @@ const char *mace_role_name(enum mace_role role);	/* "container", "host-veth", ..
 enum mace_role mace_role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
 
 /* ---- path.c: parsed event paths ----------------------------------------- */
-#define MACE_MATCH_SKB 0x1	/* skb address identity */
-#define MACE_MATCH_KEY 0x2	/* content key */
+#define MACE_PATH_MATCH_SKB 0x1	/* skb address identity */
+#define MACE_PATH_MATCH_KEY 0x2	/* content key */
 /* Syscall points always match by task context. */
 
 struct mace_point {
@@ -58,7 +58,7 @@ struct mace_path {
 	char name[64];
 	char description[256];
 	char file[256];		/* where it came from ("<builtin>" for shipped) */
-	unsigned int match;	/* MACE_MATCH_* for packet-to-packet hops */
+	unsigned int match;	/* MACE_PATH_MATCH_* for packet-to-packet hops */
 	struct mace_dirpath dir[2];
 };
 /* Tracepoints used anywhere in the path, as a mask of (1u << enum mace_tp). */

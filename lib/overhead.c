@@ -15,14 +15,6 @@
 
 #include "mace_int.h"
 
-/*
- * mace_int.h defines MACE_MATCH_KEY (a path's match flag, 0x2), which hides
- * the public enum mace_match_how constant of the same name (1).  This file
- * needs the enum.
- */
-#undef MACE_MATCH_KEY
-_Static_assert(MACE_MATCH_KEY == 1, "enum mace_match_how constant expected");
-
 /* A key match must start no earlier than this before the probe was sent. */
 #define KEY_LOOKBACK_NS 1000000000ull
 /* Window match: how far a record may sit outside [sent, recv].  Egress may

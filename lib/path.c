@@ -247,9 +247,9 @@ static int parse_match(struct parser *ps, const struct tok *t, unsigned int n)
 		unsigned int bit;
 
 		if (tok_is(&t[i], "skb"))
-			bit = MACE_MATCH_SKB;
+			bit = MACE_PATH_MATCH_SKB;
 		else if (tok_is(&t[i], "key"))
-			bit = MACE_MATCH_KEY;
+			bit = MACE_PATH_MATCH_KEY;
 		else
 			return perr(ps, ps->line, t[i].col,
 				    "unknown match method '%s' (expected skb or key)",
@@ -508,7 +508,7 @@ MACE_EXPORT struct mace_path *mace_path_parse(const char *text, size_t len, cons
 		errno = ENOMEM;
 		return NULL;
 	}
-	p->match = MACE_MATCH_SKB | MACE_MATCH_KEY;
+	p->match = MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY;
 	snprintf(p->file, sizeof(p->file), "%s", ps.file);
 	ps.p = p;
 	if (parse_text(&ps, text, len)) {
@@ -646,8 +646,8 @@ MACE_EXPORT int mace_path_write(const struct mace_path *path, FILE *out)
 	fprintf(out, "path %s\n", path->name);
 	if (path->description[0])
 		fprintf(out, "description %s\n", path->description);
-	fprintf(out, "match%s%s\n", path->match & MACE_MATCH_SKB ? " skb" : "",
-		path->match & MACE_MATCH_KEY ? " key" : "");
+	fprintf(out, "match%s%s\n", path->match & MACE_PATH_MATCH_SKB ? " skb" : "",
+		path->match & MACE_PATH_MATCH_KEY ? " key" : "");
 	for (int d = 0; d < 2; d++) {
 		const struct mace_dirpath *dp = &path->dir[d];
 
@@ -696,5 +696,5 @@ bool mace_path_kernel_correlatable(const struct mace_path *path)
 		if ((mace_path_tp_mask(path) & (1u << tp)) &&
 		    mace_tp_info(tp)->kind != MACE_TPK_PACKET)
 			return false;
-	return path->match == MACE_MATCH_SKB;
+	return path->match == MACE_PATH_MATCH_SKB;
 }

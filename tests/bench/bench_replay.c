@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	memset(&path, 0, sizeof(path));
 	strcpy(path.name, "bench");
-	path.match = MACE_MATCH_SKB | MACE_MATCH_KEY;
+	path.match = MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY;
 	path.dir[0].npoints = 3;
 	path.dir[0].pt[0] = (struct mace_point){ BIT(MACE_TP_NET_DEV_QUEUE), MACE_ROLE_CONTAINER };
 	path.dir[0].pt[1] = (struct mace_point){ BIT(MACE_TP_NET_DEV_QUEUE), MACE_ROLE_BRIDGE };

@@ -93,7 +93,7 @@ TEST(simple_egress_ingress)
 	struct mace_event e;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	c = corr(&p, 0, 0, 1000);
 	CHECK(c != NULL);
 	e = E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 1);
@@ -142,7 +142,7 @@ TEST(events_at_no_point_are_ignored)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	c = corr(&p, 0, 0, 1000);
 	push(c, E(10, MACE_TP_NET_DEV_QUEUE, C, 0xa00, 0, 0));	/* tp not in path */
 	push(c, E(20, MACE_TP_NET_DEV_XMIT, BR, 0xa00, 0, 0));	/* role not in path */
@@ -163,7 +163,7 @@ TEST(skb_reuse_within_microseconds)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	/* waypoint via the bridge so a packet can be pending at a later point */
 	p.dir[0].npoints = 0;
 	set_point(&p.dir[0], 0, BIT(MACE_TP_NET_DEV_XMIT), C);
@@ -203,7 +203,7 @@ TEST(interleaved_cpus_within_reorder_window)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	c = corr(&p, 0, 0, 10000);
 	/* ends arrive before their starts (other CPU's buffer drained first) */
 	push(c, E(5000, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 1));
@@ -240,7 +240,7 @@ static void bridge_path(struct mace_path *p)
 {
 	memset(p, 0, sizeof(*p));
 	strcpy(p->name, "bridge");
-	p->match = MACE_MATCH_SKB;
+	p->match = MACE_PATH_MATCH_SKB;
 	set_point(&p->dir[0], 0, BIT(MACE_TP_NET_DEV_QUEUE), C);
 	set_point(&p->dir[0], 1, BIT(MACE_TP_NET_DEV_QUEUE), MACE_ROLE_HOST_VETH);
 	set_point(&p->dir[0], 2, BIT(MACE_TP_NET_DEV_QUEUE), BR);
@@ -284,7 +284,7 @@ TEST(alternatives_first_wins)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	p.dir[1].pt[0].tp_mask = BIT(MACE_TP_NAPI_GRO_RECEIVE_ENTRY) |
 				 BIT(MACE_TP_NETIF_RECEIVE_SKB_ENTRY);
 	c = corr(&p, 0, 0, 100);
@@ -315,7 +315,7 @@ TEST(content_key_when_skb_changes)
 	struct mace_counters k;
 
 	bridge_path(&p);
-	p.match = MACE_MATCH_SKB | MACE_MATCH_KEY;
+	p.match = MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY;
 	c = corr(&p, 0, 0, 100);
 	/* cloned at the host veth: new skb, same key; later points use the clone */
 	push(c, E(1000, MACE_TP_NET_DEV_QUEUE, C, 0xa00, 0x1111, 0));
@@ -332,7 +332,7 @@ TEST(content_key_when_skb_changes)
 	CHECK_INVARIANT(c);
 	mace_corr_free(c);
 
-	p.match = MACE_MATCH_SKB;
+	p.match = MACE_PATH_MATCH_SKB;
 	c = corr(&p, 0, 0, 100);
 	push(c, E(1000, MACE_TP_NET_DEV_QUEUE, C, 0xa00, 0x1111, 0));
 	push(c, E(1100, MACE_TP_NET_DEV_QUEUE, MACE_ROLE_HOST_VETH, 0xb00, 0x1111, 0));
@@ -351,7 +351,7 @@ TEST(key_collisions_fifo)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_KEY);
+	inner_dev(&p, MACE_PATH_MATCH_KEY);
 	c = corr(&p, 0, 0, 100);
 	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0x77, 0));
 	push(c, E(1010, MACE_TP_NET_DEV_XMIT, C, 0xb00, 0x77, 0));
@@ -378,7 +378,7 @@ TEST(syscall_egress_task_binding)
 	struct mace_event e;
 
 	memset(&p, 0, sizeof(p));
-	p.match = MACE_MATCH_SKB;
+	p.match = MACE_PATH_MATCH_SKB;
 	set_point(&p.dir[0], 0, BIT(MACE_TP_SYS_ENTER_SENDTO) | BIT(MACE_TP_SYS_ENTER_SENDMSG), C);
 	set_point(&p.dir[0], 1, BIT(MACE_TP_NET_DEV_QUEUE), C);
 	set_point(&p.dir[0], 2, BIT(MACE_TP_NET_DEV_XMIT), O);
@@ -427,7 +427,7 @@ TEST(syscall_ingress_netns_fifo)
 	struct mace_event e;
 
 	memset(&p, 0, sizeof(p));
-	p.match = MACE_MATCH_SKB;
+	p.match = MACE_PATH_MATCH_SKB;
 	set_point(&p.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
 	set_point(&p.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
 	set_point(&p.dir[1], 2, BIT(MACE_TP_SYS_EXIT_RECVFROM) | BIT(MACE_TP_SYS_EXIT_RECVMMSG), C);
@@ -476,7 +476,7 @@ TEST(expiry_by_time)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	c = corr(&p, 0, 1000000, 100);	/* expire after 1 ms */
 	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 0));
 	push(c, E(2000, MACE_TP_NET_DEV_XMIT, C, 0xb00, 0, 0));
@@ -507,7 +507,7 @@ TEST(eviction_when_full)
 	struct mace_correlator *c;
 	struct mace_counters k;
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	c = corr(&p, 4, 0, 10);
 	for (int i = 0; i < 1000; i++)
 		push(c, E(1000 + i * 100, MACE_TP_NET_DEV_XMIT, C, 0x1000 + i * 0x100, 0, 0));
@@ -559,11 +559,11 @@ TEST(rejects_bad_paths)
 	struct mace_path p;
 	struct mace_corr_opts o = { .path = &p };
 
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	p.dir[1].pt[1] = p.dir[1].pt[0];	/* tp+role twice */
 	mace_set_log(NULL, NULL);
 	CHECK(mace_corr_new(&o) == NULL);
-	inner_dev(&p, MACE_MATCH_SKB);
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	p.dir[0].pt[1].tp_mask = BIT(MACE_TP_SYS_ENTER_SENDTO);	/* syscall mid-path */
 	CHECK(mace_corr_new(&o) == NULL);
 	o.path = NULL;
@@ -583,7 +583,7 @@ TEST(random_streams_keep_invariant)
 	__u64 ts = 1000;
 
 	memset(&p, 0, sizeof(p));
-	p.match = MACE_MATCH_SKB | MACE_MATCH_KEY;
+	p.match = MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY;
 	set_point(&p.dir[0], 0, BIT(MACE_TP_SYS_ENTER_SENDTO), C);
 	set_point(&p.dir[0], 1, BIT(MACE_TP_NET_DEV_QUEUE), C);
 	set_point(&p.dir[0], 2, BIT(MACE_TP_NET_DEV_QUEUE), BR);

@@ -6,9 +6,6 @@
 #include "mace_int.h"
 #include "t.h"
 
-/* mace_int.h's path flag of the same name hides the public enum constant. */
-#undef MACE_MATCH_KEY
-
 #define MS 1000000ull
 #define T0 (5000 * MS)	/* a monotonic time well past the 1 s look-back */
 #define NETNS 4026532001u

@@ -126,7 +126,7 @@ TEST(inner_dev_is_the_poster_path)
 	CHECK_EQ_U64(mace_path_tp_mask(p),
 		     (1u << MACE_TP_NET_DEV_XMIT) | (1u << MACE_TP_NETIF_RECEIVE_SKB));
 	CHECK_EQ_U64(mace_path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
-	CHECK_EQ_U64(p->match, MACE_MATCH_SKB);
+	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB);
 	CHECK(mace_path_kernel_correlatable(p));
 	/* Declared on lines 8..11 of paths/inner-dev.path. */
 	CHECK_EQ_U64(e->pt[0].line, 8);
@@ -176,7 +176,7 @@ TEST(alternatives_and_masks)
 	CHECK_EQ_U64(mace_path_tp_mask(p), rx | (1u << MACE_TP_NET_DEV_QUEUE) |
 						   (1u << MACE_TP_NET_DEV_XMIT) |
 						   (1u << MACE_TP_NETIF_RECEIVE_SKB));
-	CHECK_EQ_U64(p->match, MACE_MATCH_SKB | MACE_MATCH_KEY);
+	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
 	/* Packet points only, but the content key is needed: user-space correlation. */
 	CHECK(!mace_path_kernel_correlatable(p));
 	mace_path_free(p);
@@ -211,7 +211,7 @@ TEST(format_details)
 	CHECK_STR(p->name, "my.path_1");
 	CHECK_STR(p->description, "spaced  words");
 	CHECK_STR(p->file, "t.path");
-	CHECK_EQ_U64(p->match, MACE_MATCH_SKB | MACE_MATCH_KEY);
+	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].npoints, 0);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].npoints, 2);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask,
@@ -224,7 +224,7 @@ TEST(format_details)
 		      "egress end net_dev_queue@container\n",
 		      err, sizeof(err));
 	CHECK_STR(err, "");
-	CHECK(p && p->match == MACE_MATCH_KEY && p->dir[MACE_EGRESS].npoints == 2);
+	CHECK(p && p->match == MACE_PATH_MATCH_KEY && p->dir[MACE_EGRESS].npoints == 2);
 	mace_path_free(p);
 
 	/* A full direction of MACE_MAX_POINTS points. */
