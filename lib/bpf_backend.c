@@ -182,7 +182,7 @@ static __u32 ring_bytes(size_t kb)
 }
 
 static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool kcorr,
-		       __u32 ring)
+		       __u32 ring, int ncpu)
 {
 	for (int d = 0; d < 2; d++) {
 		const struct mace_dirpath *dp = &path->dir[d];
@@ -194,7 +194,32 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 					skel->rodata->pt_idx[tp][dp->pt[i].role][d] = i + 1;
 	}
 	skel->rodata->kernel_corr = kcorr;
-	skel->rodata->wake_bytes = ring / 4;
+	/* Early wakeup once a quarter of the ring may be waiting, over all CPUs. */
+	skel->rodata->wake_items = ring / 4 / (sizeof(struct mace_bpf_record) + 8) / ncpu;
+	if (!skel->rodata->wake_items)
+		skel->rodata->wake_items = 1;
+	/* Headers for net_dev_xmit points: raw events carry them at every point,
+	 * records take them from the start point only. */
+	for (int role = 0; role < MACE_ROLE_COUNT; role++)
+		for (int d = 0; d < 2; d++) {
+			__u8 i = skel->rodata->pt_idx[MACE_TP_NET_DEV_XMIT][role][d];
+
+			if (i && (!kcorr || i == 1))
+				skel->rodata->xmit_roles |= 1u << role;
+		}
+}
+
+/*
+ * Programs to load: the path's, plus net_dev_start_xmit when net_dev_xmit is
+ * a point (it reads the headers net_dev_xmit must not).
+ */
+static __u32 prog_mask(const struct mace_path *path)
+{
+	__u32 mask = mace_path_tp_mask(path);
+
+	if (mask & (1u << MACE_TP_NET_DEV_XMIT))
+		mask |= 1u << MACE_TP_NET_DEV_START_XMIT;
+	return mask;
 }
 
 static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
@@ -210,6 +235,9 @@ static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 
 		if (d->role == MACE_ROLE_CONTAINER && !v.container_netns)
 			v.container_netns = d->netns;
+		/* The programs' quick filter (larger ifindexes skip it). */
+		if (d->ifindex < ARRAY_SIZE(b->skel->bss->ifmask) * 64)
+			b->skel->bss->ifmask[d->ifindex / 64] |= 1ull << (d->ifindex % 64);
 		if (bpf_map__update_elem(b->skel->maps.devs, &k, sizeof(k), &v, sizeof(v), BPF_ANY)) {
 			snprintf(err, errlen, "device %s (netns %u, ifindex %u) into the filter: %s",
 				 d->name, d->netns, d->ifindex, strerror(errno));
@@ -363,7 +391,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	ring = ring_bytes(cfg->buffer_kb);
-	set_rodata(b->skel, path, cfg->kernel_correlation, ring);
+	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu);
 	ret = bpf_map__set_max_entries(b->skel->maps.ring, ring);
 	if (!ret)
 		ret = bpf_map__set_max_entries(b->skel->maps.pending, cfg->kernel_correlation ?
@@ -373,7 +401,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
-	mask = mace_path_tp_mask(path);
+	mask = prog_mask(path);
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 		struct bpf_program *p = prog_of(b->skel, tp);
 
@@ -437,7 +465,7 @@ static int bpf_start(struct mace_backend *b)
 		.it_interval = { 0, TICK_NS },
 		.it_value = { 0, TICK_NS },
 	};
-	__u32 mask = mace_path_tp_mask(b->cfg.path);
+	__u32 mask = prog_mask(b->cfg.path);
 	int ret;
 
 	if (b->started || !b->skel)

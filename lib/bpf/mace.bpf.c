@@ -24,8 +24,19 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u8 pt_idx[MACE_TP_COUNT][MACE_ROLE_COUNT][2];
 const volatile __u8 npoints[2];
 const volatile bool kernel_corr;
-/* Wake user space once this much is waiting in the ring; below, never. */
-const volatile __u64 wake_bytes = 1 << 20;
+/* Wake user space after this many items per CPU; below, the timer drains. */
+const volatile __u32 wake_items = 2048;
+/* Roles whose net_dev_xmit is a point: their headers are read at
+ * net_dev_start_xmit (net_dev_xmit may fire after the skb is gone). */
+const volatile __u8 xmit_roles;
+
+/*
+ * Quick filter: bit i set when some bound device has ifindex i.  Most events
+ * are on devices we do not trace; this rejects them with two loads and no
+ * helper call.  Devices with larger ifindexes always go to the hash lookup.
+ */
+#define MACE_IFMASK_BITS 4096
+__u64 ifmask[MACE_IFMASK_BITS / 64];
 
 /* ---- maps ------------------------------------------------------------------ */
 
@@ -63,6 +74,24 @@ struct {
 	__type(value, struct mace_bpf_counters);
 } counters SEC(".maps");
 
+/*
+ * Headers read at net_dev_start_xmit, for the net_dev_xmit of the same skb:
+ * both run back to back on one CPU, so one slot per CPU is enough.
+ */
+struct xmit_slot {
+	__u64 skb;
+	__u32 ifindex;
+	__u32 pad;
+	struct mace_flow f;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xmit_slot);
+} xmit_slot SEC(".maps");
+
 static __always_inline struct mace_bpf_counters *ctrs(void)
 {
 	__u32 zero = 0;
@@ -70,29 +99,34 @@ static __always_inline struct mace_bpf_counters *ctrs(void)
 	return bpf_map_lookup_elem(&counters, &zero);
 }
 
-/* No wakeup per item: user space drains on a timer.  Wake it early only when
- * the ring fills up, so a burst cannot overflow it between two timer ticks. */
-static __always_inline void submit(void *item)
+/* No wakeup per item: user space drains on a timer.  Wake it early every
+ * wake_items items per CPU (a quarter of the ring over all CPUs), so a burst
+ * cannot overflow it between two timer ticks; counting is cheaper than
+ * asking the ring how full it is on every submit. */
+static __always_inline void submit(void *item, struct mace_bpf_counters *c)
 {
 	__u64 flags = BPF_RB_NO_WAKEUP;
 
-	if (bpf_ringbuf_query(&ring, BPF_RB_AVAIL_DATA) >= wake_bytes)
+	if (++c->since_wake >= wake_items) {
+		c->since_wake = 0;
 		flags = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(item, flags);
 }
 
 /* Parses the packet headers of skb, from its network header. */
 static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 {
-	__u64 head = (__u64)BPF_CORE_READ(skb, head);
-	__u16 nh = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
+	/* tp_btf: direct (BTF-checked) loads, no helper calls. */
+	__u64 head = (__u64)skb->head;
+	__u16 nh = skb->network_header;
+	__u32 tail = skb->tail;
 	__u64 p;
 
 	/* Receive tracepoints may fire before the stack resets the network
 	 * header; eth_type_trans() has then left data at the IP header. */
 	if (nh == (__u16)~0U || nh >= tail)
-		p = (__u64)BPF_CORE_READ(skb, data);
+		p = (__u64)skb->data;
 	else
 		p = head + nh;
 	mace_parse(p, head + tail, f);
@@ -108,6 +142,27 @@ static __always_inline void copy_flow(struct mace_bpf_record *r, const struct ma
 	r->family = f->family;
 	__builtin_memcpy(r->src, f->src, 16);
 	__builtin_memcpy(r->dst, f->dst, 16);
+}
+
+/*
+ * The headers of skb at this event: parsed now, or, when the skb must not be
+ * read (late), those net_dev_start_xmit stashed for it on this CPU, if any.
+ */
+static __always_inline void flow_of(struct sk_buff *skb, __u32 ifindex, bool late,
+				    struct mace_flow *f)
+{
+	struct xmit_slot *s;
+	__u32 zero = 0;
+
+	if (!late) {
+		parse_skb(skb, f);
+		return;
+	}
+	s = bpf_map_lookup_elem(&xmit_slot, &zero);
+	if (s && s->skb == (__u64)skb && s->ifindex == ifindex) {
+		__builtin_memcpy(f, &s->f, sizeof(*f));
+		s->skb = 0;	/* used once: a recycled skb must not inherit it */
+	}
 }
 
 static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
@@ -130,8 +185,7 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->tp = tp;
 	ev->role = role;
-	if (!late)
-		parse_skb(skb, &f);
+	flow_of(skb, ifindex, late, &f);
 	ev->key = f.key;
 	ev->seq = f.seq;
 	ev->id = f.id;
@@ -141,13 +195,13 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	ev->family = f.family;
 	__builtin_memcpy(ev->src, f.src, 16);
 	__builtin_memcpy(ev->dst, f.dst, 16);
-	submit(ev);
+	submit(ev, c);
 	return 0;
 }
 
 /* Opens a pending entry for skb at point 0 of direction dir. */
 static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8 tp,
-				  __u32 ctr, __u32 len, bool late, __u64 now,
+				  __u32 ctr, __u32 ifindex, __u32 len, bool late, __u64 now,
 				  struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r = {};
@@ -162,10 +216,8 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8
 	r.next = 1;
 	r.first_tp = tp;
 	r.nev = 1;
-	if (!late) {
-		parse_skb(skb, &f);
-		copy_flow(&r, &f);
-	}
+	flow_of(skb, ifindex, late, &f);
+	copy_flow(&r, &f);
 	if (bpf_map_update_elem(&pending, &key, &r, BPF_ANY)) {
 		/* Map full: the start is dropped; counted as expired (evicted at once). */
 		c->expired++;
@@ -191,7 +243,8 @@ static __always_inline void replace(__u64 key, struct mace_bpf_record *e,
 
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
-				      __u32 len, bool late, struct mace_bpf_counters *c)
+				      __u32 ifindex, __u32 len, bool late,
+				      struct mace_bpf_counters *c)
 {
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
@@ -212,7 +265,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			}
 			n = e->dir;
 			replace(key, e, c);
-			start(skb, key, n, tp, ctr, len, late, now, c);
+			start(skb, key, n, tp, ctr, ifindex, len, late, now, c);
 			return;
 		}
 		if (i < e->next) {
@@ -251,13 +304,13 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			return;
 		}
 		c->records++;
-		submit(r);
+		submit(r, c);
 		return;
 	}
 	if (i0 == 1 || i1 == 1) {
 		if (e)	/* pending in the other direction: superseded */
 			replace(key, e, c);
-		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, len, late, now, c);
+		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, now, c);
 		return;
 	}
 	c->unmatched++;
@@ -268,22 +321,31 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
  * fires the skb may be freed and reused, veth and bridges transmit nested).
  * late: the skb must not be read (only its address is used).
  */
-static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *dev, __u32 len,
-				      bool late, __u8 tp)
+/* The bound device dev is, or NULL; the ifindex bitmap first, then the map. */
+static __always_inline struct mace_bpf_dev_val *bound(struct net_device *dev,
+						      struct mace_bpf_dev_key *dk)
 {
-	struct mace_bpf_dev_key dk;
-	struct mace_bpf_dev_val *dv;
-	struct mace_bpf_counters *c;
-	__u8 role;
+	__u32 ifindex;
 
 	if (!dev)
-		return 0;
-	dk.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-	dk.ifindex = BPF_CORE_READ(dev, ifindex);
-	dv = bpf_map_lookup_elem(&devs, &dk);
-	if (!dv)
-		return 0;
-	role = dv->role;
+		return NULL;
+	ifindex = dev->ifindex;
+	if (ifindex < MACE_IFMASK_BITS &&
+	    !(ifmask[(ifindex / 64) & (MACE_IFMASK_BITS / 64 - 1)] & (1ull << (ifindex % 64))))
+		return NULL;
+	dk->ifindex = ifindex;
+	dk->netns = dev->nd_net.net->ns.inum;
+	return bpf_map_lookup_elem(&devs, dk);
+}
+
+/* An event at (tp, the role of bound device dk/dv). */
+static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf_dev_key *dk,
+				      const struct mace_bpf_dev_val *dv, __u32 len, bool late,
+				      __u8 tp)
+{
+	struct mace_bpf_counters *c;
+	__u8 role = dv->role;
+
 	if (role >= MACE_ROLE_COUNT || tp >= MACE_TP_COUNT)
 		return 0;
 	if (!pt_idx[tp][role][0] && !pt_idx[tp][role][1])
@@ -293,15 +355,25 @@ static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *de
 		return 0;
 	if (!kernel_corr) {
 		c->events++;
-		return emit_raw(skb, dk.netns, dk.ifindex, role, tp, len, late, c);
+		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, late, c);
 	}
-	correlate(skb, tp, role, dv->container_netns, len, late, c);
+	correlate(skb, tp, role, dv->container_netns, dk->ifindex, len, late, c);
 	return 0;
+}
+
+/* tp_btf programs read the skb and device with direct loads (no helpers). */
+static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *dev, __u32 len,
+				      bool late, __u8 tp)
+{
+	struct mace_bpf_dev_key dk;
+	struct mace_bpf_dev_val *dv = bound(dev, &dk);
+
+	return dv ? handle_dev(skb, &dk, dv, len, late, tp) : 0;
 }
 
 static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
 {
-	return handle_skb(skb, BPF_CORE_READ(skb, dev), BPF_CORE_READ(skb, len), false, tp);
+	return handle_skb(skb, skb->dev, skb->len, false, tp);
 }
 
 /*
@@ -314,13 +386,35 @@ int tp_net_dev_queue(__u64 *ctx)
 	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NET_DEV_QUEUE);
 }
 
+/*
+ * Also loaded when only net_dev_xmit is a point: it then reads the headers
+ * the net_dev_xmit event of the same skb needs, before the driver runs.
+ */
 SEC("tp_btf/net_dev_start_xmit")
 int tp_net_dev_start_xmit(__u64 *ctx)
 {
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+	struct net_device *dev = (struct net_device *)ctx[1];
+	struct mace_bpf_dev_key dk;
+	struct mace_bpf_dev_val *dv;
+	struct xmit_slot *s;
+	__u32 zero = 0;
+	__u8 role;
 
-	return handle_skb(skb, (struct net_device *)ctx[1], BPF_CORE_READ(skb, len), false,
-			  MACE_TP_NET_DEV_START_XMIT);
+	dv = bound(dev, &dk);
+	if (!dv)
+		return 0;
+	role = dv->role;
+	if (role < 8 && (xmit_roles & (1u << role))) {
+		s = bpf_map_lookup_elem(&xmit_slot, &zero);
+		if (s) {
+			__builtin_memset(&s->f, 0, sizeof(s->f));
+			parse_skb(skb, &s->f);
+			s->skb = (__u64)skb;
+			s->ifindex = dk.ifindex;
+		}
+	}
+	return handle_dev(skb, &dk, dv, skb->len, false, MACE_TP_NET_DEV_START_XMIT);
 }
 
 SEC("tp_btf/net_dev_xmit")
@@ -406,7 +500,7 @@ static __always_inline int handle_sys(__u8 tp, __s64 len)
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->tp = tp;
 	ev->role = MACE_ROLE_CONTAINER;
-	submit(ev);
+	submit(ev, c);
 	return 0;
 }
 

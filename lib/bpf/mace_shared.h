@@ -124,6 +124,7 @@ struct mace_bpf_counters {
 	__u64 expired;		/* starts dropped because the pending map was full */
 	__u64 map_full;		/* same, for the warning */
 	__u64 lost;		/* ring buffer reservations that failed */
+	__u64 since_wake;	/* items submitted since the last forced wakeup (not a count) */
 };
 
 /* ---- content keys: the same function in BPF and in lib/key.c ------------- */

@@ -61,17 +61,23 @@ if [ -s "$W/kernel.err" ] && ! grep -q "correlating in the kernel" "$W/kernel.er
 	fail bpf_kernel_mode "the default run did not correlate in the kernel"
 fi
 
-# Ingress records carry the packet: ICMP echo replies with their seq.
-seqs=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-	$col["dir"] == "ingress" && $col["proto"] == "icmp" { print $col["seq"] }' \
-	"$W/kernel.csv" 2>/dev/null | sort -n | uniq | wc -l)
-if [ "$seqs" -eq $N ]; then
-	pass bpf_flow_fields
-else
-	fail bpf_flow_fields "$seqs distinct ICMP seqs in ingress records, want $N"
-fi
+# Records carry the packet: ICMP echoes with their seq, both directions (the
+# egress start, net_dev_xmit, gets its headers from net_dev_start_xmit).
+for d in ingress egress; do
+	for mode in kernel raw; do
+		seqs=$(awk -F, -v d=$d 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			$col["dir"] == d && $col["proto"] == "icmp" && $col["id"] > 0 {
+				print $col["seq"] }' "$W/$mode.csv" 2>/dev/null | sort -n | uniq | wc -l)
+		if [ "$seqs" -eq $N ]; then
+			pass bpf_flow_fields_${d}_$mode
+		else
+			fail bpf_flow_fields_${d}_$mode "$seqs distinct ICMP seqs in $d records, want $N"
+		fi
+	done
+done
 
-# While running, only the path's programs are loaded (inner-dev: two).
+# While running, only the path's programs are loaded (inner-dev: two, plus
+# net_dev_start_xmit, which reads the headers net_dev_xmit must not).
 # bpftool here shows no owner pids: judge the programs that appeared.
 # Programs vanishing during a listing make bpftool print an error object: retry.
 progs_json() {
@@ -90,7 +96,7 @@ names=$(progs_json | jq -r --arg b " $before " \
 	'.[]? | objects | .id as $i | select(($b | contains(" \($i) ")) | not) | .name' | sort -u | tr '\n' ' ')
 kill -INT $pid
 wait $pid
-if [ "$names" = "tp_net_dev_xmit tp_netif_receive_skb " ]; then
+if [ "$names" = "tp_net_dev_start_xmit tp_net_dev_xmit tp_netif_receive_skb " ]; then
 	pass bpf_only_path_programs
 else
 	fail bpf_only_path_programs "programs loaded for inner-dev: $names"

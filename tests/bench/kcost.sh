@@ -1,0 +1,64 @@
+#!/bin/sh
+# Kernel work per event and packet accounting under a 64-byte UDP flood
+# through the bridge+NAT testbed (inner-dev, eBPF).  bpf_stats is enabled
+# only while the flood runs, then restored.  Prints one line per program:
+#   prog NAME runs N ns_per_run X
+# and one accounting line:
+#   flood sent N egress_records N expired N replaced N lost N pending N unaccounted N
+#   SECONDS_FLOOD (default 3), MODE kernel|raw (default kernel)
+set -u
+cd "$(dirname "$0")/../.."
+. tests/testbed.sh
+B=${B:-build}
+MACE=${MACE:-$B/mace}
+PP=$B/bench/pingpong
+SECS=${SECONDS_FLOOD:-3}
+MODE=${MODE:-kernel}
+work=$(mktemp -d /tmp/mace-kcost.XXXXXX)
+old_stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
+
+cleanup() {
+	echo "$old_stats" >/proc/sys/kernel/bpf_stats_enabled
+	tb_down
+	[ -n "${KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+[ "$(id -u)" = 0 ] || { echo "kcost: needs root"; exit 0; }
+tb_up bridge-nat >/dev/null || { echo "kcost: testbed failed"; exit 1; }
+raw=
+[ "$MODE" = raw ] && raw=--raw
+# The child runs once every program is attached; the programs belong to
+# mace (its pid), which is the child's parent.  Port 9 has no listener: the
+# flood is one-way (ICMP unreachables are rate-limited).
+# shellcheck disable=SC2086
+"$MACE" record $raw --netns "$TB_CTR" -p inner-dev -o "$work/rec" -- sh -c '
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	ip netns exec "$1" "$2" flood "$3" 9 "$4" 64 >"$5/sent"
+	bpftool prog show -j >"$5/progs"
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	cat /proc/$PPID/fdinfo/* 2>/dev/null | awk "/^prog_id:/ { print \$2 }" | sort -u \
+		>"$5/ids"' sh "$TB_CTR" "$PP" "$TB_REMOTE_IP" "$SECS" "$work" \
+	2>"$work/err" || { echo "kcost: mace record failed:"; cat "$work/err"; exit 1; }
+# Our programs: those mace's link fds point to.
+jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '.[] | select(.id as $i | $ids | index($i)) |
+	select(.run_cnt != null and .run_cnt > 0) |
+	"prog \(.name) runs \(.run_cnt) ns_per_run \(.run_time_ns / .run_cnt | floor)"' \
+	"$work/progs"
+sent=$(cat "$work/sent")
+if [ "$MODE" = raw ]; then
+	echo "flood sent $sent (raw mode: see counters)"
+	grep 'counters' "$work/err"
+	exit 0
+fi
+egress=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "dir") d = i; next }
+	$d == "egress" { n++ } END { print n + 0 }' "$work/rec")
+grep 'counters' "$work/err" | awk -v sent="$sent" -v eg="$egress" '{
+	for (i = 3; i < NF; i += 2) c[$i] = $(i + 1)
+	un = sent - eg - c["expired"] - c["replaced"] - c["lost"] - c["pending"]
+	printf "flood sent %d egress_records %d expired %d replaced %d lost %d pending %d " \
+		"unaccounted %d\n", sent, eg, c["expired"], c["replaced"], c["lost"],
+		c["pending"], un < 0 ? 0 : un
+}'
