@@ -57,10 +57,24 @@ stats() {
 		awk '{ v[NR] = $1 } END { print NR, NR ? v[int((NR + 1) / 2)] : 0 }'
 }
 
-if ! record ftrace; then
-	fail ftrace_record "mace record -b ftrace exited $rc: $(tail -3 "$W/ftrace.err" | tr '\n' ' ')"
-elif ! record bpf; then
-	fail ftrace_vs_bpf "mace record -b bpf exited $rc: $(tail -3 "$W/bpf.err" | tr '\n' ' ')"
+# Both backends on the same packets at once: mace record -b ftrace in the
+# background, stopped by SIGINT when the eBPF run's workload is done.
+"$MACE" record -b ftrace --netns "$TB_CTR" -o "$W/ftrace.csv" >/dev/null 2>"$W/ftrace.err" &
+fpid=$!
+i=0
+until [ -s "$TRACEFS/instances/mace-$fpid/set_event" ] || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+record bpf
+brc=$?
+kill -INT "$fpid"
+wait "$fpid"
+frc=$?
+if [ $frc -ne 0 ]; then
+	fail ftrace_record "mace record -b ftrace exited $frc: $(tail -3 "$W/ftrace.err" | tr '\n' ' ')"
+elif [ $brc -ne 0 ]; then
+	fail ftrace_vs_bpf "mace record -b bpf exited $brc: $(tail -3 "$W/bpf.err" | tr '\n' ' ')"
 else
 	pass ftrace_record
 	for dir in egress ingress; do
