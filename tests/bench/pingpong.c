@@ -4,7 +4,8 @@
  *
  *	pingpong server PORT                 echo every datagram back (until killed)
  *	pingpong client IP PORT COUNT [GAP_US]  print the median, p10, p90 RTT in ns
- *	pingpong flood IP PORT SECONDS SIZE  send as fast as possible, print packets sent
+ *	pingpong flood IP PORT SECONDS SIZE [PPS]  send as fast as possible (or at PPS
+ *	                                     packets/s), print packets sent
  *
  * The client times each probe with CLOCK_MONOTONIC around sendto/recv, so
  * the figure includes both directions of the container's network path.
@@ -110,11 +111,11 @@ static int client(const char *ip, const char *port, long count, long gap_us)
 	return 0;
 }
 
-static int flood(const char *ip, const char *port, double seconds, int size)
+static int flood(const char *ip, const char *port, double seconds, int size, double pps)
 {
 	struct sockaddr_in a = addr_of(ip, port);
 	char buf[1500] = { 0 };
-	uint64_t end = now_ns() + (uint64_t)(seconds * 1e9), sent = 0;
+	uint64_t t0 = now_ns(), end = t0 + (uint64_t)(seconds * 1e9), sent = 0, now;
 	int fd = udp_socket();
 
 	if (size < 1 || size > (int)sizeof(buf))
@@ -123,7 +124,10 @@ static int flood(const char *ip, const char *port, double seconds, int size)
 		perror("pingpong: connect");
 		return 1;
 	}
-	while (now_ns() < end) {
+	while ((now = now_ns()) < end) {
+		/* Paced: spin until this packet is due (no sleep: timer slack). */
+		if (pps > 0 && sent >= (now - t0) * pps / 1e9)
+			continue;
 		memcpy(buf, &sent, sizeof(sent));
 		if (send(fd, buf, size, 0) == size)
 			sent++;
@@ -140,9 +144,10 @@ int main(int argc, char **argv)
 		return server(argv[2]);
 	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "client"))
 		return client(argv[2], argv[3], atol(argv[4]), argc == 6 ? atol(argv[5]) : 0);
-	if (argc == 6 && !strcmp(argv[1], "flood"))
-		return flood(argv[2], argv[3], atof(argv[4]), atoi(argv[5]));
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "flood"))
+		return flood(argv[2], argv[3], atof(argv[4]), atoi(argv[5]),
+			     argc == 7 ? atof(argv[6]) : 0);
 	fprintf(stderr, "usage: pingpong server PORT | client IP PORT COUNT [GAP_US] | "
-			"flood IP PORT SECONDS SIZE\n");
+			"flood IP PORT SECONDS SIZE [PPS]\n");
 	return 2;
 }

@@ -26,3 +26,25 @@ for mode in ringbuf percpu; do
 done
 echo "(RSS includes the 192 MB synthetic input chunks; equal RSS for 10 M and 20 M"
 echo " events shows the correlator's memory does not grow with the stream.)"
+
+# ---- tracing overhead on the bridge+NAT testbed (root; kernel figures) ----
+# Each figure is against a baseline of the same run.  Sizes: ROUNDS, PROBES
+# (overhead.sh), FLOOD_SECS, MEM_SECS (default 20 s, not the 60 s:
+# the whole bench stays under ten minutes on a 2-core machine), FTRACE_RATES.
+if [ "$(id -u)" != 0 ]; then
+	echo "(tracing benchmarks skipped: they need root)"
+	exit 0
+fi
+export B
+echo
+echo "== 1, 5a. added RTT: UDP ping-pong, interleaved rounds (tests/bench/overhead.sh) =="
+sh tests/bench/overhead.sh || exit 1
+echo
+echo "== 3. kernel ns per program run, 64-byte flood (bpf_stats; tests/bench/kcost.sh) =="
+for mode in kernel raw; do
+	echo "-- $mode correlation"
+	MODE=$mode sh tests/bench/kcost.sh || exit 1
+done
+echo
+echo "== 2, 4b, 5b, 6, 7. flood rate, accounting, consumer, memory, start-up (flood.sh) =="
+sh tests/bench/flood.sh || exit 1
