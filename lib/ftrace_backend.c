@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mount.h>
+#include <sys/timerfd.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <tracefs.h>
@@ -30,6 +31,7 @@
 #define FT_DEFAULT_KB 2048
 #define FT_SCAN_NS 250000000ull		/* rescan container tasks */
 #define FT_STATS_NS 1000000000ull	/* re-read lost-event stats */
+#define FT_DRAIN_NS 100000000		/* read the buffers at least this often */
 #define FT_FILTER_MAX 4000		/* the kernel takes filters below a page */
 
 static __u64 now_ns(void)
@@ -233,12 +235,14 @@ static int create_instance(struct mace_backend *b, char *err, size_t errlen)
 	ret = inst_write(b, "trace_clock", "mono", err, errlen);
 	if (!ret)
 		ret = inst_write(b, "buffer_size_kb", kb, err, errlen);
-	/* Drop new events when full (counted in "dropped events"), and wake
-	 * pollers as soon as there is data. */
+	/* Drop new events when full (counted in "dropped events").  Readers are
+	 * woken only when a buffer is half full; a timer drains the rest.  A
+	 * wakeup per event would put an IPI and a task wakeup into the path of
+	 * every traced packet (measured: +15 us on the container's transmit). */
 	if (!ret && tracefs_option_disable(b->inst, TRACEFS_OPTION_OVERWRITE))
 		mace_warn("ftrace: cannot turn off 'overwrite' on %s", b->inst_name);
 	if (!ret)
-		ret = inst_write(b, "buffer_percent", "0", err, errlen);
+		ret = inst_write(b, "buffer_percent", "50", err, errlen);
 	return ret;
 }
 
@@ -257,8 +261,18 @@ static int open_streams(struct mace_backend *b, char *err, size_t errlen)
 		b->subbuf = getpagesize();
 	b->st = calloc(ncpu, sizeof(*b->st));
 	b->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!b->st || b->epfd < 0) {
+	b->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!b->st || b->epfd < 0 || b->timerfd < 0) {
 		snprintf(err, errlen, "ftrace: %s", strerror(errno));
+		return -errno;
+	}
+	struct itimerspec period = { .it_interval.tv_nsec = FT_DRAIN_NS,
+				     .it_value.tv_nsec = FT_DRAIN_NS };
+	struct epoll_event tev = { .events = EPOLLIN, .data.u32 = UINT32_MAX };
+
+	if (timerfd_settime(b->timerfd, 0, &period, NULL) ||
+	    epoll_ctl(b->epfd, EPOLL_CTL_ADD, b->timerfd, &tev)) {
+		snprintf(err, errlen, "ftrace: drain timer: %s", strerror(errno));
 		return -errno;
 	}
 	for (long cpu = 0; cpu < ncpu; cpu++) {
@@ -267,7 +281,7 @@ static int open_streams(struct mace_backend *b, char *err, size_t errlen)
 		char file[64];
 
 		snprintf(file, sizeof(file), "per_cpu/cpu%ld/trace_pipe_raw", cpu);
-		s->fd = tracefs_instance_file_open(b->inst, file, O_RDONLY | O_NONBLOCK);
+		s->fd = tracefs_instance_file_open(b->inst, file, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (s->fd < 0) {
 			if (errno == ENOENT)
 				continue;	/* CPU not possible */
@@ -303,6 +317,9 @@ static void teardown(struct mace_backend *b)
 	if (b->epfd >= 0)
 		close(b->epfd);
 	b->epfd = -1;
+	if (b->timerfd >= 0)
+		close(b->timerfd);
+	b->timerfd = -1;
 	if (b->inst) {
 		for (unsigned int i = 0; i < b->ntp; i++)
 			tracefs_event_disable(b->inst, b->tps[i].info->system,
@@ -349,6 +366,7 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	}
 	b->cfg = *cfg;
 	b->epfd = -1;
+	b->timerfd = -1;
 	ret = ft_plan(b, err, errlen);
 	if (!ret && geteuid() != 0) {
 		snprintf(err, errlen, "ftrace: needs root to create a tracefs instance");
@@ -450,6 +468,11 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 		if (b->sys && (timeout_ms < 0 || timeout_ms > (int)(FT_SCAN_NS / 1000000)))
 			timeout_ms = FT_SCAN_NS / 1000000;
 		if (epoll_wait(b->epfd, evs, ARRAY_SIZE(evs), timeout_ms) < 0 && errno != EINTR)
+			return -errno;
+		uint64_t ticks;
+
+		/* level-triggered: a tick not read keeps the fd readable */
+		if (read(b->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 			return -errno;
 	}
 	now = now_ns();

@@ -78,6 +78,7 @@ struct mace_backend {
 	struct ft_tasks tasks;
 	struct ft_stream *st;
 	int nst, epfd, subbuf;
+	int timerfd;			/* periodic drain: no wakeup per event */
 	__u64 lost, user_drops, next_scan, next_stats;
 	bool started, stopped, warned_tasks;
 };
