@@ -67,6 +67,17 @@ struct mace_session *cli_session_open(const struct cli_opts *o, const char *repl
 	cli_fill_mace_opts(o, &mo);
 	mo.on_record = fn;
 	mo.ctx = ctx;
+	if (!replay_file) {
+		sigset_t mask;
+
+		/* A signal now would kill us with a tracefs instance in place; held
+		 * pending, the loop's signalfd gets it once tracing runs. */
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGHUP);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+	}
 	if (replay_file)
 		s = mace_session_replay(replay_file, &mo);
 	else
@@ -98,9 +109,15 @@ static int spawn(char **argv, const sigset_t *oldmask, pid_t *pid)
 		return err;
 	}
 	if (*pid == 0) {
+		sigset_t m = *oldmask;
+
 		close(fds[0]);
+		/* Held by cli_session_open; the command gets them as usual. */
+		sigdelset(&m, SIGINT);
+		sigdelset(&m, SIGTERM);
+		sigdelset(&m, SIGHUP);
 		signal(SIGPIPE, SIG_DFL);
-		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		sigprocmask(SIG_SETMASK, &m, NULL);
 		execvp(argv[0], argv);
 		err = errno;
 		n = write(fds[1], &err, sizeof(err));

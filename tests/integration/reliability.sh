@@ -135,3 +135,198 @@ if ! need_root reliability_live; then
 	lib_status
 	exit $?
 fi
+need_tracefs || { fail reliability_live "no tracefs"; exit 1; }
+clean_snapshot
+tb_trap
+tb_up bridge-nat || { fail reliability_live "testbed did not come up"; exit 1; }
+PINGPONG=${PINGPONG:-$(dirname "$MACE")/bench/pingpong}
+bad_args 1
+
+# veth_pkts NS DEV: packets received + sent by DEV so far.
+veth_pkts() {
+	ip -n "$1" -s -j link show "$2" | jq '.[0].stats64 | .rx.packets + .tx.packets'
+}
+
+# rss_watch PID FILE: VmRSS samples (kB) of PID into FILE until it exits.
+rss_watch() {
+	while [ -e "/proc/$1/status" ]; do
+		awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null >>"$2"
+		sleep 0.2
+	done
+}
+
+# flood BACKEND KIND SECONDS: mace stat -j over a flood from the container;
+# every packet the container veth saw is a record or in a counter, the
+# correlator's invariant holds and RSS stays under REL_MAX_RSS_KB.
+flood() {
+	b=$1 kind=$2 secs=$3 name="reliability_flood_${2}_$1"
+	case "$kind" in
+	ping) cmd="ip netns exec $TB_CTR ping -f -q -w $secs $TB_REMOTE_IP" ;;
+	udp) cmd="ip netns exec $TB_CTR $PINGPONG flood $TB_REMOTE_IP 9 $secs 64" ;;
+	esac
+	p0=$(veth_pkts "$TB_CTR" "$TB_CTR_DEV")
+	: >"$W/rss"
+	"$MACE" stat -b "$b" --netns "$TB_CTR" -j -- sh -c "$cmd >'$W/sender' 2>&1" \
+		>"$W/flood.json" 2>"$W/flood.err" &
+	pid=$!
+	REL_PIDS="$REL_PIDS $pid"
+	rss_watch "$pid" "$W/rss" &
+	wait "$pid"
+	rc=$?
+	p1=$(veth_pkts "$TB_CTR" "$TB_CTR_DEV")
+	pkts=$((p1 - p0))
+	peak=$(sort -n "$W/rss" | tail -1)
+	case "$kind" in
+	ping) sent=$(awk '/packets transmitted/ { print $1 }' "$W/sender") ;;
+	udp) sent=$(grep -Eo '[0-9]+' "$W/sender" | head -1) ;;
+	esac
+	if [ "$rc" -ne 0 ]; then
+		fail "$name" "exit $rc: $(tail -2 "$W/flood.err" | tr '\n' ' ')"
+		return
+	fi
+	# accounted: packets in a record, plus events that ended in a counter
+	# (a packet missing from the records left at least one such event).
+	fig=$(jq -r '.counters as $c | [$c.records, $c.events, $c.matched + $c.unmatched +
+		$c.expired + $c.replaced + $c.duplicates + $c.pending, $c.records + $c.lost +
+		$c.unmatched + $c.expired + $c.replaced + $c.duplicates + $c.pending + $c.user_drops,
+		$c.lost] | @tsv' "$W/flood.json")
+	set -- $fig
+	recs=$1 events=$2 sum=$3 acc=$4 lost=$5
+	why=
+	[ "$events" = "$sum" ] || why="$why events $events != sum of counters $sum;"
+	[ "${sent:-0}" -gt 0 ] || why="$why sender sent nothing ($(head -c 100 "$W/sender"));"
+	[ "$acc" -ge "$pkts" ] || why="$why $pkts packets on the veth, only $acc accounted;"
+	[ "$recs" -le "$pkts" ] || why="$why $recs records for $pkts packets;"
+	[ "${peak:-0}" -le "${REL_MAX_RSS_KB:-131072}" ] || why="$why peak VmRSS $peak kB;"
+	if [ -n "$why" ]; then
+		fail "$name" "${why% }"
+	else
+		pass "$name ($sent sent, $pkts on veth, $recs records, $acc accounted, $lost lost, \
+peak RSS $peak kB)"
+	fi
+}
+
+# after CASE: nothing of ours is left (instances, events, programs).
+# after CASE: what this script's mace runs (pids in REL_PIDS) may have left:
+# their tracefs instances, top-level events, BPF programs.  Other engineers'
+# killed runs leave instances of their own, so instances are judged by pid;
+# the testbed's namespaces are judged by the final assert_clean.
+REL_PIDS=
+# pid_of CMD...: runs CMD, its pid noted in REL_PIDS's file.
+pid_of() { sh -c 'echo $$ >>"$0"; exec "$@"' "$W/pids" "$@"; }
+after() {
+	why=
+	for p in $REL_PIDS $(cat "$W/pids" 2>/dev/null); do
+		[ -d "$TRACEFS/instances/mace-$p" ] && why="$why instance mace-$p left;"
+	done
+	for e in $(cat "$TRACEFS/set_event" 2>/dev/null); do
+		lib_in "$e" "$LIB_SNAP_EVENTS" || why="$why $e in $TRACEFS/set_event;"
+	done
+	tries=0
+	while leaks=$(lib_prog_leaks | tr '\n' ' ') && [ -n "$leaks" ] && [ $tries -lt 3 ]; do
+		sleep 1
+		tries=$((tries + 1))
+	done
+	why="$why$leaks"
+	[ -z "$why" ] || fail "reliability_clean_$1" "${why% }"
+}
+
+for b in bpf ftrace; do
+	flood "$b" ping "${REL_FLOOD_SECONDS:-2}"
+	after "flood_ping_$b"
+	if [ -x "$PINGPONG" ]; then
+		flood "$b" udp "${REL_FLOOD_SECONDS:-2}"
+		after "flood_udp_$b"
+	else
+		skip "reliability_flood_udp_$b" "$PINGPONG not built"
+	fi
+done
+
+# ---- faults, under the ASan mace --------------------------------------------
+PINGS="ip netns exec $TB_CTR ping -q -i 0.01 -w 10 $TB_REMOTE_IP"
+# rand_ms MAX: a random delay in seconds with millisecond steps, below MAX ms.
+rand_s() { awk -v r="$(tb_rand)" -v m="$1" 'BEGIN { printf "%.3f", (r % m) / 1000 }'; }
+
+for b in bpf ftrace; do
+	# The reader leaves: mace stops at once, clean, under a flood.
+	t0=$(date +%s)
+	pid_of "$ASAN_MACE" record -b "$b" --netns "$TB_CTR" -- ip netns exec "$TB_CTR" \
+		ping -f -w 10 "$TB_REMOTE_IP" 2>"$W/pipe.err" </dev/null | head -3 >"$W/pipe.out"
+	t=$(($(date +%s) - t0))
+	if [ "$(wc -l <"$W/pipe.out")" -eq 3 ] && [ "$t" -lt 5 ] &&
+		! grep -q Sanitizer "$W/pipe.err"; then
+		pass "reliability_pipe_closed_$b (${t} s)"
+	else
+		fail "reliability_pipe_closed_$b" "$(wc -l <"$W/pipe.out") lines, $t s: \
+$(tail -2 "$W/pipe.err" | tr '\n' ' ')"
+	fi
+	after "pipe_$b"
+
+	# Disk full on -o: exit 1 naming the file and the reason, promptly.
+	REL_MNT=$W/full
+	mkdir -p "$REL_MNT"
+	if mount -t tmpfs -o size=64k tmpfs "$REL_MNT"; then
+		t0=$(date +%s)
+		if run_bad "reliability_disk_full_$b" 1 "$REL_MNT/out.csv.*No space left" \
+			pid_of "$ASAN_MACE" record -b "$b" --netns "$TB_CTR" -o "$REL_MNT/out.csv" -- \
+			ip netns exec "$TB_CTR" ping -f -w 10 "$TB_REMOTE_IP"; then
+			t=$(($(date +%s) - t0))
+			if [ "$t" -lt 8 ]; then
+				pass "reliability_disk_full_$b (${t} s)"
+			else
+				fail "reliability_disk_full_$b" "took $t s to give up"
+			fi
+		fi
+		umount "$REL_MNT"
+	else
+		skip "reliability_disk_full_$b" "cannot mount a tmpfs"
+	fi
+	REL_MNT=
+	after "disk_full_$b"
+
+	# SIGINT, SIGTERM, SIGHUP at a random moment (also during start-up):
+	# exit 0 with counters and nothing left.
+	$PINGS >/dev/null 2>&1 &
+	ping_pid=$!
+	for sig in INT TERM HUP; do
+		d=$(rand_s 2500)
+		"$ASAN_MACE" record -b "$b" --netns "$TB_CTR" -o /dev/null >/dev/null 2>"$W/sig.err" &
+		pid=$!
+		REL_PIDS="$REL_PIDS $pid"
+		sleep "$d"
+		kill "-$sig" "$pid"
+		wait "$pid"
+		rc=$?
+		if [ "$rc" -eq 0 ] && grep -q "counters: events" "$W/sig.err" &&
+			! grep -q Sanitizer "$W/sig.err"; then
+			pass "reliability_sig${sig}_$b (after ${d} s)"
+		else
+			fail "reliability_sig${sig}_$b" "after $d s: exit $rc: \
+$(grep -v '^ *#' "$W/sig.err" | tail -3 | tr '\n' ' ')"
+		fi
+		after "sig${sig}_$b"
+	done
+
+	# SIGKILL at a random moment: the kernel drops BPF links with the
+	# process; a left ftrace instance goes at the next start.
+	for i in 1 2; do
+		d=$(rand_s 1500)
+		"$MACE" record -b "$b" --netns "$TB_CTR" -o /dev/null >/dev/null 2>&1 &
+		pid=$!
+		REL_PIDS="$REL_PIDS $pid"
+		sleep "$d"
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		if ! pid_of "$MACE" record -b "$b" --netns "$TB_CTR" -d 0.2 -o /dev/null \
+			2>"$W/next.err"; then
+			fail "reliability_sigKILL_$b" "next run failed: $(tail -1 "$W/next.err")"
+		elif [ -d "$TRACEFS/instances/mace-$pid" ]; then
+			fail "reliability_sigKILL_$b" "next run left mace-$pid"
+		else
+			pass "reliability_sigKILL_$b (after ${d} s)"
+		fi
+		after "sigKILL_$b"
+	done
+	kill "$ping_pid" 2>/dev/null
+	wait "$ping_pid" 2>/dev/null
+done
