@@ -16,7 +16,7 @@ case $B in /*) PP=$B/bench/pingpong ;; esac
 ROUNDS=${ROUNDS:-5}
 FLOOD_SECS=${FLOOD_SECS:-2}
 MEM_SECS=${MEM_SECS:-20}
-FTRACE_RATES=${FTRACE_RATES:-10000 20000 40000 80000}
+FTRACE_RATES=${FTRACE_RATES:-20000 40000 80000 160000}
 work=$(mktemp -d /tmp/mace-flood.XXXXXX)
 
 cleanup() {

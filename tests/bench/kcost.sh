@@ -47,6 +47,13 @@ jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '.[] | select(.id as $i | $ids
 	select(.run_cnt != null and .run_cnt > 0) |
 	"prog \(.name) runs \(.run_cnt) ns_per_run \(.run_time_ns / .run_cnt | floor)"' \
 	"$work/progs"
+# Per event: every run of our programs (misses and the start_xmit helper
+# included) over the events that hit a path point.
+ev=$(sed -n 's/.* events \([0-9]*\).*/\1/p' "$work/err" | tail -1)
+jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] | select(.id as $i | $ids | index($i)) |
+	.run_time_ns // 0] | add' "$work/progs" |
+	awk -v ev="$ev" '{ if (ev > 0) printf "per_event_ns %d (all runs %d ns / %d path events)\n",
+		$1 / ev, $1, ev }'
 sent=$(cat "$work/sent")
 if [ "$MODE" = raw ]; then
 	echo "flood sent $sent (raw mode: see counters)"

@@ -3,7 +3,8 @@
 # traced, minus untraced, interleaved in rounds so drift hits every mode
 # alike.  Modes: none, mace (eBPF, inner-dev), mace-ftrace, bpftrace running
 # the same skb-address correlation.  Prints one table; asserts nothing.
-#   ROUNDS (default 7), PROBES per round and mode (default 2000)
+#   ROUNDS (default 15: medians of RTTs ~30 us apart by several us on a shared
+#   2-core machine need many rounds), PROBES per round and mode (default 2000)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -11,7 +12,7 @@ cd "$(dirname "$0")/../.."
 B=${B:-build}
 MACE=${MACE:-$B/mace}
 PP=$B/bench/pingpong
-ROUNDS=${ROUNDS:-7}
+ROUNDS=${ROUNDS:-15}
 PROBES=${PROBES:-2000}
 PORT=7777
 work=$(mktemp -d /tmp/mace-bench.XXXXXX)
