@@ -61,6 +61,9 @@ struct cli_loop {
 	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
 	int stop_signal;	/* SIGINT/SIGTERM that stopped the run, or 0 */
 };
+/* SIGINT, SIGTERM, SIGHUP, SIGCHLD blocked (for a signalfd) / as before. */
+void cli_block_signals(void);
+void cli_unblock_signals(void);
 /* Asks the running loop to stop (output closed: EPIPE). */
 void cli_request_stop(void);
 /* Opens a live (replay_file NULL) or replay session, prints the binding.

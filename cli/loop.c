@@ -18,6 +18,34 @@
 #include "cli.h"
 
 static volatile int stop_requested;
+static sigset_t orig_mask;
+static bool blocked;
+
+/* Blocked from before the session is set up (which may take seconds), so a
+ * signal sent meanwhile neither kills us with a tracefs instance in place nor
+ * is lost (a script's background job has SIGINT ignored: only a blocked
+ * signal stays pending), and the loop's signalfd gets it. */
+void cli_block_signals(void)
+{
+	sigset_t mask;
+
+	if (blocked)
+		return;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, &orig_mask);
+	blocked = true;
+}
+
+void cli_unblock_signals(void)
+{
+	if (blocked)
+		sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+	blocked = false;
+}
 
 void cli_request_stop(void)
 {
@@ -64,25 +92,16 @@ struct mace_session *cli_session_open(const struct cli_opts *o, const char *repl
 	struct mace_session *s;
 	struct mace_opts mo;
 
+	cli_block_signals();
 	cli_fill_mace_opts(o, &mo);
 	mo.on_record = fn;
 	mo.ctx = ctx;
-	if (!replay_file) {
-		sigset_t mask;
-
-		/* A signal now would kill us with a tracefs instance in place; held
-		 * pending, the loop's signalfd gets it once tracing runs. */
-		sigemptyset(&mask);
-		sigaddset(&mask, SIGINT);
-		sigaddset(&mask, SIGTERM);
-		sigaddset(&mask, SIGHUP);
-		sigprocmask(SIG_BLOCK, &mask, NULL);
-	}
 	if (replay_file)
 		s = mace_session_replay(replay_file, &mo);
 	else
 		s = mace_session_new(&mo);
 	if (!s) {
+		cli_unblock_signals();
 		/* The library said why through the log hook; add what failed. */
 		fprintf(stderr, "mace: %s: cannot %s: %s\n", o->cmd,
 			replay_file ? "replay" : "start a session", strerror(errno));
@@ -160,7 +179,7 @@ int cli_loop_run(struct cli_loop *l)
 	bool live = mace_session_fd(l->s) >= 0;
 	bool show = l->progress && isatty(STDERR_FILENO);
 	uint64_t start, deadline = 0, last_t, last_n = 0;
-	sigset_t mask, oldmask;
+	sigset_t mask;
 	struct pollfd pfd[2];
 	pid_t child = 0;
 	int sfd, rc = EXIT_OK, r, status;
@@ -175,7 +194,7 @@ int cli_loop_run(struct cli_loop *l)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	cli_block_signals();
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		fprintf(stderr, "mace: %s: signalfd: %s\n", o->cmd, strerror(errno));
@@ -190,7 +209,7 @@ int cli_loop_run(struct cli_loop *l)
 		goto out_sfd;
 	}
 	if (o->child_argv) {
-		r = spawn(o->child_argv, &oldmask, &child);
+		r = spawn(o->child_argv, &orig_mask, &child);
 		if (r < 0) {
 			fprintf(stderr, "mace: %s: cannot run '%s': %s\n", o->cmd,
 				o->child_argv[0], strerror(-r));
@@ -272,6 +291,6 @@ out_stop:
 out_sfd:
 	close(sfd);
 out_mask:
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	cli_unblock_signals();
 	return rc;
 }

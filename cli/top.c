@@ -523,8 +523,8 @@ int cmd_top(int argc, char **argv)
 	struct view v = { .screen = SCREEN_TABLE };
 	struct mace_counters c;
 	struct cli_opts o;
-	sigset_t mask, oldmask;
-	int rc, sfd, r;
+	sigset_t mask;
+	int rc, sfd = -1, r;
 
 	rc = cli_parse(argc, argv, CO_SEL, &o);
 	if (rc)
@@ -550,7 +550,7 @@ int cmd_top(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	cli_block_signals();	/* done by cli_session_open already; kept explicit */
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sfd < 0) {
 		fprintf(stderr, "mace: top: signalfd: %s\n", strerror(errno));
@@ -578,7 +578,7 @@ int cmd_top(int argc, char **argv)
 out:
 	if (sfd >= 0)
 		close(sfd);
-	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	cli_unblock_signals();
 	mace_session_free(v.s);
 	top_model_fini(&v.m);
 	return rc;

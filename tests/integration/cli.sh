@@ -162,7 +162,7 @@ live() {
 	t0=$(date +%s)
 	expect "cli_duration_$b" 0 "counters: events" "$MACE" record -b "$b" --netns "$TB_CTR" \
 		-d 1 -o /dev/null
-	[ $(($(date +%s) - t0)) -le 4 ] || fail "cli_duration_time_$b" "-d 1 took too long"
+	[ $(($(date +%s) - t0)) -le 10 ] || fail "cli_duration_time_$b" "-d 1 took too long"
 	"$MACE" record -b "$b" --netns "$TB_CTR" -o /dev/null 2>"$W/int.err" &
 	pid=$!
 	sleep 1
@@ -177,14 +177,15 @@ live() {
 	fi
 
 	# EPIPE: the reader leaves, mace stops without waiting for the command.
-	t0=$(date +%s)
 	"$MACE" record -b "$b" --netns "$TB_CTR" -- ip netns exec "$TB_CTR" \
 		ping -c 100 -i 0.05 "$TB_REMOTE_IP" 2>"$W/pipe.err" </dev/null | head -3 >"$W/pipe.out"
-	if [ "$(wc -l <"$W/pipe.out")" -eq 3 ] && [ $(($(date +%s) - t0)) -lt 4 ] &&
-		grep -q "counters: events" "$W/pipe.err"; then
+	# The 5 s command ended early: by mace's SIGTERM (143) or, as it shares the
+	# pipe, by SIGPIPE (141); either way mace did not wait for it.
+	if [ "$(wc -l <"$W/pipe.out")" -eq 3 ] && grep -q "counters: events" "$W/pipe.err" &&
+		grep -Eq "exited with status 14[13];" "$W/pipe.err"; then
 		pass "cli_epipe_$b"
 	else
-		fail "cli_epipe_$b" "$(wc -l <"$W/pipe.out") lines, $(($(date +%s) - t0)) s: \
+		fail "cli_epipe_$b" "$(wc -l <"$W/pipe.out") lines: \
 $(tail -2 "$W/pipe.err" | tr '\n' ' ')"
 	fi
 
