@@ -330,3 +330,86 @@ $(grep -v '^ *#' "$W/sig.err" | tail -3 | tr '\n' ' ')"
 	kill "$ping_pid" 2>/dev/null
 	wait "$ping_pid" 2>/dev/null
 done
+
+# ---- the other container's netns deleted; a device renamed ------------------
+ns_ino() { ip netns exec "$1" stat -L -c %i /proc/self/ns/net; }
+# ctr_records FILE INODE: CSV records of one container netns.
+ctr_records() {
+	awk -F, -v ino="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "netns") c = i; next }
+		c && $c == ino' "$1" | wc -l
+}
+CTR_INO=$(ns_ino "$TB_CTR")
+# wait_bound ERRFILE: until mace has described its binding (the session
+# exists), plus the time start-up takes after that (slow under ASan).
+wait_bound() {
+	i=0
+	while ! grep -q '^container' "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep "${REL_START_SECONDS:-1.5}"
+}
+for b in bpf ftrace; do
+	# Discovery from the host netns binds both containers; CTR2's netns
+	# dies (its processes killed, its name deleted: the veth pair goes).
+	ip netns exec "$TB_CTR2" sleep 60 &
+	ip netns exec "$TB_HOST" "$ASAN_MACE" record -b "$b" -o "$W/del.csv" 2>"$W/del.err" &
+	pid=$!
+	REL_PIDS="$REL_PIDS $pid"
+	wait_bound "$W/del.err"
+	ip netns exec "$TB_CTR2" ping -q -c 10 -i 0.02 "$TB_REMOTE_IP" >/dev/null
+	for p in $(ip netns pids "$TB_CTR2"); do kill "$p"; done
+	ip netns del "$TB_CTR2"
+	i=0
+	while ip -n "$TB_HOST" link show "${TB_P}h1" >/dev/null 2>&1 && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ip netns exec "$TB_CTR" ping -q -c 20 -i 0.02 "$TB_REMOTE_IP" >/dev/null
+	sleep 0.3
+	kill -INT "$pid"
+	wait "$pid"
+	rc=$?
+	n=$(ctr_records "$W/del.csv" "$CTR_INO")
+	if ip -n "$TB_HOST" link show "${TB_P}h1" >/dev/null 2>&1; then
+		fail "reliability_netns_deleted_$b" "${TB_P}h1 still there: netns kept alive"
+	elif [ "$rc" -ne 0 ] || grep -q Sanitizer "$W/del.err" || [ "$n" -lt 40 ]; then
+		fail "reliability_netns_deleted_$b" "exit $rc, $n records of $TB_CTR after: \
+$(grep -v '^ *#' "$W/del.err" | tail -2 | tr '\n' ' ')"
+	else
+		pass "reliability_netns_deleted_$b ($n records of the other container after)"
+	fi
+	after "netns_deleted_$b"
+	# Bring CTR2 back for the next backend.
+	tb_ctr "$TB_CTR2" "${TB_P}c1" "${TB_P}h1" "$TB_CTR2_IP" &&
+		tb_run ip -n "$TB_HOST" link set "${TB_P}h1" master "$TB_BRIDGE_DEV" ||
+		fail "reliability_netns_deleted_$b" "cannot recreate $TB_CTR2"
+done
+
+# The container device renamed while tracing: eBPF binds by ifindex and keeps
+# matching.  (ftrace filters by name; it does not follow renames yet.)
+"$ASAN_MACE" record -b bpf --netns "$TB_CTR" -o "$W/ren.csv" 2>"$W/ren.err" &
+pid=$!
+REL_PIDS="$REL_PIDS $pid"
+wait_bound "$W/ren.err"
+ip netns exec "$TB_CTR" ping -q -c 10 -i 0.02 "$TB_REMOTE_IP" >/dev/null
+ip -n "$TB_CTR" link set "$TB_CTR_DEV" down &&
+	ip -n "$TB_CTR" link set "$TB_CTR_DEV" name "${TB_P}cR" &&
+	ip -n "$TB_CTR" link set "${TB_P}cR" up &&
+	ip -n "$TB_CTR" route replace default via "10.$TB_X.1.1" dev "${TB_P}cR"
+ip netns exec "$TB_CTR" ping -q -c 20 -i 0.02 -w 5 "$TB_REMOTE_IP" >/dev/null
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+n=$(($(ctr_records "$W/ren.csv" "$CTR_INO") - 20))
+if [ "$rc" -eq 0 ] && [ "$n" -ge 40 ] && ! grep -q Sanitizer "$W/ren.err"; then
+	pass "reliability_dev_renamed_bpf ($n records after the rename)"
+else
+	fail "reliability_dev_renamed_bpf" "exit $rc, $n records after: $(tail -2 "$W/ren.err" | tr '\n' ' ')"
+fi
+after dev_renamed_bpf
+
+tb_down
+assert_clean reliability_clean
+lib_status
