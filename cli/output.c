@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 FILE *cli_open_output(const char *cmd, const char *file)
 {
+	struct stat st;
 	FILE *f;
 	int fd;
 
@@ -20,6 +22,13 @@ FILE *cli_open_output(const char *cmd, const char *file)
 	if (fd < 0) {
 		fprintf(stderr, "mace: %s: cannot write '%s': %s\n", cmd, file,
 			errno == ELOOP ? "is a symbolic link" : strerror(errno));
+		return NULL;
+	}
+	/* A file someone left group/world-writable does not stay so. */
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (st.st_mode & 022) &&
+	    fchmod(fd, st.st_mode & 0755)) {
+		fprintf(stderr, "mace: %s: cannot chmod '%s': %s\n", cmd, file, strerror(errno));
+		close(fd);
 		return NULL;
 	}
 	f = fdopen(fd, "w");

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mace_int.h"
@@ -156,6 +157,7 @@ struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_
 	struct mace_raw_writer *w;
 	unsigned char *p;
 	unsigned int ndev = b->ndev;
+	struct stat st;
 	int err;
 
 	if (ndev > MACE_MAX_BOUND) {
@@ -173,6 +175,16 @@ struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_
 	if (w->fd < 0) {
 		err = errno;
 		mace_err("%s: %s", file, strerror(err));
+		free(w);
+		errno = err;
+		return NULL;
+	}
+	/* A file someone left group/world-writable does not stay so. */
+	if (!fstat(w->fd, &st) && S_ISREG(st.st_mode) && (st.st_mode & 022) &&
+	    fchmod(w->fd, st.st_mode & 0755)) {
+		err = errno;
+		mace_err("%s: cannot chmod: %s", file, strerror(err));
+		close(w->fd);
 		free(w);
 		errno = err;
 		return NULL;
