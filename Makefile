@@ -138,6 +138,9 @@ STRESS := $(patsubst tests/stress/%.c,$(B)/stress/%,$(wildcard tests/stress/*.c)
 $(B)/stress/%: tests/stress/%.c $(ALIB) | $(B)/stress
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+$(B)/asan/stress/%: tests/stress/%.c $(ASAN_LIB_OBJS) | $(B)/asan/stress
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
 
 # ---- fuzzers (libFuzzer, clang) --------------------------------------------
 # Parsers only: no backends or sessions, so fuzzers need no kernel.
@@ -154,7 +157,7 @@ $(B)/bench/%: tests/bench/%.c $(ALIB) | $(B)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 
-$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress:
+$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress $(B)/asan/stress:
 	$(Q)mkdir -p $@
 
 # ---- set-up, checks, demo --------------------------------------------------
@@ -173,7 +176,7 @@ bench: deps
 	$(Q)sh tests/bench/run.sh
 
 stress: deps
-	$(Q)$(MAKE) --no-print-directory all tests fuzz $(STRESS)
+	$(Q)$(MAKE) --no-print-directory all tests fuzz $(STRESS) $(STRESS:$(B)/%=$(B)/asan/%)
 	$(Q)sh tests/stress/run.sh
 
 demo: deps

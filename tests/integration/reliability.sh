@@ -4,7 +4,8 @@
 # a short flood whose packets are all accounted for, the container netns
 # deleted and a device removed while tracing, a closed output pipe, a full
 # disk, and signals at random moments.  After every case nothing is left
-# behind.  The long versions are in tests/stress/run.sh (make stress).
+# behind.  The long versions are in tests/stress/run.sh (make stress), which
+# runs this with REL_FLOOD_SECONDS, REL_SIGS and REL_KILLS raised.
 . tests/lib.sh
 . tests/testbed.sh
 
@@ -288,7 +289,7 @@ $(tail -2 "$W/pipe.err" | tr '\n' ' ')"
 	# exit 0 with counters and nothing left.
 	$PINGS >/dev/null 2>&1 &
 	ping_pid=$!
-	for sig in INT TERM HUP; do
+	for sig in ${REL_SIGS:-INT TERM HUP}; do
 		d=$(rand_s 2500)
 		"$ASAN_MACE" record -b "$b" --netns "$TB_CTR" -o /dev/null >/dev/null 2>"$W/sig.err" &
 		pid=$!
@@ -309,7 +310,7 @@ $(grep -v '^ *#' "$W/sig.err" | tail -3 | tr '\n' ' ')"
 
 	# SIGKILL at a random moment: the kernel drops BPF links with the
 	# process; a left ftrace instance goes at the next start.
-	for i in 1 2; do
+	for i in $(seq "${REL_KILLS:-2}"); do
 		d=$(rand_s 1500)
 		"$MACE" record -b "$b" --netns "$TB_CTR" -o /dev/null >/dev/null 2>&1 &
 		pid=$!
