@@ -147,6 +147,10 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 			snprintf(name, sizeof(name), "btf_trace_%s", ti->name);
 			ok = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 		} else {
+			/* libbpf finds syscall tracepoint ids in tracefs (ip netns exec hides it). */
+			ret = mace_tracefs_mount("bpf", err, errlen);
+			if (ret)
+				break;
 			ok = syscall_tp_exists(ti->name);
 		}
 		if (!ok) {

@@ -17,9 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mount.h>
 #include <sys/timerfd.h>
-#include <sys/vfs.h>
 #include <time.h>
 #include <tracefs.h>
 #include <unistd.h>
@@ -27,7 +25,6 @@
 #include "mace_int.h"
 #include "ftrace_int.h"
 
-#define TRACEFS_MAGIC_NR 0x74726163
 #define FT_DEFAULT_KB 2048
 #define FT_SCAN_NS 250000000ull		/* rescan container tasks */
 #define FT_STATS_NS 1000000000ull	/* re-read lost-event stats */
@@ -43,24 +40,6 @@ static __u64 now_ns(void)
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
-
-static int ensure_tracefs(char *err, size_t errlen)
-{
-	struct statfs sfs;
-
-	if (!statfs(TRACEFS_DIR, &sfs) && sfs.f_type == TRACEFS_MAGIC_NR)
-		return 0;
-	if (mount("nodev", TRACEFS_DIR, "tracefs", 0, NULL)) {
-		int e = errno;
-
-		snprintf(err, errlen, "ftrace: tracefs is not mounted at %s and mounting it "
-			 "failed: %s%s", TRACEFS_DIR, strerror(e),
-			 e == EPERM ? " (needs root)" : "");
-		return -e;
-	}
-	mace_info("ftrace: mounted tracefs at %s", TRACEFS_DIR);
-	return 0;
-}
 
 static int find_field(struct tep_event *ev, const char *name, struct ft_field *f, bool common)
 {
@@ -373,7 +352,7 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 		ret = -EPERM;
 	}
 	if (!ret)
-		ret = ensure_tracefs(err, errlen);
+		ret = mace_tracefs_mount("ftrace", err, errlen);
 	if (ret)
 		goto fail;
 	if (b->sys)

@@ -94,6 +94,11 @@ void mace_corr_advance(struct mace_correlator *c, __u64 now_ns);
 void mace_corr_flush(struct mace_correlator *c);
 /* Adds this correlator's counters into *out (lost/user_drops untouched). */
 void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *out);
+/* Adds the counters of one container netns (events of packets seen at a
+ * container point) into *out; netns 0: the rest, which no container can
+ * claim.  -ENOSPC if more containers were seen than it can tell apart. */
+int mace_corr_netns_counters(const struct mace_correlator *c, __u32 netns,
+			     struct mace_counters *out);
 void mace_corr_free(struct mace_correlator *c);
 
 /* ---- bind.c: roles bound to real devices --------------------------------- */
@@ -196,5 +201,10 @@ void mace_keep_add(struct mace_keep *k, const struct mace_record *rec);
 int mace_keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
 		     struct mace_overhead *out);
 void mace_keep_free(struct mace_keep *k);
+
+/* ---- tracefs_mount.c: tracefs where the backends look for it ------------- */
+#define MACE_TRACEFS_DIR "/sys/kernel/tracing"
+/* Mounts tracefs there unless it is; 0 or -errno with err "WHO: ...". */
+int mace_tracefs_mount(const char *who, char *err, size_t errlen);
 
 #endif /* MACE_INT_H */
