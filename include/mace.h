@@ -173,6 +173,15 @@ int mace_session_poll(struct mace_session *s, int timeout_ms);
 /* Detach, drain, flush in-flight packets into counters.  Idempotent. */
 int mace_session_stop(struct mace_session *s);
 void mace_session_counters(const struct mace_session *s, struct mace_counters *out);
+/* The counters of one container netns of the session: events of packets seen
+ * at a container point, with the same sum rule as above (collisions, lost and
+ * user_drops stay 0).  netns 0: everything no container can claim (packets
+ * never seen in a container, lost, user_drops), so the containers' counters
+ * plus netns 0's are the session's.  -ENOENT if netns is not a container of
+ * the session, -EOPNOTSUPP when the kernel correlates (it counts per session
+ * only; see raw_events), -ENOSPC past 1024 containers. */
+int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
+				struct mace_counters *out);
 const char *mace_session_path_name(const struct mace_session *s);
 const char *mace_session_backend_name(const struct mace_session *s);
 /* Human-readable description of the bound roles, one per line. */

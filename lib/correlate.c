@@ -38,6 +38,7 @@
 
 #define NIL UINT32_MAX
 #define NQ_SLOTS 1024		/* netns FIFOs; far more than MACE_MAX_BOUND */
+#define NS_SLOTS 1024		/* per-container counters; likewise */
 
 enum { IN_SKB = 1, IN_KEY = 2, IN_TID = 4, QUEUED = 8 };
 
@@ -69,6 +70,13 @@ struct netq {
 	__u32 head, tail;
 };
 
+/* Counters of one container netns: events of packets seen at a container
+ * point (the only place the correlator learns whose packet it is). */
+struct nscnt {
+	__u32 netns;		/* 0: empty slot */
+	struct mace_counters c;
+};
+
 struct mace_correlator {
 	struct mace_corr_opts o;
 	struct mace_dirpath dp[2];
@@ -87,6 +95,8 @@ struct mace_correlator {
 	struct netq nq[NQ_SLOTS];
 
 	struct mace_counters cnt;
+	struct nscnt *ns;	/* NS_SLOTS, allocated on first use */
+	bool ns_full;		/* more containers than slots: rest unattributed */
 };
 
 static inline __u32 hash64(__u64 v)
@@ -95,6 +105,73 @@ static inline __u32 hash64(__u64 v)
 	v *= 0xff51afd7ed558ccdULL;
 	v ^= v >> 33;
 	return (__u32)v;
+}
+
+static struct nscnt *ns_get(struct mace_correlator *c, __u32 netns, bool create_it)
+{
+	__u32 i = hash64(netns) & (NS_SLOTS - 1);
+
+	if (!c->ns) {
+		if (!create_it)
+			return NULL;
+		c->ns = calloc(NS_SLOTS, sizeof(*c->ns));
+		if (!c->ns) {
+			/* not fatal: the session-wide counters stay exact */
+			mace_err("correlator: out of memory for per-netns counters");
+			c->ns_full = true;
+			return NULL;
+		}
+	}
+	for (__u32 n = 0; n < NS_SLOTS; n++, i = (i + 1) & (NS_SLOTS - 1)) {
+		if (c->ns[i].netns == netns)
+			return &c->ns[i];
+		if (!c->ns[i].netns) {
+			if (!create_it)
+				return NULL;
+			c->ns[i].netns = netns;
+			return &c->ns[i];
+		}
+	}
+	c->ns_full = true;
+	return NULL;
+}
+
+/* The counter of k that where (a field of the session counters) names. */
+static uint64_t *same_field(struct mace_counters *k, const struct mace_counters *cnt,
+			    const uint64_t *where)
+{
+	if (where == &cnt->matched)
+		return &k->matched;
+	if (where == &cnt->unmatched)
+		return &k->unmatched;
+	if (where == &cnt->expired)
+		return &k->expired;
+	if (where == &cnt->replaced)
+		return &k->replaced;
+	return &k->duplicates;
+}
+
+/* Adds n settled events, counted in *where of the session counters, to
+ * netns's counters.  netns 0 (container unknown) stays session-wide only. */
+static void ns_count(struct mace_correlator *c, __u32 netns, const uint64_t *where, uint64_t n)
+{
+	struct nscnt *x;
+
+	if (!netns || c->ns_full)
+		return;
+	x = ns_get(c, netns, true);
+	if (!x)
+		return;
+	x->c.events += n;
+	*same_field(&x->c, &c->cnt, where) += n;
+}
+
+/* An event that settles on its own (unmatched, duplicate): a container's if
+ * it happened at a container point. */
+static void count_ev(struct mace_correlator *c, const struct mace_event *ev, uint64_t *where)
+{
+	(*where)++;
+	ns_count(c, ev->role == MACE_ROLE_CONTAINER ? ev->netns : 0, where, 1);
 }
 
 /* Starts small: the live set is usually tiny and a hot table is much
@@ -245,6 +322,7 @@ static void drop(struct mace_correlator *c, __u32 e, uint64_t *where)
 		c->youngest = p->prev;
 	c->cnt.pending -= p->nevents;
 	*where += p->nevents;
+	ns_count(c, p->role_netns ? p->netns : 0, where, p->nevents);
 	p->next = c->free_head;
 	c->free_head = e;
 	c->npend--;
@@ -426,6 +504,12 @@ static void emit(struct mace_correlator *c, __u32 e)
 	memcpy(r.dst, p->dst, 16);
 	r.path_id = c->o.path_id;
 	c->cnt.records++;
+	if (p->role_netns && !c->ns_full) {
+		struct nscnt *x = ns_get(c, p->netns, true);
+
+		if (x)
+			x->c.records++;
+	}
 	drop(c, e, &c->cnt.matched);
 	if (c->o.emit)
 		c->o.emit(&r, c->o.ctx);
@@ -488,14 +572,14 @@ static void start_packet(struct mace_correlator *c, int d, const struct mace_eve
 
 	if (!by_skb && !by_key) {
 		/* no identity: nothing could ever match it */
-		c->cnt.unmatched++;
+		count_ev(c, ev, &c->cnt.unmatched);
 		return;
 	}
 	if (by_skb && (e = find_by_skb(c, d, ev->skb)) != NIL) {
 		struct pend *p = &c->pend[e];
 
 		if (p->last_k == 0 && p->start_tp != ev->tp) {
-			c->cnt.duplicates++;
+			count_ev(c, ev, &c->cnt.duplicates);
 			return;
 		}
 		/* same start again, or the address was reused */
@@ -533,7 +617,7 @@ static void end_task(struct mace_correlator *c, int k, const struct mace_event *
 	while (e != NIL && ev->key && c->pend[e].key != ev->key)
 		e = c->pend[e].qnext;
 	if (e == NIL || c->pend[e].t[c->pend[e].last_k] > ev->ts) {
-		c->cnt.unmatched++;
+		count_ev(c, ev, &c->cnt.unmatched);
 		return;
 	}
 	advance(c, e, k, ev);
@@ -582,7 +666,7 @@ static void process(struct mace_correlator *c, const struct mace_event *ev)
 	if (e == NIL && (c->o.path->match & MACE_PATH_MATCH_KEY) && ev->key)
 		e = find_by_key(c, d, k, ev);
 	if (e == NIL) {
-		c->cnt.unmatched++;
+		count_ev(c, ev, &c->cnt.unmatched);
 		return;
 	}
 	advance(c, e, k, ev);
@@ -680,6 +764,63 @@ void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *o
 	out->collisions += c->cnt.collisions;
 }
 
+/* Settled events from the table; pending ones by walking the packets in
+ * flight (bounded by max_pending, and only asked for about once a second). */
+int mace_corr_netns_counters(const struct mace_correlator *c, __u32 netns,
+			     struct mace_counters *out)
+{
+	struct mace_counters sum = { 0 }, pend = { 0 };
+
+	if (c->ns_full)
+		return -ENOSPC;
+	if (netns) {
+		const struct nscnt *x = ns_get((struct mace_correlator *)c, netns, false);
+
+		if (x)
+			sum = x->c;
+	} else {
+		/* everything no container can claim: the rest of the totals */
+		mace_corr_counters(c, &sum);
+		for (__u32 i = 0; c->ns && i < NS_SLOTS; i++) {
+			const struct mace_counters *x = &c->ns[i].c;
+
+			if (!c->ns[i].netns)
+				continue;
+			sum.events -= x->events;
+			sum.records -= x->records;
+			sum.matched -= x->matched;
+			sum.unmatched -= x->unmatched;
+			sum.expired -= x->expired;
+			sum.replaced -= x->replaced;
+			sum.duplicates -= x->duplicates;
+		}
+	}
+	for (__u32 e = c->oldest; e != NIL; e = c->pend[e].next) {
+		const struct pend *p = &c->pend[e];
+
+		if (p->role_netns && (!netns || p->netns == netns))
+			pend.pending += p->nevents;
+	}
+	if (netns) {
+		sum.pending = pend.pending;
+		sum.events += pend.pending;
+	} else {
+		/* session pending (ring included) minus the containers' */
+		sum.pending -= pend.pending;
+		sum.events -= pend.pending;
+	}
+	out->events += sum.events;
+	out->records += sum.records;
+	out->matched += sum.matched;
+	out->unmatched += sum.unmatched;
+	out->expired += sum.expired;
+	out->replaced += sum.replaced;
+	out->duplicates += sum.duplicates;
+	out->pending += sum.pending;
+	out->collisions += sum.collisions;
+	return 0;
+}
+
 static int build_lut(struct mace_correlator *c)
 {
 	for (int d = 0; d < 2; d++) {
@@ -771,5 +912,6 @@ void mace_corr_free(struct mace_correlator *c)
 		free(c->key_idx[d].s);
 	}
 	free(c->tid_idx.s);
+	free(c->ns);
 	free(c);
 }

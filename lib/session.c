@@ -379,6 +379,31 @@ MACE_EXPORT void mace_session_counters(const struct mace_session *s, struct mace
 	out->user_drops += s->extra.user_drops;
 }
 
+MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
+					   struct mace_counters *out)
+{
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!s)
+		return -EINVAL;
+	if (netns && !mace_binding_is_container(&s->binding, netns))
+		return -ENOENT;
+	/* the kernel counts for the whole session only */
+	if (s->kernel_correlation || !s->corr)
+		return -EOPNOTSUPP;
+	ret = mace_corr_netns_counters(s->corr, netns, out);
+	if (ret)
+		return ret;
+	if (!netns) {
+		/* kernel losses and user drops belong to no container */
+		if (s->backend)
+			s->ops->counters(s->backend, out);
+		out->user_drops += s->extra.user_drops;
+	}
+	return 0;
+}
+
 MACE_EXPORT const char *mace_session_path_name(const struct mace_session *s)
 {
 	return s && s->path ? mace_path_name(s->path) : NULL;
