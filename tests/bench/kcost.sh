@@ -7,7 +7,7 @@
 #   flood sent N egress_records N expired N replaced N lost N pending N unaccounted N
 #   SECONDS_FLOOD (default 3), MODE kernel|raw (default kernel)
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
 B=${B:-build}
 MACE=${MACE:-$B/mace}
