@@ -101,6 +101,9 @@ void top_model_add(struct top_model *m, const struct mace_record *rec)
 	r->interval_records++;
 }
 
+static void derive(struct top_model *m);
+static void drop_gone(struct top_model *m, uint64_t now_ns);
+
 static void dirstat(const struct mace_hist *h, struct top_dirstat *out)
 {
 	struct mace_summary s;
@@ -139,28 +142,113 @@ void top_model_tick(struct top_model *m, uint64_t now_ns)
 		r->interval_records = 0;
 	}
 	m->last_tick_ns = now_ns;
+	drop_gone(m, now_ns);
+	derive(m);
 	top_model_sort(m);
+}
+
+void top_counters_add(struct mace_counters *into, const struct mace_counters *c)
+{
+	into->events += c->events;
+	into->records += c->records;
+	into->matched += c->matched;
+	into->unmatched += c->unmatched;
+	into->expired += c->expired;
+	into->replaced += c->replaced;
+	into->duplicates += c->duplicates;
+	into->pending += c->pending;
+	into->collisions += c->collisions;
+	into->lost += c->lost;
+	into->user_drops += c->user_drops;
+}
+
+static double match_of(const struct mace_counters *c)
+{
+	return c->events ? (double)c->matched / c->events : -1;
+}
+
+/* Rows' match/lost from what is known now. */
+static void derive(struct top_model *m)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++) {
+		struct top_row *r = &m->rows[i];
+
+		if (r->own_counters) {
+			struct mace_counters t = r->cnt_base;
+
+			top_counters_add(&t, &r->cnt_cur);
+			r->match = match_of(&t);
+		} else {
+			/* a shared session's counters are this row's only if it is alone */
+			r->match = m->n == 1 ? match_of(&m->counters) : -1;
+		}
+		/* the kernel's losses cannot be told apart by container */
+		r->lost = m->n == 1 && m->counters.events ? (int64_t)m->counters.lost : -1;
+	}
 }
 
 void top_model_set_counters(struct top_model *m, uint32_t netns, const struct mace_counters *c)
 {
 	unsigned int i;
-	double match = c->events ? (double)c->matched / c->events : -1;
 
 	if (!netns) {
 		m->counters = *c;
-		/* Counters of a multi-container session cannot be split per row. */
-		if (m->n == 1) {
-			m->rows[0].match = match;
-			m->rows[0].lost = c->lost;
+	} else {
+		for (i = 0; i < m->n; i++) {
+			if (m->rows[i].netns == netns) {
+				m->rows[i].cnt_cur = *c;
+				m->rows[i].own_counters = true;
+			}
 		}
-		return;
 	}
+	derive(m);
+}
+
+void top_model_retire_counters(struct top_model *m)
+{
+	unsigned int i;
+
 	for (i = 0; i < m->n; i++) {
-		if (m->rows[i].netns == netns) {
-			m->rows[i].match = match;
-			m->rows[i].lost = c->lost;
+		top_counters_add(&m->rows[i].cnt_base, &m->rows[i].cnt_cur);
+		memset(&m->rows[i].cnt_cur, 0, sizeof(m->rows[i].cnt_cur));
+	}
+}
+
+void top_model_set_gone(struct top_model *m, uint32_t netns, bool gone, uint64_t now_ns)
+{
+	unsigned int i;
+
+	for (i = 0; i < m->n; i++) {
+		struct top_row *r = &m->rows[i];
+
+		if (r->netns != netns)
+			continue;
+		if (!gone)
+			r->gone_ns = 0;
+		else if (!r->gone_ns)
+			r->gone_ns = now_ns ? now_ns : 1;
+	}
+}
+
+/* Drops rows gone for TOP_GONE_NS; order is rebuilt by the sort after. */
+static void drop_gone(struct top_model *m, uint64_t now_ns)
+{
+	unsigned int i = 0, d;
+
+	while (i < m->n) {
+		struct top_row *r = &m->rows[i];
+
+		if (!r->gone_ns || now_ns < r->gone_ns + TOP_GONE_NS) {
+			i++;
+			continue;
 		}
+		for (d = 0; d < 2; d++) {
+			mace_hist_free(r->cur[d]);
+			mace_hist_free(r->all[d]);
+		}
+		m->rows[i] = m->rows[--m->n];
 	}
 }
 

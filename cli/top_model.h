@@ -22,6 +22,7 @@ enum top_col {
 
 #define TOP_HISTORY 60		/* seconds of p50 kept for the detail screen */
 #define TOP_NO_VALUE UINT64_MAX	/* an interval without records */
+#define TOP_GONE_NS 10000000000ull	/* a vanished container's row stays this long */
 
 struct top_dirstat {
 	uint64_t count, p50, p99;
@@ -39,6 +40,10 @@ struct top_row {
 	double pps;			/* records per second, last interval */
 	double match;			/* matched / events, 0..1; < 0 unknown */
 	int64_t lost;			/* < 0 unknown */
+	/* Its own counters: from sessions already replaced, and the current. */
+	struct mace_counters cnt_base, cnt_cur;
+	bool own_counters;
+	uint64_t gone_ns;		/* when its netns left the session; 0: present */
 	uint64_t p50_hist[2][TOP_HISTORY]; /* oldest first once full */
 	unsigned int nhist;
 };
@@ -55,6 +60,8 @@ struct top_model {
 	uint64_t last_tick_ns;
 	uint64_t dropped;		/* records not aggregated (no memory) */
 	struct mace_counters counters;	/* the session's, for the status line */
+	struct mace_counters unattributed; /* of no container (per-netns counters only) */
+	bool have_unattributed;
 	top_name_fn name_fn;
 };
 
@@ -64,9 +71,18 @@ void top_model_fini(struct top_model *m);
 void top_model_add(struct top_model *m, const struct mace_record *rec);
 /* Closes the interval: per-row stats, packets/s, history; then re-sorts. */
 void top_model_tick(struct top_model *m, uint64_t now_ns);
-/* Session counters.  netns 0: every container of the session at once, so the
- * per-row match/lost are only known when the session has one container. */
+/* Session counters.  netns 0: every container of the session at once (the
+ * caller adds earlier sessions'); alone they give a row's match/lost only
+ * when there is one row.  netns != 0: that row's own counters in the current
+ * session (mace_session_counters_netns): its match rate; lost stays a
+ * session-wide figure, so it is shown per row only when there is one row. */
 void top_model_set_counters(struct top_model *m, uint32_t netns, const struct mace_counters *c);
+/* The session is being replaced: rows' current counters become their base. */
+void top_model_retire_counters(struct top_model *m);
+/* Marks a row's netns as gone from (or back in) the session at now_ns; gone
+ * rows are dropped TOP_GONE_NS later, at a tick. */
+void top_model_set_gone(struct top_model *m, uint32_t netns, bool gone, uint64_t now_ns);
+void top_counters_add(struct mace_counters *into, const struct mace_counters *c);
 void top_model_sort(struct top_model *m);
 void top_model_set_sort(struct top_model *m, enum top_col col, bool reverse);
 /* i-th row in display order, or NULL. */

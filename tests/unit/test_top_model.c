@@ -147,6 +147,57 @@ TEST(counters_per_row_only_when_known)
 	CHECK(top_row_value(&m, r, TOP_COL_MATCH) < 0);	/* cannot split a shared session */
 	top_model_set_counters(&m, 2, &c);
 	CHECK(top_row_value(&m, r, TOP_COL_MATCH) == 75.0);
+	/* lost is the kernel's, for the whole session: not split */
+	CHECK(top_row_value(&m, r, TOP_COL_LOST) < 0);
+	top_model_fini(&m);
+}
+
+/* A session replaced by a new one: a row's counters continue, not reset. */
+TEST(counters_survive_session_change)
+{
+	struct mace_counters c1 = { .events = 100, .matched = 100 };
+	struct mace_counters c2 = { .events = 100, .matched = 0 };
+	struct top_model m;
+	struct mace_record a = rec(1, MACE_EGRESS, 1000), b = rec(2, MACE_EGRESS, 1000);
+	const struct top_row *r;
+
+	top_model_init(&m, NULL);
+	top_model_add(&m, &a);
+	top_model_add(&m, &b);
+	top_model_set_counters(&m, 1, &c1);
+	top_model_retire_counters(&m);
+	top_model_set_counters(&m, 1, &c2);
+	top_model_set_sort(&m, TOP_COL_NAME, false);
+	r = top_model_row(&m, 0);
+	CHECK_EQ_U64(r->netns, 1);
+	CHECK(top_row_value(&m, r, TOP_COL_MATCH) == 50.0);
+	top_model_fini(&m);
+}
+
+/* A vanished container's row stays marked, then goes; a returning one stays. */
+TEST(gone_rows_drop_after_a_while)
+{
+	struct top_model m;
+	struct mace_record a = rec(1, MACE_EGRESS, 1000), b = rec(2, MACE_EGRESS, 1000);
+	uint64_t t0 = 5000000000ull;
+
+	top_model_init(&m, NULL);
+	top_model_add(&m, &a);
+	top_model_add(&m, &b);
+	top_model_set_gone(&m, 1, true, t0);
+	top_model_set_gone(&m, 2, true, t0);
+	top_model_set_gone(&m, 2, false, t0 + 1);
+	top_model_tick(&m, t0 + 1000000000ull);
+	CHECK_EQ_U64(m.n, 2);
+	top_model_set_sort(&m, TOP_COL_NAME, false);
+	CHECK(top_model_row(&m, 0)->gone_ns == t0);
+	CHECK(top_model_row(&m, 1)->gone_ns == 0);
+	top_model_tick(&m, t0 + TOP_GONE_NS);
+	CHECK_EQ_U64(m.n, 1);
+	CHECK_EQ_U64(top_model_row(&m, 0)->netns, 2);
+	/* its data went with it: a record of the old netns starts afresh */
+	top_model_add(&m, &a);
+	CHECK_EQ_U64(m.n, 2);
 	top_model_fini(&m);
 }
 
@@ -178,5 +229,7 @@ int main(void)
 	RUN(sorts_by_column);
 	RUN(counters_per_row_only_when_known);
 	RUN(history_keeps_last_60_seconds);
+	RUN(counters_survive_session_change);
+	RUN(gone_rows_drop_after_a_while);
 	return t_done();
 }
