@@ -45,7 +45,7 @@ static int count_fds(struct fdcount *c)
 		n = readlink(path, link, sizeof(link) - 1);
 		if (n > 0) {
 			link[n] = '\0';
-			if (strstr(link, "bpf"))
+			if (!strncmp(link, "anon_inode:bpf", 14))
 				c->bpf++;
 		}
 	}
