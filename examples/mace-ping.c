@@ -429,10 +429,13 @@ out:
 			ret = 1;
 		}
 		mace_session_counters(p.s, &c);
+		/* every event in one of the counters, so the line adds up */
 		fprintf(stderr, "mace-ping: %" PRIu64 " records, %" PRIu64 " events, %" PRIu64
 			" matched, %" PRIu64 " unmatched, %" PRIu64 " expired, %" PRIu64
+			" replaced, %" PRIu64 " duplicates, %" PRIu64 " pending, %" PRIu64
 			" lost, %" PRIu64 " user drops\n", c.records, c.events, c.matched,
-			c.unmatched, c.expired, c.lost, c.user_drops);
+			c.unmatched, c.expired, c.replaced, c.duplicates, c.pending, c.lost,
+			c.user_drops);
 	}
 	if (p.fd >= 0)
 		close(p.fd);

@@ -267,6 +267,17 @@ else
 			"$TB_REMOTE_IP" >"$W/mp.out" 2>"$W/mp.err" &&
 			grep -q '^--- .*: 5 sent, 5 replies, 5 adjusted ---' "$W/mp.out"; then
 			pass paths_live_mace_ping_netns_$b
+			# "mace-ping: R records, E events, M matched, ..., L lost, D user drops"
+			if sed -n 's/^mace-ping: [0-9]* records, //p' "$W/mp.err" | tr -d , | awk '{
+				for (i = 1; i < NF; i += 2) c[$(i + 1)] = $i
+				s = c["matched"] + c["unmatched"] + c["expired"] + c["replaced"] + \
+				    c["duplicates"] + c["pending"]
+				exit !(c["events"] > 0 && c["events"] == s && c["lost"] == 0) }'; then
+				pass paths_live_mace_ping_counters_$b
+			else
+				fail paths_live_mace_ping_counters_$b "$(grep '^mace-ping: .* events' \
+					"$W/mp.err")"
+			fi
 		else
 			fail paths_live_mace_ping_netns_$b "$(cat "$W/mp.err" "$W/mp.out" |
 				grep -v '^seq=' | tail -3 | tr '\n' ' ')"
