@@ -9,6 +9,7 @@
 #include <curses.h>
 #include <errno.h>
 #include <locale.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -23,9 +24,32 @@
 enum view_screen { SCREEN_TABLE, SCREEN_DETAIL, SCREEN_HELP };
 enum { PAIR_HEAD = 1, PAIR_SORT, PAIR_SEL, PAIR_EG, PAIR_IN, PAIR_WARN };
 
+struct view;
+
+/* Where one session's records go.  When a session replaces another, the cut
+ * time T splits them: the old one's records start before T, the new one's at
+ * or after it, so the packets both saw count once. */
+struct feed {
+	struct view *v;
+	uint64_t lo, hi;	/* accepted record start times: [lo, hi) */
+};
+
 struct view {
 	struct top_model m;
 	struct mace_session *s;
+	const struct cli_opts *o;
+	struct feed feed[2];
+	unsigned int cur_feed;
+	/* Counters of sessions already replaced (for totals that do not reset). */
+	struct mace_counters retired, retired_unattr;
+	uint64_t overlap_skipped;	/* records of a packet the other session delivers */
+	/* Discovery (no --netns): the host's interfaces, as a cheap sign that a
+	 * container came or went. */
+	bool discover;
+	uint64_t if_sig, if_sig_session;
+	unsigned int rebinds, rebind_failures;
+	double last_rebind_ms;
+	char note[96];			/* why the last rebind failed */
 	enum view_screen screen;
 	unsigned int sel;	/* selected row (display order) */
 	uint32_t sel_netns;	/* kept across re-sorts */
@@ -150,6 +174,19 @@ static void draw_status(struct view *v)
 		 (unsigned long long)c->unmatched, (unsigned long long)c->expired,
 		 (unsigned long long)c->replaced, (unsigned long long)c->lost,
 		 (unsigned long long)(c->user_drops + v->m.dropped));
+	/* What no row can claim: packets never seen in a container, and losses. */
+	if (v->m.have_unattributed)
+		mvprintw(2, 0, "no container: events %llu matched %llu  ",
+			 (unsigned long long)v->m.unattributed.events,
+			 (unsigned long long)v->m.unattributed.matched);
+	else
+		mvprintw(2, 0, "per-container match: - (kernel correlation; --raw for it)  ");
+	if (v->discover)
+		printw("rebinds %u (last %.0f ms, %u failed)  overlap %llu", v->rebinds,
+		       v->last_rebind_ms, v->rebind_failures,
+		       (unsigned long long)v->overlap_skipped);
+	if (v->note[0])
+		printw("  %s", v->note);
 }
 
 static void draw_footer(struct view *v)
@@ -218,6 +255,8 @@ static void draw_table(struct view *v)
 			fmt_value(cell, sizeof(cell), &v->m, r, c);
 			mvprintw(y, x, "%*s ", COL_W, cell);
 		}
+		if (r->gone_ns)
+			printw("gone");
 		if (i == v->sel) {
 			printw("%*s", COLS > x ? COLS - x : 0, "");
 			attr_pair(v, PAIR_SEL, false);
@@ -335,8 +374,10 @@ static void draw_help(struct view *v)
 		"",
 		"Columns: egress and ingress overhead (p50, p99, mean, us) per container",
 		"netns, records per second, matched/events and kernel-lost events.",
-		"Match and lost are per row when the session watches one container",
-		"(--netns); otherwise the status line shows them for all.",
+		"Match is per row (events of packets seen in that container); events of",
+		"packets never seen in a container are on the third line.  Lost is the",
+		"kernel's, per row only with one container.  Without --netns, containers",
+		"that come are added within ~2 s; rows of those gone say so, then go.",
 	};
 	unsigned int i;
 
@@ -446,10 +487,14 @@ static bool key(struct view *v, int ch)
 
 static void on_record(const struct mace_record *rec, void *ctx)
 {
-	struct view *v = ctx;
+	struct feed *f = ctx;
 
+	if (rec->ts_ns < f->lo || rec->ts_ns >= f->hi) {
+		f->v->overlap_skipped++;
+		return;
+	}
 	/* Only the model: drawing happens in the loop. */
-	top_model_add(&v->m, rec);
+	top_model_add(&f->v->m, rec);
 }
 
 static uint64_t now_ns(void)
@@ -460,16 +505,115 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* The session's counters into the model: totals (with replaced sessions'),
+ * each row's own, and the rest; rows whose netns left the session are gone. */
+static void update_counters(struct view *v, uint64_t now)
+{
+	struct mace_counters c, k;
+	unsigned int i;
+	int r;
+
+	mace_session_counters(v->s, &c);
+	top_counters_add(&c, &v->retired);
+	top_model_set_counters(&v->m, 0, &c);
+	for (i = 0; i < v->m.n; i++) {
+		uint32_t ns = v->m.rows[i].netns;
+
+		r = mace_session_counters_netns(v->s, ns, &k);
+		if (r == -ENOENT) {
+			top_model_set_gone(&v->m, ns, true, now);
+			continue;
+		}
+		top_model_set_gone(&v->m, ns, false, now);
+		if (!r)
+			top_model_set_counters(&v->m, ns, &k);
+	}
+	r = mace_session_counters_netns(v->s, 0, &k);
+	v->m.have_unattributed = !r;
+	if (!r) {
+		top_counters_add(&k, &v->retired_unattr);
+		v->m.unattributed = k;
+	}
+}
+
+/* The current netns's interfaces (name and index): a container with its veth
+ * peer here cannot come or go without changing them.  One netlink dump. */
+static uint64_t interfaces_signature(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	uint64_t h = 1469598103934665603ull;
+
+	if (!ifs)
+		return 0;
+	for (i = ifs; i->if_index; i++) {
+		const char *p;
+
+		h = (h ^ i->if_index) * 1099511628211ull;
+		for (p = i->if_name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	}
+	if_freenameindex(ifs);
+	return h;
+}
+
+/* Binds again (a new session sees the containers there are now), starts the
+ * new session, cuts at T, then stops and frees the old one: its records
+ * before T and its final counters are kept, nothing of it stays attached. */
+static int rebind(struct view *v)
+{
+	unsigned int nf = !v->cur_feed, of = v->cur_feed;
+	struct mace_session *old = v->s, *s;
+	struct mace_counters c, k;
+	struct mace_opts mo;
+	uint64_t t0 = now_ns(), cut;
+	unsigned int i;
+	int r;
+
+	cli_fill_mace_opts(v->o, &mo);
+	mo.on_record = on_record;
+	mo.ctx = &v->feed[nf];
+	v->feed[nf].v = v;
+	v->feed[nf].lo = 0;
+	v->feed[nf].hi = 0;	/* nothing until the cut */
+	s = mace_session_new(&mo);
+	if (!s)
+		return -errno;
+	r = mace_session_start(s);
+	if (r < 0) {
+		mace_session_free(s);
+		return r;
+	}
+	cut = now_ns();
+	v->feed[nf].lo = cut;
+	v->feed[nf].hi = UINT64_MAX;
+	v->feed[of].hi = cut;
+	r = mace_session_stop(old);
+	/* final counters of the old session become the base */
+	mace_session_counters(old, &c);
+	top_counters_add(&v->retired, &c);
+	for (i = 0; i < v->m.n; i++)
+		if (!mace_session_counters_netns(old, v->m.rows[i].netns, &k))
+			top_model_set_counters(&v->m, v->m.rows[i].netns, &k);
+	top_model_retire_counters(&v->m);
+	if (!mace_session_counters_netns(old, 0, &k))
+		top_counters_add(&v->retired_unattr, &k);
+	mace_session_free(old);
+	v->s = s;
+	v->cur_feed = nf;
+	v->rebinds++;
+	v->last_rebind_ms = (now_ns() - t0) / 1e6;
+	return r < 0 ? r : 0;
+}
+
 static int loop(struct view *v, const struct cli_opts *o, int sfd)
 {
-	uint64_t next = now_ns() + 1000000000ull, end = 0;
+	uint64_t next = now_ns() + 1000000000ull, end = 0, last_sig = v->if_sig_session;
 	struct pollfd pfd[3] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
 		{ .fd = mace_session_fd(v->s), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
-	struct mace_counters c;
 	int r, ch;
 
 	if (o->duration > 0)
@@ -503,9 +647,25 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			dirty = true;
 		}
 		t = now_ns();
+		if (t >= next && v->discover) {
+			uint64_t sig = interfaces_signature();
+
+			/* changed, and settled for a second (a veth is made, then moved) */
+			if (sig != v->if_sig_session && sig == last_sig) {
+				v->if_sig_session = sig;
+				r = rebind(v);
+				if (r < 0) {
+					v->rebind_failures++;
+					snprintf(v->note, sizeof(v->note), "binding again: %s",
+						 strerror(-r));
+				}
+				pfd[2].fd = mace_session_fd(v->s);
+				t = now_ns();
+			}
+			last_sig = sig;
+		}
 		if (t >= next) {
-			mace_session_counters(v->s, &c);
-			top_model_set_counters(&v->m, 0, &c);
+			update_counters(v, t);
 			top_model_tick(&v->m, t);
 			keep_selection(v);
 			if (v->m.n && !v->sel_netns)
@@ -541,7 +701,12 @@ int cmd_top(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	top_model_init(&v.m, cli_netns_name);
-	v.s = cli_session_open(&o, NULL, on_record, &v);
+	v.o = &o;
+	v.discover = !o.netns;
+	v.feed[0].v = &v;
+	v.feed[0].hi = UINT64_MAX;
+	v.if_sig_session = interfaces_signature();
+	v.s = cli_session_open(&o, NULL, on_record, &v.feed[0]);
 	if (!v.s) {
 		top_model_fini(&v.m);
 		return EXIT_RUNTIME;
@@ -574,6 +739,7 @@ int cmd_top(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 	}
 	mace_session_counters(v.s, &c);
+	top_counters_add(&c, &v.retired);
 	cli_print_counters(stderr, &c);
 out:
 	if (sfd >= 0)

@@ -116,12 +116,63 @@ else
 fi
 
 # Without --netns, run in the host netns: every container with a veth peer
-# there gets its own row, named by its ip netns name.
+# there gets its own row, named by its ip netns name, with its own match rate.
 tm send-keys -t top "clear; ip netns exec $TB_HOST $MACE top -b $BACKEND 2>$W/top2.err; echo TOP2-EXIT=\$?" Enter
 if wait_for "^$TB_CTR +[0-9]" 8 && wait_for "^$TB_CTR2 +[0-9]" 3; then
 	pass top_discovery
 else
 	fail top_discovery "$(show) $(tail -2 "$W/top2.err" | tr '\n' ' ')"
+fi
+# Per-row match: a number in both rows (the kernel correlates only with bpf).
+sleep 1.2
+screen
+m1=$(grep "^$TB_CTR " "$W/screen" | awk '{print $9}')
+m2=$(grep "^$TB_CTR2 " "$W/screen" | awk '{print $9}')
+if [ "$BACKEND" = bpf ] && [ "$m1" = - ] && [ "$m2" = - ]; then
+	pass top_row_match
+elif [ "$(echo "${m1:-0} > 50 && ${m2:-0} > 50" | bc 2>/dev/null)" = 1 ]; then
+	pass top_row_match
+else
+	fail top_row_match "match '$m1' '$m2': $(show)"
+fi
+grep -q '^no container: events [0-9]' "$W/screen" || [ "$BACKEND" = bpf ] ||
+	fail top_unattributed "$(show)"
+
+# A container that comes while top runs gets a row; when it goes, so does
+# the row (marked gone first).
+CTR3=${TB_P}ctr3
+if tb_ctr "$CTR3" "${TB_P}c2" "${TB_P}h2" "10.$TB_X.1.5" &&
+	tb_run ip -n "$TB_HOST" link set "${TB_P}h2" master "$TB_BRIDGE_DEV"; then
+	ping_bg "$CTR3"
+	P3=$!
+	if wait_for "^$CTR3 +[0-9]+\.[0-9] " 12; then
+		pass top_new_container
+	else
+		fail top_new_container "$(show) $(tail -2 "$W/top2.err" | tr '\n' ' ')"
+	fi
+	kill "$P3" 2>/dev/null
+	wait "$P3" 2>/dev/null
+	ip netns del "$CTR3"
+	gone=0
+	n=80
+	while [ $n -gt 0 ]; do
+		screen
+		if ! grep -q "^$CTR3 " "$W/screen" || grep -q "^$CTR3 .*gone" "$W/screen"; then
+			gone=1
+			break
+		fi
+		sleep 0.2
+		n=$((n - 1))
+	done
+	if [ $gone = 1 ] && grep -Eq "^$TB_CTR +[0-9]" "$W/screen"; then
+		pass top_container_gone
+	else
+		fail top_container_gone "$(show)"
+	fi
+	grep -Eq 'rebinds ([2-9]|[1-9][0-9]+) .*, 0 failed' "$W/screen" || fail top_rebinds "$(grep rebinds "$W/screen")"
+	grep rebinds "$W/screen" | sed 's/^/# /'
+else
+	fail top_new_container "could not add a third container"
 fi
 tm send-keys -t top q
 wait_for 'TOP2-EXIT=0' 5 || fail top_discovery_quit "$(show)"
