@@ -27,7 +27,9 @@
  *  - Ingress syscall end (sys_exit_recv*): a packet reaching the point before
  *    the end waits in a FIFO of its container netns; the sys_exit of a task in
  *    that netns takes the oldest waiting packet with the event's key if the
- *    event has one, else the oldest waiting packet (time-window fallback).
+ *    event has one, else the oldest waiting packet (time-window fallback:
+ *    one that waited over RECV_WINDOW_NS with a younger one behind it
+ *    expires rather than being paired with the wrong receive).
  *  - Syscall points are supported as egress start and ingress end only.
  */
 #include <errno.h>
@@ -609,10 +611,31 @@ static void start_task(struct mace_correlator *c, int d, const struct mace_event
 	index_key(c, &c->pend[e], e, ev->key);
 }
 
+/* Without a key, a receive takes the oldest waiting packet.  A packet whose
+ * own receive was never seen (a task mace did not know yet, a read of
+ * several packets at once) would then be paired with every later probe, one
+ * probe off.  So a packet that waited longer than this while a younger one
+ * waits behind it is expired instead of paired. */
+#define RECV_WINDOW_NS 10000000ULL
+
+static __u32 oldest_fresh(struct mace_correlator *c, struct netq *q, __u64 now)
+{
+	__u32 e = q->head;
+
+	while (e != NIL && c->pend[e].qnext != NIL &&
+	       c->pend[e].t[c->pend[e].last_k] + RECV_WINDOW_NS < now) {
+		__u32 stale = e;
+
+		e = c->pend[e].qnext;
+		drop(c, stale, &c->cnt.expired);
+	}
+	return e;
+}
+
 static void end_task(struct mace_correlator *c, int k, const struct mace_event *ev)
 {
 	struct netq *q = netq_get(c, ev->netns, false);
-	__u32 e = q ? q->head : NIL;
+	__u32 e = q ? (ev->key ? q->head : oldest_fresh(c, q, ev->ts)) : NIL;
 
 	while (e != NIL && ev->key && c->pend[e].key != ev->key)
 		e = c->pend[e].qnext;

@@ -470,6 +470,45 @@ TEST(syscall_ingress_netns_fifo)
 	mace_corr_free(c);
 }
 
+/* A packet whose own receive was missed must not be paired with the next
+ * probe's receive: once a younger packet waits behind it for longer than
+ * the receive window, it expires instead. */
+TEST(syscall_ingress_stale_packet_expires)
+{
+	const __u64 ms = 1000000;
+	struct mace_path p;
+	struct mace_correlator *c;
+	struct mace_counters k;
+
+	memset(&p, 0, sizeof(p));
+	p.match = MACE_PATH_MATCH_SKB;
+	set_point(&p.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
+	set_point(&p.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
+	set_point(&p.dir[1], 2, BIT(MACE_TP_SYS_EXIT_RECVMSG), C);
+	c = corr(&p, 0, 0, 100);
+	/* probe 1 arrives; its receive is never seen */
+	push(c, E(1 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xa00, 0, 0));
+	push(c, E(1 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xa00, 0, 0));
+	/* probe 2, 20 ms later, and its receive */
+	push(c, E(21 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0, 0));
+	push(c, E(21 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
+	push(c, E(21 * ms + 9000, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
+	/* a lone old packet is still taken: nothing younger competes for it */
+	push(c, E(40 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xc00, 0, 0));
+	push(c, E(40 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xc00, 0, 0));
+	push(c, E(90 * ms, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
+	mace_corr_flush(c);
+	CHECK_EQ_U64(nrecs, 2);
+	CHECK_EQ_U64(recs[0].ts_ns, 21 * ms);
+	CHECK_EQ_U64(recs[0].latency_ns, 9000);
+	CHECK_EQ_U64(recs[1].ts_ns, 40 * ms);
+	k = counters(c);
+	CHECK_EQ_U64(k.expired, 2);
+	CHECK_EQ_U64(k.matched, 6);
+	CHECK_INVARIANT(c);
+	mace_corr_free(c);
+}
+
 TEST(expiry_by_time)
 {
 	struct mace_path p;
@@ -628,6 +667,7 @@ int main(void)
 	RUN(key_collisions_fifo);
 	RUN(syscall_egress_task_binding);
 	RUN(syscall_ingress_netns_fifo);
+	RUN(syscall_ingress_stale_packet_expires);
 	RUN(expiry_by_time);
 	RUN(eviction_when_full);
 	RUN(flush_empties_everything);
