@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,79 +40,136 @@ MACE_EXPORT const char *mace_csv_header(void)
 	       "cpu_start,cpu_end\n";
 }
 
-/* snprintf-like appender: keeps counting past the end of the buffer. */
+/*
+ * snprintf-like appender: keeps counting past the end of the buffer.  The
+ * record writer runs once per packet, so it appends with hand-written
+ * integer formatting instead of a printf per field.
+ */
 struct out {
 	char *buf;
 	size_t size, len;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+static void put_mem(struct out *o, const char *s, size_t n)
 {
-	va_list ap;
-	int n;
+	if (o->len < o->size) {
+		size_t room = o->size - o->len - 1;	/* keep the terminator */
 
-	va_start(ap, fmt);
-	n = vsnprintf(o->len < o->size ? o->buf + o->len : NULL,
-		      o->len < o->size ? o->size - o->len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += n;
+		memcpy(o->buf + o->len, s, n < room ? n : room);
+		o->buf[o->len + (n < room ? n : room)] = '\0';
+	}
+	o->len += n;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put_mem(o, s, strlen(s));
+}
+
+static void put_ch(struct out *o, char c)
+{
+	put_mem(o, &c, 1);
+}
+
+/* Decimal digits of v at the end of t[24]; returns where they start. */
+static char *fmt_u64(char t[24], uint64_t v)
+{
+	char *p = t + 24;
+
+	do {
+		*--p = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	return p;
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+	char t[24], *p = fmt_u64(t, v);
+
+	put_mem(o, p, t + 24 - p);
 }
 
 static void put_addr(struct out *o, uint8_t family, const uint8_t *a)
 {
-	char s[INET6_ADDRSTRLEN] = "";
+	char s[INET6_ADDRSTRLEN];
 
-	if (family == AF_INET || family == AF_INET6)
-		inet_ntop(family, a, s, sizeof(s));
-	put(o, "%s", s);
+	if (family == AF_INET) {
+		/* The common case, without inet_ntop's snprintf. */
+		char *q = s;
+
+		for (int i = 0; i < 4; i++) {
+			char t[24], *p = fmt_u64(t, a[i]);
+
+			if (i)
+				*q++ = '.';
+			while (p < t + 24)
+				*q++ = *p++;
+		}
+		put_mem(o, s, q - s);
+	} else if (family == AF_INET6 && inet_ntop(AF_INET6, a, s, sizeof(s))) {
+		put_str(o, s);
+	}
 }
 
 static void put_proto(struct out *o, uint8_t proto, bool json)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
 		if (protos[i].num == proto) {
-			put(o, json ? "\"%s\"" : "%s", protos[i].name);
+			if (json)
+				put_ch(o, '"');
+			put_str(o, protos[i].name);
+			if (json)
+				put_ch(o, '"');
 			return;
 		}
-	put(o, "%u", proto);
+	put_u64(o, proto);
 }
 
 static void put_csv_path(struct out *o, const char *p)
 {
 	if (!strpbrk(p, ",\"\r\n")) {
-		put(o, "%s", p);
+		put_str(o, p);
 		return;
 	}
-	put(o, "\"");
-	for (; *p; p++)
-		put(o, *p == '"' ? "\"\"" : "%c", *p);
-	put(o, "\"");
+	put_ch(o, '"');
+	for (; *p; p++) {
+		if (*p == '"')
+			put_ch(o, '"');
+		put_ch(o, *p);
+	}
+	put_ch(o, '"');
 }
 
 static void put_json_str(struct out *o, const char *p)
 {
-	put(o, "\"");
+	static const char hex[] = "0123456789abcdef";
+
+	put_ch(o, '"');
 	for (; *p; p++) {
 		unsigned char ch = *p;
 
-		if (ch == '"' || ch == '\\')
-			put(o, "\\%c", ch);
-		else if (ch < 0x20)
-			put(o, "\\u%04x", ch);
-		else
-			put(o, "%c", ch);
+		if (ch == '"' || ch == '\\') {
+			put_ch(o, '\\');
+			put_ch(o, ch);
+		} else if (ch < 0x20) {
+			char u[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+
+			put_mem(o, u, sizeof(u));
+		} else {
+			put_ch(o, ch);
+		}
 	}
-	put(o, "\"");
+	put_ch(o, '"');
 }
+
+#define PUT_LIT(o, s) put_mem(o, s, sizeof(s) - 1)
 
 MACE_EXPORT int mace_record_format(const struct mace_record *r, const char *path_name,
 				   enum mace_format fmt, char *buf, size_t size)
 {
 	struct out o = { buf, size, 0 };
 	bool json = fmt == MACE_FORMAT_JSON;
-	const char *dir;
 
 	if (!r || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
 	    r->nseg > MACE_MAX_SEGMENTS)
@@ -122,38 +178,85 @@ MACE_EXPORT int mace_record_format(const struct mace_record *r, const char *path
 		path_name = "";
 	if (size)
 		buf[0] = '\0';
-	dir = r->dir == MACE_EGRESS ? "egress" : "ingress";
 	if (json) {
-		put(&o, "{\"ts_ns\":%llu,\"netns\":%u,\"dir\":\"%s\",\"path\":",
-		    (unsigned long long)r->ts_ns, r->netns, dir);
+		PUT_LIT(&o, "{\"ts_ns\":");
+		put_u64(&o, r->ts_ns);
+		PUT_LIT(&o, ",\"netns\":");
+		put_u64(&o, r->netns);
+		if (r->dir == MACE_EGRESS)
+			PUT_LIT(&o, ",\"dir\":\"egress\",\"path\":");
+		else
+			PUT_LIT(&o, ",\"dir\":\"ingress\",\"path\":");
 		put_json_str(&o, path_name);
-		put(&o, ",\"latency_ns\":%llu,\"segments\":[", (unsigned long long)r->latency_ns);
+		PUT_LIT(&o, ",\"latency_ns\":");
+		put_u64(&o, r->latency_ns);
+		PUT_LIT(&o, ",\"segments\":[");
 	} else {
-		put(&o, "%llu,%u,%s,", (unsigned long long)r->ts_ns, r->netns, dir);
+		put_u64(&o, r->ts_ns);
+		put_ch(&o, ',');
+		put_u64(&o, r->netns);
+		if (r->dir == MACE_EGRESS)
+			PUT_LIT(&o, ",egress,");
+		else
+			PUT_LIT(&o, ",ingress,");
 		put_csv_path(&o, path_name);
-		put(&o, ",%llu,", (unsigned long long)r->latency_ns);
+		put_ch(&o, ',');
+		put_u64(&o, r->latency_ns);
+		put_ch(&o, ',');
 	}
 	for (unsigned int i = 0; i < r->nseg; i++) {
 		if (i)
-			put(&o, json ? "," : ";");
-		if (r->seg_ns[i] == MACE_SEG_UNKNOWN)
-			put(&o, json ? "null" : "-");
-		else
-			put(&o, "%llu", (unsigned long long)r->seg_ns[i]);
+			put_ch(&o, json ? ',' : ';');
+		if (r->seg_ns[i] == MACE_SEG_UNKNOWN) {
+			if (json)
+				PUT_LIT(&o, "null");
+			else
+				put_ch(&o, '-');
+		} else {
+			put_u64(&o, r->seg_ns[i]);
+		}
 	}
-	put(&o, json ? "],\"proto\":" : ",");
-	put_proto(&o, r->proto, json);
-	put(&o, json ? ",\"src\":\"" : ",");
-	put_addr(&o, r->family, r->src);
-	put(&o, json ? "\",\"dst\":\"" : ",");
-	put_addr(&o, r->family, r->dst);
 	if (json)
-		put(&o, "\",\"id\":%u,\"sport\":%u,\"dport\":%u,\"seq\":%u,\"len\":%u,"
-			"\"cpu_start\":%u,\"cpu_end\":%u}\n",
-		    r->id, r->sport, r->dport, r->seq, r->len, r->cpu_start, r->cpu_end);
+		PUT_LIT(&o, "],\"proto\":");
 	else
-		put(&o, ",%u,%u,%u,%u,%u,%u,%u\n", r->id, r->sport, r->dport, r->seq, r->len,
-		    r->cpu_start, r->cpu_end);
+		put_ch(&o, ',');
+	put_proto(&o, r->proto, json);
+	if (json)
+		PUT_LIT(&o, ",\"src\":\"");
+	else
+		put_ch(&o, ',');
+	put_addr(&o, r->family, r->src);
+	if (json)
+		PUT_LIT(&o, "\",\"dst\":\"");
+	else
+		put_ch(&o, ',');
+	put_addr(&o, r->family, r->dst);
+	if (json) {
+		PUT_LIT(&o, "\",\"id\":");
+		put_u64(&o, r->id);
+		PUT_LIT(&o, ",\"sport\":");
+		put_u64(&o, r->sport);
+		PUT_LIT(&o, ",\"dport\":");
+		put_u64(&o, r->dport);
+		PUT_LIT(&o, ",\"seq\":");
+		put_u64(&o, r->seq);
+		PUT_LIT(&o, ",\"len\":");
+		put_u64(&o, r->len);
+		PUT_LIT(&o, ",\"cpu_start\":");
+		put_u64(&o, r->cpu_start);
+		PUT_LIT(&o, ",\"cpu_end\":");
+		put_u64(&o, r->cpu_end);
+		PUT_LIT(&o, "}\n");
+	} else {
+		const uint64_t tail[] = { r->id, r->sport, r->dport, r->seq, r->len,
+					  r->cpu_start, r->cpu_end };
+
+		for (size_t i = 0; i < ARRAY_SIZE(tail); i++) {
+			put_ch(&o, ',');
+			put_u64(&o, tail[i]);
+		}
+		put_ch(&o, '\n');
+	}
 	return o.len > INT_MAX ? -EOVERFLOW : (int)o.len;
 }
 
