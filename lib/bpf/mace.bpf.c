@@ -13,7 +13,9 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
-#define MACE_PARSE_READ(dst, n, addr) bpf_probe_read_kernel(dst, n, (const void *)(addr))
+/* Offsets into the scratch copy, bounded for the verifier (they are below
+ * MACE_PARSE_MAX once the parser's length checks passed). */
+#define MACE_PARSE_OFF(off) ((off) & 0xff)
 #include "mace_shared.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -92,6 +94,22 @@ struct {
 	__type(value, struct xmit_slot);
 } xmit_slot SEC(".maps");
 
+/*
+ * The first MACE_PARSE_MAX bytes of the packet, copied with one helper call
+ * and parsed from there.  Sized for the largest masked offset (0xff) plus the
+ * largest access at it (40 bytes of IPv6 header).
+ */
+struct scratch {
+	__u8 b[256 + 64];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
 static __always_inline struct mace_bpf_counters *ctrs(void)
 {
 	__u32 zero = 0;
@@ -121,7 +139,9 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 	__u64 head = (__u64)skb->head;
 	__u16 nh = skb->network_header;
 	__u32 tail = skb->tail;
-	__u64 p;
+	struct scratch *s;
+	__u32 zero = 0;
+	__u64 p, n;
 
 	/* Receive tracepoints may fire before the stack resets the network
 	 * header; eth_type_trans() has then left data at the IP header. */
@@ -129,7 +149,15 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 		p = (__u64)skb->data;
 	else
 		p = head + nh;
-	mace_parse(p, head + tail, f);
+	if (p >= head + tail)
+		return;
+	n = head + tail - p;
+	if (n > MACE_PARSE_MAX)
+		n = MACE_PARSE_MAX;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s || bpf_probe_read_kernel(s->b, n, (const void *)p))
+		return;
+	mace_parse(s->b, n, f);
 }
 
 static __always_inline void copy_flow(struct mace_bpf_record *r, const struct mace_flow *f)
@@ -145,15 +173,20 @@ static __always_inline void copy_flow(struct mace_bpf_record *r, const struct ma
 }
 
 /*
- * The headers of skb at this event: parsed now, or, when the skb must not be
- * read (late), those net_dev_start_xmit stashed for it on this CPU, if any.
+ * The headers of skb at this event: pre (already parsed by this program),
+ * parsed now, or, when the skb must not be read (late), those
+ * net_dev_start_xmit stashed for it on this CPU, if any.
  */
 static __always_inline void flow_of(struct sk_buff *skb, __u32 ifindex, bool late,
-				    struct mace_flow *f)
+				    const struct mace_flow *pre, struct mace_flow *f)
 {
 	struct xmit_slot *s;
 	__u32 zero = 0;
 
+	if (pre) {
+		__builtin_memcpy(f, pre, sizeof(*f));
+		return;
+	}
 	if (!late) {
 		parse_skb(skb, f);
 		return;
@@ -166,7 +199,8 @@ static __always_inline void flow_of(struct sk_buff *skb, __u32 ifindex, bool lat
 }
 
 static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
-				    __u8 tp, __u32 len, bool late, struct mace_bpf_counters *c)
+				    __u8 tp, __u32 len, bool late, const struct mace_flow *pre,
+				    struct mace_bpf_counters *c)
 {
 	struct mace_event *ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
 	struct mace_flow f = {};
@@ -185,7 +219,7 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->tp = tp;
 	ev->role = role;
-	flow_of(skb, ifindex, late, &f);
+	flow_of(skb, ifindex, late, pre, &f);
 	ev->key = f.key;
 	ev->seq = f.seq;
 	ev->id = f.id;
@@ -201,8 +235,8 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 
 /* Opens a pending entry for skb at point 0 of direction dir. */
 static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8 tp,
-				  __u32 ctr, __u32 ifindex, __u32 len, bool late, __u64 now,
-				  struct mace_bpf_counters *c)
+				  __u32 ctr, __u32 ifindex, __u32 len, bool late,
+				  const struct mace_flow *pre, __u64 now, struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r = {};
 	struct mace_flow f = {};
@@ -216,7 +250,7 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8
 	r.next = 1;
 	r.first_tp = tp;
 	r.nev = 1;
-	flow_of(skb, ifindex, late, &f);
+	flow_of(skb, ifindex, late, pre, &f);
 	copy_flow(&r, &f);
 	if (bpf_map_update_elem(&pending, &key, &r, BPF_ANY)) {
 		/* Map full: the start is dropped; counted as expired (evicted at once). */
@@ -244,7 +278,7 @@ static __always_inline void replace(__u64 key, struct mace_bpf_record *e,
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
 				      __u32 ifindex, __u32 len, bool late,
-				      struct mace_bpf_counters *c)
+				      const struct mace_flow *pre, struct mace_bpf_counters *c)
 {
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
@@ -265,7 +299,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			}
 			n = e->dir;
 			replace(key, e, c);
-			start(skb, key, n, tp, ctr, ifindex, len, late, now, c);
+			start(skb, key, n, tp, ctr, ifindex, len, late, pre, now, c);
 			return;
 		}
 		if (i < e->next) {
@@ -310,7 +344,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 	if (i0 == 1 || i1 == 1) {
 		if (e)	/* pending in the other direction: superseded */
 			replace(key, e, c);
-		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, now, c);
+		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, pre, now, c);
 		return;
 	}
 	c->unmatched++;
@@ -341,7 +375,7 @@ static __always_inline struct mace_bpf_dev_val *bound(struct net_device *dev,
 /* An event at (tp, the role of bound device dk/dv). */
 static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf_dev_key *dk,
 				      const struct mace_bpf_dev_val *dv, __u32 len, bool late,
-				      __u8 tp)
+				      const struct mace_flow *pre, __u8 tp)
 {
 	struct mace_bpf_counters *c;
 	__u8 role = dv->role;
@@ -355,9 +389,9 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 		return 0;
 	if (!kernel_corr) {
 		c->events++;
-		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, late, c);
+		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, late, pre, c);
 	}
-	correlate(skb, tp, role, dv->container_netns, dk->ifindex, len, late, c);
+	correlate(skb, tp, role, dv->container_netns, dk->ifindex, len, late, pre, c);
 	return 0;
 }
 
@@ -368,7 +402,7 @@ static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *de
 	struct mace_bpf_dev_key dk;
 	struct mace_bpf_dev_val *dv = bound(dev, &dk);
 
-	return dv ? handle_dev(skb, &dk, dv, len, late, tp) : 0;
+	return dv ? handle_dev(skb, &dk, dv, len, late, NULL, tp) : 0;
 }
 
 static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
@@ -397,6 +431,7 @@ int tp_net_dev_start_xmit(__u64 *ctx)
 	struct net_device *dev = (struct net_device *)ctx[1];
 	struct mace_bpf_dev_key dk;
 	struct mace_bpf_dev_val *dv;
+	struct mace_flow *pre = NULL;
 	struct xmit_slot *s;
 	__u32 zero = 0;
 	__u8 role;
@@ -412,9 +447,10 @@ int tp_net_dev_start_xmit(__u64 *ctx)
 			parse_skb(skb, &s->f);
 			s->skb = (__u64)skb;
 			s->ifindex = dk.ifindex;
+			pre = &s->f;	/* this event's headers too: parsed once */
 		}
 	}
-	return handle_dev(skb, &dk, dv, skb->len, false, MACE_TP_NET_DEV_START_XMIT);
+	return handle_dev(skb, &dk, dv, skb->len, false, pre, MACE_TP_NET_DEV_START_XMIT);
 }
 
 SEC("tp_btf/net_dev_xmit")

@@ -129,10 +129,14 @@ struct mace_bpf_counters {
 
 /* ---- content keys: the same function in BPF and in lib/key.c ------------- */
 
+/* BPF calls cannot take more than five arguments: everything inlined. */
+#define MACE_INLINE inline __attribute__((always_inline))
+
 /*
  * The fields of a packet that neither NAT nor encapsulation rewrite, in a
- * fixed layout; the content key is FNV-1a over it.  Never addresses, ports,
+ * fixed layout; the content key is a hash over it.  Never addresses, ports,
  * ICMP id (NAT rewrites them) or checksums (they follow the rewrites).
+ * 8-aligned: hashed as four 64-bit words.
  */
 struct mace_key_input {
 	__u8 proto;		/* IPPROTO_ICMP/ICMPV6/UDP/TCP */
@@ -142,27 +146,41 @@ struct mace_key_input {
 	__u32 ack;		/* TCP ack */
 	__u32 plen;		/* UDP/TCP payload length */
 	__u8 payload[16];	/* ICMP: 8 bytes after the header; UDP: 16; zero-filled */
-};
+} __attribute__((aligned(8)));
 
-static inline __u64 mace_key_hash(const struct mace_key_input *in)
+/* Word-at-a-time multiply-xorshift mixing: a handful of instructions per
+ * 8 bytes in BPF, where a byte loop costs 32 rounds. */
+static MACE_INLINE __u64 mace_key_hash(const struct mace_key_input *in)
 {
-	const __u8 *p = (const __u8 *)in;
-	__u64 h = 0xcbf29ce484222325ULL;
+	__u64 w[4], h = 0x9e3779b97f4a7c15ULL;
 
-	for (int i = 0; i < (int)sizeof(*in); i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
+	__builtin_memcpy(w, in, sizeof(w));
+	for (int i = 0; i < 4; i++) {
+		h = (h ^ w[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
+	h ^= h >> 29;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 32;
 	return h ? h : 1;	/* 0 means "no key" */
 }
 
 /*
  * The packet parser, shared word for word by the BPF programs and lib/key.c
- * so both compute the same key.  The includer defines MACE_PARSE_READ(dst, n,
- * addr) (copy n bytes from address addr; 0 on success) before including this
- * header; addresses are integers so the same code reads kernel or user memory.
+ * so both compute the same key.  It parses a buffer holding the first bytes
+ * of the packet from its IP header (the BPF programs copy it from the skb
+ * with one read).  Every access is checked against the buffer length first;
+ * the includer may define MACE_PARSE_OFF(off) to bound offsets for the BPF
+ * verifier (a no-op on offsets that passed those checks).
  */
 #define MACE_VXLAN_PORT 4789
+/* Bytes of headers the parser may look at: outer IPv6 (40), UDP, VXLAN,
+ * Ethernet (30), inner IPv6 (40), UDP (8) and 16 bytes of payload = 134. */
+#define MACE_PARSE_MAX 160
+
+#ifndef MACE_PARSE_OFF
+#define MACE_PARSE_OFF(off) (off)
+#endif
 
 struct mace_flow {
 	__u64 key;		/* 0 if the packet could not be parsed far enough */
@@ -172,45 +190,48 @@ struct mace_flow {
 	__u8 src[16], dst[16];
 };
 
-#ifdef MACE_PARSE_READ
-
-static inline __u16 mace_be16(const __u8 *b)
+static MACE_INLINE __u16 mace_be16(const __u8 *b)
 {
 	return (__u16)(b[0] << 8 | b[1]);
 }
 
-static inline __u32 mace_be32(const __u8 *b)
+static MACE_INLINE __u32 mace_be32(const __u8 *b)
 {
 	return (__u32)b[0] << 24 | (__u32)b[1] << 16 | (__u32)b[2] << 8 | b[3];
 }
 
-/* Copies min(max, want, end - src) bytes; the rest of dst stays zero. */
-static inline void mace_parse_payload(__u8 *dst, __u64 max, __u64 src, __u64 want, __u64 end)
+/* Copies min(max, want, len - off) bytes at off; the rest of dst stays zero. */
+static MACE_INLINE void mace_parse_payload(__u8 *dst, __u32 max, const __u8 *b, __u32 off,
+				      __u32 want, __u32 len)
 {
-	__u64 n = want < max ? want : max;
+	__u32 n = want < max ? want : max;
+	const __u8 *s;
 
-	if (src >= end)
+	if (off >= len)
 		return;
-	if (n > end - src)
-		n = end - src;
-	if (n > 0 && n <= 16)
-		MACE_PARSE_READ(dst, n, src);
+	if (n > len - off)
+		n = len - off;
+	s = b + MACE_PARSE_OFF(off);
+	for (int i = 0; i < 16; i++)
+		if ((__u32)i < n)
+			dst[i] = s[i];
 }
 
 /*
- * Parses the packet whose IP header is at p; end is where readable data
- * ends.  Fills f.  Returns the address of the inner IP header when the packet
- * is VXLAN-encapsulated (the caller parses that instead), else 0.
+ * Parses the packet whose IP header is at offset off of b (len bytes).
+ * Fills f.  Returns the offset of the inner IP header when the packet is
+ * VXLAN-encapsulated (the caller parses that instead), else 0.
  */
-static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
+static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, struct mace_flow *f)
 {
 	struct mace_key_input k = {};
-	__u8 h[40], l4[20];
+	const __u8 *h, *l4;
 	__u32 hl, plen, ulen, doff;
 	__u8 proto;
 
-	if (p >= end || end - p < 20 || MACE_PARSE_READ(h, 20, p))
+	if (off >= len || len - off < 20)
 		return 0;
+	h = b + MACE_PARSE_OFF(off);
 	if (h[0] >> 4 == 4) {
 		hl = (h[0] & 0xf) * 4;
 		plen = mace_be16(h + 2);
@@ -225,7 +246,7 @@ static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
 		if (mace_be16(h + 6) & 0x1fff)	/* a later fragment: no L4 header */
 			return 0;
 	} else if (h[0] >> 4 == 6) {
-		if (end - p < 40 || MACE_PARSE_READ(h, 40, p))
+		if (len - off < 40)
 			return 0;
 		hl = 40;
 		plen = mace_be16(h + 4);
@@ -237,13 +258,14 @@ static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
 	} else {
 		return 0;
 	}
-	p += hl;
-	if (p >= end)
+	off += hl;
+	if (off >= len)
 		return 0;
+	l4 = b + MACE_PARSE_OFF(off);
 	switch (proto) {
 	case 1:		/* ICMP */
 	case 58:	/* ICMPv6 */
-		if (plen < 8 || end - p < 8 || MACE_PARSE_READ(l4, 8, p))
+		if (plen < 8 || len - off < 8)
 			return 0;
 		k.kind = l4[0];
 		if (l4[0] == 8 || l4[0] == 0 || l4[0] == 128 || l4[0] == 129) {
@@ -251,10 +273,10 @@ static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
 			f->seq = mace_be16(l4 + 6);
 		}
 		k.seq = mace_be16(l4 + 6);
-		mace_parse_payload(k.payload, 8, p + 8, plen - 8, end);
+		mace_parse_payload(k.payload, 8, b, off + 8, plen - 8, len);
 		break;
 	case 17:	/* UDP */
-		if (plen < 8 || end - p < 8 || MACE_PARSE_READ(l4, 8, p))
+		if (plen < 8 || len - off < 8)
 			return 0;
 		f->sport = mace_be16(l4);
 		f->dport = mace_be16(l4 + 2);
@@ -262,19 +284,18 @@ static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
 		if (ulen < 8)
 			return 0;
 		if (f->dport == MACE_VXLAN_PORT && ulen >= 8 + 8 + 14 + 20 &&
-		    end - p >= 8 + 8 + 14 + 20) {
+		    len - off >= 8 + 8 + 14 + 20) {
 			/* UDP, VXLAN (8), inner Ethernet (14), then the inner IP header */
-			__u8 eth[14];
+			const __u8 *eth = b + MACE_PARSE_OFF(off + 16);
 
-			if (!MACE_PARSE_READ(eth, 14, p + 16) &&
-			    (mace_be16(eth + 12) == 0x0800 || mace_be16(eth + 12) == 0x86dd))
-				return p + 8 + 8 + 14;
+			if (mace_be16(eth + 12) == 0x0800 || mace_be16(eth + 12) == 0x86dd)
+				return off + 8 + 8 + 14;
 		}
 		k.plen = ulen - 8;
-		mace_parse_payload(k.payload, 16, p + 8, ulen - 8, end);
+		mace_parse_payload(k.payload, 16, b, off + 8, ulen - 8, len);
 		break;
 	case 6:		/* TCP */
-		if (plen < 20 || end - p < 20 || MACE_PARSE_READ(l4, 20, p))
+		if (plen < 20 || len - off < 20)
 			return 0;
 		f->sport = mace_be16(l4);
 		f->dport = mace_be16(l4 + 2);
@@ -295,17 +316,16 @@ static inline __u64 mace_parse_ip(__u64 p, __u64 end, struct mace_flow *f)
 	return 0;
 }
 
-/* The packet at p, or the packet inside it when it is VXLAN-encapsulated. */
-static inline void mace_parse(__u64 p, __u64 end, struct mace_flow *f)
+/* The packet in b (len bytes from its IP header), or the packet inside it
+ * when it is VXLAN-encapsulated. */
+static MACE_INLINE void mace_parse(const __u8 *b, __u32 len, struct mace_flow *f)
 {
-	__u64 inner = mace_parse_ip(p, end, f);
+	__u32 inner = mace_parse_ip(b, 0, len, f);
 
 	if (inner) {
 		__builtin_memset(f, 0, sizeof(*f));
-		mace_parse_ip(inner, end, f);
+		mace_parse_ip(b, inner, len, f);
 	}
 }
-
-#endif /* MACE_PARSE_READ */
 
 #endif /* MACE_SHARED_H */
