@@ -5,7 +5,12 @@
 #   prog NAME runs N ns_per_run X
 # and one accounting line:
 #   flood sent N egress_records N expired N replaced N lost N pending N unaccounted N
-#   SECONDS_FLOOD (default 3), MODE kernel|raw (default kernel)
+# and, when bpftrace is there, the cost of an empty program on the same flood
+# (bpf_stats' own two clock reads per run plus the dispatch), so figures can
+# be read raw and calibrated (minus that floor per run):
+#   prog empty ns_per_run X
+#   per_event_ns_calibrated X
+#   SECONDS_FLOOD (default 3), MODE kernel|raw (default kernel), CALIB 0|1 (default 1)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
@@ -54,6 +59,36 @@ jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] | select(.id as $i | $id
 	.run_time_ns // 0] | add' "$work/progs" |
 	awk -v ev="$ev" '{ if (ev > 0) printf "per_event_ns %d (all runs %d ns / %d path events)\n",
 		$1 / ev, $1, ev }'
+# Calibration: an empty program on net_dev_xmit, same flood, no mace.
+if [ "${CALIB:-1}" = 1 ] && command -v bpftrace >/dev/null; then
+	bpftrace -e 'tracepoint:net:net_dev_xmit { }' >"$work/bt.out" 2>&1 &
+	btpid=$!
+	i=0
+	while [ $i -lt 100 ] && ! grep -q Attaching "$work/bt.out"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep 0.5
+	bid=$(awk '/^prog_id:/ { print $2 }' /proc/$btpid/fdinfo/* 2>/dev/null | head -1)
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	ip netns exec "$TB_CTR" "$PP" flood "$TB_REMOTE_IP" 9 2 64 >/dev/null
+	empty=$(bpftool prog show id "${bid:-0}" -j 2>/dev/null |
+		jq -r 'if .run_cnt > 0 then .run_time_ns / .run_cnt | floor else empty end')
+	echo 0 >/proc/sys/kernel/bpf_stats_enabled
+	kill "$btpid" 2>/dev/null
+	wait "$btpid" 2>/dev/null
+	if [ -n "$empty" ]; then
+		echo "prog empty ns_per_run $empty"
+		jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] |
+			select(.id as $i | $ids | index($i)) | .run_time_ns // 0, .run_cnt // 0] |
+			"\([.[range(0; length; 2)]] | add) \([.[range(1; length; 2)]] | add)"' \
+			"$work/progs" | awk -v ev="$ev" -v e="$empty" '{ if (ev > 0)
+				printf "per_event_ns_calibrated %d (minus %d ns x %d runs)\n",
+					($1 - e * $2) / ev, e, $2 }'
+	else
+		echo "prog empty: calibration failed: $(cat "$work/bt.out")"
+	fi
+fi
 sent=$(cat "$work/sent")
 if [ "$MODE" = raw ]; then
 	echo "flood sent $sent (raw mode: see counters)"
