@@ -366,7 +366,7 @@ for b in bpf ftrace; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	ip netns exec "$TB_CTR" ping -q -c 20 -i 0.02 "$TB_REMOTE_IP" >/dev/null
+	ip netns exec "$TB_CTR" ping -q -c 20 -i 0.02 "$TB_REMOTE_IP" >"$W/ping.out"
 	sleep 0.3
 	kill -INT "$pid"
 	wait "$pid"
@@ -375,7 +375,8 @@ for b in bpf ftrace; do
 	if ip -n "$TB_HOST" link show "${TB_P}h1" >/dev/null 2>&1; then
 		fail "reliability_netns_deleted_$b" "${TB_P}h1 still there: netns kept alive"
 	elif [ "$rc" -ne 0 ] || grep -q Sanitizer "$W/del.err" || [ "$n" -lt 40 ]; then
-		fail "reliability_netns_deleted_$b" "exit $rc, $n records of $TB_CTR after: \
+		fail "reliability_netns_deleted_$b" "exit $rc, $n records of $TB_CTR after \
+($(grep -o '[0-9]* received' "$W/ping.out")): \
 $(grep -v '^ *#' "$W/del.err" | tail -2 | tr '\n' ' ')"
 	else
 		pass "reliability_netns_deleted_$b ($n records of the other container after)"

@@ -37,7 +37,7 @@ if need_root stress_cycles && [ -x "$B/stress/cycles" ]; then
 				sed "s/)\$/, $(($(date +%s) - t0)) s)/" | r
 			grep -q . "$W/cyc.err" && grep -v '^mace' "$W/cyc.err" | tail -3
 			if [ -x "$B/asan/stress/cycles" ]; then
-				ASAN_OPTIONS=detect_leaks=1 "$B/asan/stress/cycles" "$TB_CTR" \
+				ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=16 "$B/asan/stress/cycles" "$TB_CTR" \
 					"${STRESS_LSAN_CYCLES:-100}" "$b" >"$W/lsan.out" 2>"$W/lsan.err"
 				rc=$?
 				if [ "$rc" -eq 0 ] && ! grep -q Sanitizer "$W/lsan.err"; then
