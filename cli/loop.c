@@ -5,6 +5,7 @@
  * Records go straight to the caller's callback; nothing here prints them.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -60,30 +61,35 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* The counters in the order people read them; text and JSON share it. */
+static const struct {
+	const char *name;
+	size_t off;
+} counter_fields[] = {
+#define F(x) { #x, offsetof(struct mace_counters, x) }
+	F(events), F(records), F(matched), F(unmatched), F(expired), F(replaced),
+	F(duplicates), F(pending), F(collisions), F(lost), F(user_drops),
+#undef F
+};
+
+static unsigned long long counter_at(const struct mace_counters *c, size_t i)
+{
+	return *(const uint64_t *)((const char *)c + counter_fields[i].off);
+}
+
 void cli_print_counters(FILE *f, const struct mace_counters *c)
 {
-	fprintf(f, "mace: counters: events %llu records %llu matched %llu unmatched %llu "
-		"expired %llu replaced %llu duplicates %llu pending %llu collisions %llu "
-		"lost %llu user_drops %llu\n",
-		(unsigned long long)c->events, (unsigned long long)c->records,
-		(unsigned long long)c->matched, (unsigned long long)c->unmatched,
-		(unsigned long long)c->expired, (unsigned long long)c->replaced,
-		(unsigned long long)c->duplicates, (unsigned long long)c->pending,
-		(unsigned long long)c->collisions, (unsigned long long)c->lost,
-		(unsigned long long)c->user_drops);
+	fputs("mace: counters:", f);
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		fprintf(f, " %s %llu", counter_fields[i].name, counter_at(c, i));
+	fputc('\n', f);
 }
 
 void cli_counters_json(FILE *f, const struct mace_counters *c)
 {
-	fprintf(f, "{\"events\":%llu,\"records\":%llu,\"matched\":%llu,\"unmatched\":%llu,"
-		"\"expired\":%llu,\"replaced\":%llu,\"duplicates\":%llu,\"pending\":%llu,"
-		"\"collisions\":%llu,\"lost\":%llu,\"user_drops\":%llu}",
-		(unsigned long long)c->events, (unsigned long long)c->records,
-		(unsigned long long)c->matched, (unsigned long long)c->unmatched,
-		(unsigned long long)c->expired, (unsigned long long)c->replaced,
-		(unsigned long long)c->duplicates, (unsigned long long)c->pending,
-		(unsigned long long)c->collisions, (unsigned long long)c->lost,
-		(unsigned long long)c->user_drops);
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		fprintf(f, "%c\"%s\":%llu", i ? ',' : '{', counter_fields[i].name, counter_at(c, i));
+	fputc('}', f);
 }
 
 struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
