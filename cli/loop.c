@@ -263,6 +263,12 @@ int cli_loop_run(struct cli_loop *l)
 		r = mace_session_poll(l->s, 0);
 		if (r == -ENODATA)
 			break;
+		if (r == -ENODEV) {
+			/* the library named the netns that went; stop with the counters */
+			fprintf(stderr, "mace: %s: stopping: no bound container is left\n", o->cmd);
+			rc = EXIT_RUNTIME;
+			break;
+		}
 		if (r < 0 && r != -EINTR && r != -EAGAIN) {
 			fprintf(stderr, "mace: %s: %s\n", o->cmd, strerror(-r));
 			rc = EXIT_RUNTIME;

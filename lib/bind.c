@@ -732,6 +732,20 @@ static int container_dev(struct ctx *c, int fd, const struct ns *ctr, const stru
 		    "veth devices (need exactly one)", ctr->name, ctr->ino, nveth);
 }
 
+/* Notes the host-veth of container ctr on its bound device, for the watch.
+ * Both ends in one netns: left unknown (a watch there would keep it alive). */
+static void set_peer(struct ctx *c, const struct ns *ctr, __u32 ifindex, const struct ns *host)
+{
+	for (unsigned int i = 0; i < c->out->ndev; i++) {
+		struct mace_bound_dev *d = &c->out->dev[i];
+
+		if (d->role != MACE_ROLE_CONTAINER || d->netns != ctr->ino || host->ino == ctr->ino)
+			continue;
+		d->peer_ifindex = ifindex;
+		d->peer_netns = host->ino;
+	}
+}
+
 /* Binds the host-side roles of one container whose veth cdev has its peer in host. */
 static int bind_host_side(struct ctx *c, const struct ns *ctr, const struct link *cdev,
 			  const struct ns *host, const struct links *hl)
@@ -743,6 +757,7 @@ static int bind_host_side(struct ctx *c, const struct ns *ctr, const struct link
 	if (!peer)
 		return fail(c, -ENOENT, "role host-veth: peer ifindex %d of %s is not in netns %s",
 			    cdev->peer, cdev->name, host->name);
+	set_peer(c, ctr, peer->ifindex, host);
 	ret = add_dev(c, MACE_ROLE_HOST_VETH, host, peer, ctr->ino);
 	if (ret)
 		return ret;
@@ -1051,4 +1066,74 @@ int mace_binding_describe(const struct mace_binding *b, FILE *out)
 	if (fflush(out) || ferror(out))
 		return -EIO;
 	return 0;
+}
+
+void mace_binding_drop(struct mace_binding *b, unsigned int i)
+{
+	if (i >= b->ndev)
+		return;
+	memmove(&b->dev[i], &b->dev[i + 1], (b->ndev - i - 1) * sizeof(b->dev[0]));
+	b->ndev--;
+}
+
+unsigned int mace_binding_drop_container(struct mace_binding *b, __u32 netns)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = b->ndev; i-- > 0;) {
+		const struct mace_bound_dev *d = &b->dev[i];
+
+		if (d->netns == netns || d->container_netns == netns) {
+			mace_binding_drop(b, i);
+			n++;
+		}
+	}
+	return n;
+}
+
+unsigned int mace_binding_containers(const struct mace_binding *b)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < b->ndev; i++) {
+		bool first = b->dev[i].role == MACE_ROLE_CONTAINER;
+
+		for (unsigned int k = 0; first && k < i; k++)
+			first = !(b->dev[k].role == MACE_ROLE_CONTAINER &&
+				  b->dev[k].netns == b->dev[i].netns);
+		n += first;
+	}
+	return n;
+}
+
+int mace_netns_socket(__u32 ino, char *err, size_t errlen)
+{
+	struct ctx c = { .err = err, .errlen = errlen, .cur = { .fd = -1 } };
+	struct stat st;
+	int fd = -1;
+
+	if (stat("/proc/thread-self/ns/net", &st))
+		return fail(&c, -errno, "/proc/thread-self/ns/net: %s", strerror(errno));
+	c.cur.ino = (__u32)st.st_ino;
+	if (ino != c.cur.ino) {
+		int ret = cand_scan(&c);
+
+		for (unsigned int i = 0; !ret && i < c.cand.n; i++)
+			if (c.cand.v[i].ino == ino)
+				fd = nl_open(&c, &c.cand.v[i]);
+		if (ret)
+			fd = fail(&c, ret, "finding network namespaces: %s", strerror(-ret));
+		else if (fd == -1)
+			fd = fail(&c, -ENOENT, "netns inode %u is no longer found", ino);
+		for (unsigned int i = 0; i < c.cand.n; i++)
+			ns_close(&c.cand.v[i]);
+		free(c.cand.v);
+	} else {
+		fd = nl_open(&c, &c.cur);
+	}
+	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK)) {
+		close(fd);
+		fd = fail(&c, -errno, "netlink socket: %s", strerror(errno));
+	}
+	return fd;
 }

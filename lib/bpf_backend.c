@@ -693,6 +693,45 @@ static int bpf_stop(struct mace_backend *b)
 	return ret;
 }
 
+/*
+ * Devices went (their container's netns deleted): out of the filter, so a
+ * new device that reuses a (netns, ifindex) is not taken for them.  Renames
+ * need nothing: the filter is by ifindex.  Keys gathered first: deleting
+ * while walking a hash map restarts the walk.
+ */
+static int bpf_update(struct mace_backend *b)
+{
+	const struct mace_binding *bind = b->cfg.binding;
+	int dfd, cfd, ret = 0;
+	struct mace_bpf_dev_key keys[MACE_MAX_BOUND], k, *pk = NULL;
+	__u32 ctrs[MACE_MAX_BOUND], c, *pc = NULL;
+	unsigned int nk = 0, nc = 0;
+
+	if (b->stopped || !b->skel)
+		return 0;
+	dfd = bpf_map__fd(b->skel->maps.devs);
+	cfd = bpf_map__fd(b->skel->maps.ctr_netns);
+	while (nk < MACE_MAX_BOUND && !bpf_map_get_next_key(dfd, pk, &k)) {
+		keys[nk] = k;
+		pk = &keys[nk];
+		if (!mace_binding_find(bind, k.netns, k.ifindex))
+			nk++;
+	}
+	while (nc < MACE_MAX_BOUND && !bpf_map_get_next_key(cfd, pc, &c)) {
+		ctrs[nc] = c;
+		pc = &ctrs[nc];
+		if (!mace_binding_is_container(bind, c))
+			nc++;
+	}
+	for (unsigned int i = 0; i < nk; i++)
+		if (bpf_map_delete_elem(dfd, &keys[i]) && errno != ENOENT && !ret)
+			ret = -errno;
+	for (unsigned int i = 0; i < nc; i++)
+		if (bpf_map_delete_elem(cfd, &ctrs[i]) && errno != ENOENT && !ret)
+			ret = -errno;
+	return ret;
+}
+
 const struct mace_backend_ops mace_bpf_backend = {
 	.name = "bpf",
 	.open = bpf_open,
@@ -702,4 +741,5 @@ const struct mace_backend_ops mace_bpf_backend = {
 	.stop = bpf_stop,
 	.counters = bpf_counters,
 	.destroy = bpf_destroy,
+	.update = bpf_update,
 };

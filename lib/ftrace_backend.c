@@ -136,6 +136,9 @@ static int packet_filter(struct mace_backend *b, const struct ft_tp *t, char *er
 		}
 		off += n;
 	}
+	/* No device left (it went): an empty filter would pass everything. */
+	if (!off)
+		snprintf(f, sizeof(f), "common_pid < 0");
 	return write_filter(b, t, f, err, errlen);
 }
 
@@ -448,12 +451,13 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 			timeout_ms = FT_SCAN_NS / 1000000;
 		if (epoll_wait(b->epfd, evs, ARRAY_SIZE(evs), timeout_ms) < 0 && errno != EINTR)
 			return -errno;
-		uint64_t ticks;
-
-		/* level-triggered: a tick not read keeps the fd readable */
-		if (read(b->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-			return -errno;
 	}
+	uint64_t ticks;
+
+	/* Level-triggered: a tick not read keeps the fd readable, and a caller
+	 * polling our fd with timeout 0 would spin. */
+	if (read(b->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		return -errno;
 	now = now_ns();
 	if (b->sys && now >= b->next_scan) {
 		b->next_scan = now + FT_SCAN_NS;
@@ -487,6 +491,28 @@ static int ft_stop(struct mace_backend *b)
 	return ret < 0 ? ret : 0;
 }
 
+/* Devices went or were renamed: filters on the names bound now. */
+static int ft_update(struct mace_backend *b)
+{
+	char err[512];
+	int ret;
+
+	if (b->stopped)
+		return 0;
+	ret = ft_plan_devices(b, false, err, sizeof(err));
+	for (unsigned int i = 0; i < b->ntp && !ret; i++)
+		if (b->tps[i].info->kind == MACE_TPK_PACKET)
+			ret = packet_filter(b, &b->tps[i], err, sizeof(err));
+	if (ret) {
+		mace_err("ftrace lost track of the bound devices: %s; use the eBPF backend "
+			 "(-b bpf), which follows devices by ifindex", err);
+		return ret;
+	}
+	/* tasks of a container that went leave the syscall filter */
+	b->next_scan = 0;
+	return 0;
+}
+
 static void ft_counters(struct mace_backend *b, struct mace_counters *out)
 {
 	out->lost += b->lost;
@@ -502,4 +528,5 @@ const struct mace_backend_ops mace_ftrace_backend = {
 	.stop = ft_stop,
 	.counters = ft_counters,
 	.destroy = ft_destroy,
+	.update = ft_update,
 };

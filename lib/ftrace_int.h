@@ -74,6 +74,7 @@ struct mace_backend {
 	const struct mace_bound_dev *devs[MACE_MAX_BOUND]; /* packet-point devices */
 	unsigned int ndev;
 	bool sys;			/* path has syscall points */
+	__u32 pkt_roles;		/* roles of the path's packet points */
 	__u32 cnetns[MACE_MAX_BOUND];
 	struct ft_tasks tasks;
 	struct ft_stream *st;
@@ -88,6 +89,9 @@ struct mace_backend {
 /* Fills b->tps (compacted, b->ntp), b->devs and the container netns list
  * from b->cfg; refuses what ftrace cannot do, saying why in err. */
 int ft_plan(struct mace_backend *b, char *err, size_t errlen);
+/* Refills b->devs and the container netns list from the binding as it is
+ * now (after devices went or were renamed). */
+int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen);
 
 /* ---- ftrace_read.c: per-CPU buffers to events ------------------------------- */
 

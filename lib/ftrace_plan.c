@@ -11,47 +11,20 @@
 #include "ftrace_int.h"
 
 /*
- * Which devices the packet points need, and which tracepoints with which
- * roles.  Names must be unique among those devices: ftrace knows no netns.
+ * The devices of the packet points and the container netns of the syscall
+ * points, from the binding as it is now.  Names must be unique among those
+ * devices: ftrace knows no netns.  strict: every role the path needs has a
+ * device (at start; later a device may go while others stay).
  */
-int ft_plan(struct mace_backend *b, char *err, size_t errlen)
+int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen)
 {
 	const struct mace_path *p = b->cfg.path;
 	const struct mace_binding *bd = b->cfg.binding;
-	__u32 pkt_roles = 0, tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
+	__u32 pkt_roles = b->pkt_roles;
 
-	if ((p->match & MACE_PATH_MATCH_KEY) && !(p->match & MACE_PATH_MATCH_SKB)) {
-		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
-			 "ftrace does not see packet contents; use the eBPF backend (-b bpf)",
-			 p->name);
-		return -EOPNOTSUPP;
-	}
-	if (p->match & MACE_PATH_MATCH_KEY)
-		mace_info("ftrace: path %s: no content keys on ftrace, matching by skb "
-			  "identity only", p->name);
-	for (int d = 0; d < 2; d++) {
-		for (unsigned int i = 0; i < p->dir[d].npoints; i++) {
-			const struct mace_point *pt = &p->dir[d].pt[i];
+	b->ndev = 0;
+	b->tasks.nnetns = 0;
 
-			for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-				if (!(pt->tp_mask & (1u << tp)))
-					continue;
-				roles[tp] |= 1u << pt->role;
-				if (mace_tp_info(tp)->kind == MACE_TPK_PACKET)
-					pkt_roles |= 1u << pt->role;
-				else
-					b->sys = true;
-			}
-		}
-	}
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-		if (!(tpmask & (1u << tp)))
-			continue;
-		b->tps[b->ntp].tp = tp;
-		b->tps[b->ntp].info = mace_tp_info(tp);
-		b->tps[b->ntp].roles = roles[tp];
-		b->ntp++;
-	}
 	for (unsigned int i = 0; i < bd->ndev; i++) {
 		const struct mace_bound_dev *dv = &bd->dev[i];
 
@@ -88,6 +61,9 @@ int ft_plan(struct mace_backend *b, char *err, size_t errlen)
 		}
 		b->devs[b->ndev++] = dv;
 	}
+	b->tasks.netns = b->cnetns;
+	if (!strict)
+		return 0;
 	for (int r = 1; r < MACE_ROLE_COUNT; r++) {
 		bool bound = false;
 
@@ -104,6 +80,46 @@ int ft_plan(struct mace_backend *b, char *err, size_t errlen)
 			 "is bound", p->name);
 		return -ENODEV;
 	}
-	b->tasks.netns = b->cnetns;
 	return 0;
+}
+
+/* Which tracepoints with which roles, then the devices. */
+int ft_plan(struct mace_backend *b, char *err, size_t errlen)
+{
+	const struct mace_path *p = b->cfg.path;
+	__u32 tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
+
+	if ((p->match & MACE_PATH_MATCH_KEY) && !(p->match & MACE_PATH_MATCH_SKB)) {
+		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
+			 "ftrace does not see packet contents; use the eBPF backend (-b bpf)",
+			 p->name);
+		return -EOPNOTSUPP;
+	}
+	if (p->match & MACE_PATH_MATCH_KEY)
+		mace_info("ftrace: path %s: no content keys on ftrace, matching by skb "
+			  "identity only", p->name);
+	for (int d = 0; d < 2; d++) {
+		for (unsigned int i = 0; i < p->dir[d].npoints; i++) {
+			const struct mace_point *pt = &p->dir[d].pt[i];
+
+			for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+				if (!(pt->tp_mask & (1u << tp)))
+					continue;
+				roles[tp] |= 1u << pt->role;
+				if (mace_tp_info(tp)->kind == MACE_TPK_PACKET)
+					b->pkt_roles |= 1u << pt->role;
+				else
+					b->sys = true;
+			}
+		}
+	}
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		if (!(tpmask & (1u << tp)))
+			continue;
+		b->tps[b->ntp].tp = tp;
+		b->tps[b->ntp].info = mace_tp_info(tp);
+		b->tps[b->ntp].roles = roles[tp];
+		b->ntp++;
+	}
+	return ft_plan_devices(b, true, err, errlen);
 }

@@ -110,6 +110,10 @@ struct mace_bound_dev {
 	__u32 container_netns;	/* the container this device serves; 0 if shared (outer) */
 	char name[16];
 	char netns_name[64];	/* "ctr1" (ip netns name), "pid 1234", or "" */
+	/* Container veth only (not in raw files): its peer, the host-veth, by
+	 * which the container's end is noticed from the host side; 0: unknown. */
+	__u32 peer_ifindex;
+	__u32 peer_netns;
 };
 struct mace_binding {
 	unsigned int ndev;
@@ -127,6 +131,34 @@ const struct mace_bound_dev *mace_binding_find(const struct mace_binding *b, __u
 /* True if netns is a bound container netns. */
 bool mace_binding_is_container(const struct mace_binding *b, __u32 netns);
 int mace_binding_describe(const struct mace_binding *b, FILE *out);
+/* Removes device i, keeping the order of the others. */
+void mace_binding_drop(struct mace_binding *b, unsigned int i);
+/* Removes every device of container netns (its own and those serving it
+ * only).  Returns how many went. */
+unsigned int mace_binding_drop_container(struct mace_binding *b, __u32 netns);
+/* How many container netns are bound. */
+unsigned int mace_binding_containers(const struct mace_binding *b);
+/* A non-blocking rtnetlink socket in the netns with inode ino (the current
+ * one, or one found under /run/netns or /proc).  fd, or -errno with err. */
+int mace_netns_socket(__u32 ino, char *err, size_t errlen);
+
+/* ---- watch.c: bound devices watched through rtnetlink -------------------- */
+/*
+ * RTNLGRP_LINK sockets in the netns of the host-side devices, never in a
+ * container netns (a socket would keep it alive): a container's end shows as
+ * its host-veth peer going away; its own device is followed from the host
+ * side too (NETLINK_LISTEN_ALL_NSID, by the nsid the host-veth names).
+ */
+struct mace_watch;
+/* Devices already gone are dropped from b at once (with a warning).  NULL
+ * + errno, message in err. */
+struct mace_watch *mace_watch_new(struct mace_binding *b, char *err, size_t errlen);
+int mace_watch_fd(const struct mace_watch *w);	/* readable when there is news */
+/* Applies the news to b, a warning logged for each: a renamed device gets its
+ * new name, a container whose veth went loses all its devices, a shared
+ * device that went is dropped.  1 if b changed, 0 if not, or -errno. */
+int mace_watch_update(struct mace_watch *w, struct mace_binding *b);
+void mace_watch_free(struct mace_watch *w);
 
 /* ---- backends ------------------------------------------------------------ */
 struct mace_backend;
@@ -159,6 +191,9 @@ struct mace_backend_ops {
 	 * events/matched/unmatched/... as the kernel counted them. */
 	void (*counters)(struct mace_backend *b, struct mace_counters *out);
 	void (*destroy)(struct mace_backend *b);	/* detaches if needed, frees */
+	/* The binding changed in place (devices dropped or renamed): follow it
+	 * in the kernel-side filters.  NULL if there is nothing to follow. */
+	int (*update)(struct mace_backend *b);
 };
 extern const struct mace_backend_ops mace_bpf_backend;
 extern const struct mace_backend_ops mace_ftrace_backend;

@@ -4,9 +4,13 @@
  * file for replay), the correlator and the caller's record callback.
  */
 #include <errno.h>
+#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mace_int.h"
 
@@ -20,6 +24,9 @@ struct mace_session {
 	struct mace_binding binding;
 	const struct mace_backend_ops *ops;
 	struct mace_backend *backend;
+	struct mace_watch *watch;	/* bound devices going or renamed */
+	int epfd;			/* backend fd + watch fd: mace_session_fd */
+	char ctr_label[256];		/* the bound containers, for the last words */
 	bool kernel_correlation;
 	struct mace_correlator *corr;
 	struct mace_raw_writer *save;
@@ -188,6 +195,124 @@ static int open_save_file(struct mace_session *s)
 	return 0;
 }
 
+/*
+ * Every privilege a live session needs, asked before the first step that
+ * needs one, so a single message names all that are missing and what for
+ * (binding enters other netns first and would hide the backends' needs).
+ */
+static int check_privileges(enum mace_backend_kind kind)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+	bool admin, bpf, perfmon, bpf_ok, ftrace_ok = geteuid() == 0;
+	char miss[512] = "", ebpf[96];
+	size_t off = 0;
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		mace_err("capget: %s", strerror(errno));
+		return -errno;
+	}
+#define HAS(cap) (!!(data[(cap) / 32].effective & (1u << ((cap) % 32))))
+	admin = HAS(CAP_SYS_ADMIN);
+	bpf = HAS(39 /* CAP_BPF */);
+	perfmon = HAS(38 /* CAP_PERFMON */);
+#undef HAS
+	bpf_ok = admin || (bpf && perfmon);
+	snprintf(ebpf, sizeof(ebpf), "%s%s%s, or CAP_SYS_ADMIN (eBPF backend: loading and "
+		 "attaching programs)", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
+		 perfmon ? "" : "CAP_PERFMON");
+#define ADD(...) (off += snprintf(miss + off, off < sizeof(miss) ? sizeof(miss) - off : 0, \
+				  "%s", off ? "; " : ""), \
+		  off += snprintf(miss + off, off < sizeof(miss) ? sizeof(miss) - off : 0, \
+				  __VA_ARGS__))
+	if (!admin)
+		ADD("CAP_SYS_ADMIN (binding: entering the container and host network namespaces)");
+	if (kind == MACE_BACKEND_BPF && !bpf_ok)
+		ADD("%s", ebpf);
+	if (kind == MACE_BACKEND_FTRACE && !ftrace_ok)
+		ADD("root (ftrace backend: creating a tracefs instance)");
+	if (kind == MACE_BACKEND_AUTO && !bpf_ok && !ftrace_ok)
+		ADD("%s; or else root (ftrace backend: creating a tracefs instance)", ebpf);
+#undef ADD
+	if (!off)
+		return 0;
+	mace_err("missing privileges: %s", miss);
+	return -EPERM;
+}
+
+/* "ctr1 (inode 4026532000), ..." of the bound containers. */
+static void label_containers(struct mace_session *s)
+{
+	const struct mace_binding *b = &s->binding;
+	size_t off = 0;
+
+	s->ctr_label[0] = '\0';
+	for (unsigned int i = 0; i < b->ndev && off < sizeof(s->ctr_label); i++) {
+		const struct mace_bound_dev *d = &b->dev[i];
+		bool dup = false;
+
+		for (unsigned int k = 0; k < i; k++)
+			dup |= b->dev[k].role == MACE_ROLE_CONTAINER && b->dev[k].netns == d->netns;
+		if (d->role != MACE_ROLE_CONTAINER || dup)
+			continue;
+		off += snprintf(s->ctr_label + off, sizeof(s->ctr_label) - off, "%s%s (inode %u)",
+				off ? ", " : "", d->netns_name[0] ? d->netns_name : "?", d->netns);
+	}
+}
+
+/* The watch and one fd for it and the backend together. */
+static int open_watch(struct mace_session *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char err[512] = "";
+
+	label_containers(s);
+	s->watch = mace_watch_new(&s->binding, err, sizeof(err));
+	if (!s->watch) {
+		mace_err("%s", err[0] ? err : strerror(errno));
+		return -errno;
+	}
+	if (!mace_binding_containers(&s->binding)) {
+		mace_err("container netns %s is gone; nothing left to trace", s->ctr_label);
+		return -ENODEV;
+	}
+	label_containers(s);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, mace_watch_fd(s->watch), &ev) ||
+	    (s->ops->fd(s->backend) >= 0 &&
+	     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->ops->fd(s->backend), &ev))) {
+		mace_err("session: epoll: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Follows the binding's changes; -ENODEV when no container is left. */
+static int follow_binding(struct mace_session *s)
+{
+	unsigned int before = mace_binding_containers(&s->binding);
+	int ret = mace_watch_update(s->watch, &s->binding);
+
+	if (ret <= 0)
+		return ret;
+	if (!mace_binding_containers(&s->binding)) {
+		mace_err("container netns %s is gone; nothing left to trace", s->ctr_label);
+		return -ENODEV;
+	}
+	label_containers(s);
+	if (mace_binding_containers(&s->binding) < before)
+		mace_info("still tracing %u container netns", mace_binding_containers(&s->binding));
+	if (s->ops->update) {
+		ret = s->ops->update(s->backend);
+		if (ret < 0) {
+			mace_err("%s backend: following the devices' changes: %s", s->ops->name,
+				 strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
 MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 {
 	struct mace_session *s = calloc(1, sizeof(*s));
@@ -196,11 +321,15 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 
 	if (!s)
 		return NULL;
+	s->epfd = -1;
 	ret = copy_opts(&s->opts, opts);
 	if (ret)
 		goto fail;
 	refresh_realtime_offset(s);
 	ret = load_path(s, s->opts.path ? s->opts.path : "inner-dev");
+	if (ret)
+		goto fail;
+	ret = check_privileges(s->opts.backend);
 	if (ret)
 		goto fail;
 	ret = mace_bind(s->opts.netns, s->opts.outer, mace_path_role_mask(s->path), &s->binding,
@@ -210,6 +339,8 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 		goto fail;
 	}
 	ret = choose_backend(s);
+	if (!ret)
+		ret = open_watch(s);
 	if (ret)
 		goto fail;
 	if (!s->kernel_correlation) {
@@ -239,6 +370,7 @@ MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
 
 	if (!s)
 		return NULL;
+	s->epfd = -1;
 	ret = copy_opts(&s->opts, opts);
 	if (ret)
 		goto fail;
@@ -287,7 +419,7 @@ MACE_EXPORT int mace_session_fd(const struct mace_session *s)
 {
 	if (!s || !s->backend)
 		return -1;
-	return s->ops->fd(s->backend);
+	return s->epfd;
 }
 
 static int poll_replay(struct mace_session *s)
@@ -328,7 +460,17 @@ MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
 	}
 	if (!s->started || s->stopped)
 		return -EINVAL;
-	ret = s->ops->poll(s->backend, timeout_ms);
+	if (timeout_ms) {
+		struct epoll_event ev[4];
+
+		/* both the backend and the watch wake us; the backend reads below */
+		if (epoll_wait(s->epfd, ev, ARRAY_SIZE(ev), timeout_ms) < 0 && errno != EINTR)
+			return -errno;
+	}
+	ret = follow_binding(s);
+	if (ret < 0)
+		return ret;
+	ret = s->ops->poll(s->backend, 0);
 	if (ret < 0 && ret != -EINTR)
 		return ret;
 	if (s->corr)
@@ -463,6 +605,9 @@ MACE_EXPORT void mace_session_free(struct mace_session *s)
 		s->ops->stop(s->backend);
 	if (s->backend)
 		s->ops->destroy(s->backend);
+	mace_watch_free(s->watch);
+	if (s->epfd >= 0)
+		close(s->epfd);
 	if (s->save)
 		mace_raw_close(s->save);
 	mace_raw_free(s->replay);
