@@ -32,6 +32,7 @@ _Static_assert(sizeof(struct mace_bpf_record) == 128, "record has holes");
 #define DEFAULT_MAX_PENDING 65536
 #define DEFAULT_EXPIRE_NS 1000000000ull
 #define TICK_NS 100000000ull	/* drain and sweep period */
+#define SWEEP_BATCH 1024	/* pending entries read per syscall */
 
 struct mace_backend {
 	struct mace_bpf *skel;
@@ -45,7 +46,8 @@ struct mace_backend {
 	int delivered;			/* items delivered in the current poll */
 	__u64 swept;			/* pending events expired by user space */
 	__u64 bad_items;		/* ring items of an unexpected size */
-	__u64 *sweep_keys;
+	__u64 *sweep_keys;		/* SWEEP_BATCH keys and values, for the sweep */
+	struct mace_bpf_record *sweep_vals;
 	struct mace_counters final;	/* kernel counters read before destroy */
 };
 
@@ -186,8 +188,11 @@ static __u32 ring_bytes(size_t kb)
 }
 
 static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool kcorr,
-		       __u32 ring, int ncpu)
+		       __u32 ring, int ncpu, const struct mace_backend_cfg *cfg)
 {
+	skel->rodata->expire_ns = cfg->expire_ns;
+	/* Done entries may take half the map; pending ones always have the rest. */
+	skel->rodata->keep_done_max = cfg->max_pending / 2;
 	for (int d = 0; d < 2; d++) {
 		const struct mace_dirpath *dp = &path->dir[d];
 
@@ -239,9 +244,18 @@ static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 
 		if (d->role == MACE_ROLE_CONTAINER && !v.container_netns)
 			v.container_netns = d->netns;
-		/* The programs' quick filter (larger ifindexes skip it). */
-		if (d->ifindex < ARRAY_SIZE(b->skel->bss->ifmask) * 64)
-			b->skel->bss->ifmask[d->ifindex / 64] |= 1ull << (d->ifindex % 64);
+		/* The programs' direct-mapped table: the first device of an
+		 * ifindex; later ones mark it shared and are found by hash. */
+		if (d->ifindex < MACE_BPF_DEVTAB) {
+			struct mace_bpf_devslot *slot = &b->skel->bss->devtab[d->ifindex];
+
+			if (!slot->netns) {
+				slot->v = v;
+				slot->netns = d->netns;
+			} else if (slot->netns != d->netns) {
+				slot->v.flags |= MACE_BPF_DEV_MULTI;
+			}
+		}
 		if (bpf_map__update_elem(b->skel->maps.devs, &k, sizeof(k), &v, sizeof(v), BPF_ANY)) {
 			snprintf(err, errlen, "device %s (netns %u, ifindex %u) into the filter: %s",
 				 d->name, d->netns, d->ifindex, strerror(errno));
@@ -330,6 +344,7 @@ static void bpf_destroy(struct mace_backend *b)
 	if (b->timerfd >= 0)
 		close(b->timerfd);
 	free(b->sweep_keys);
+	free(b->sweep_vals);
 	free(b);
 }
 
@@ -395,7 +410,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	ring = ring_bytes(cfg->buffer_kb);
-	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu);
+	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu, &b->cfg);
 	ret = bpf_map__set_max_entries(b->skel->maps.ring, ring);
 	if (!ret)
 		ret = bpf_map__set_max_entries(b->skel->maps.pending, cfg->kernel_correlation ?
@@ -444,8 +459,9 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	if (cfg->kernel_correlation) {
-		b->sweep_keys = calloc(b->cfg.max_pending, sizeof(*b->sweep_keys));
-		if (!b->sweep_keys) {
+		b->sweep_keys = calloc(SWEEP_BATCH, sizeof(*b->sweep_keys));
+		b->sweep_vals = calloc(SWEEP_BATCH, sizeof(*b->sweep_vals));
+		if (!b->sweep_keys || !b->sweep_vals) {
 			ret = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
 			goto fail;
@@ -507,27 +523,73 @@ static int bpf_fd(struct mace_backend *b)
 	return b->epfd;
 }
 
-/*
- * Deletes pending entries whose start is older than before (all of them when
- * before is ~0) and counts their events as expired.  Keys are gathered first:
- * deleting while walking a hash map restarts the walk.
- */
-static void sweep(struct mace_backend *b, __u64 before)
+/* Deletes key; its events (none for a done entry) count as expired. */
+static void sweep_one(struct mace_backend *b, int fd, __u64 key)
 {
-	int fd = bpf_map__fd(b->skel->maps.pending);
 	struct mace_bpf_record r;
-	unsigned int n = 0;
-	__u64 key, *prev = NULL;
 
-	while (n < b->cfg.max_pending && !bpf_map_get_next_key(fd, prev, &key)) {
-		b->sweep_keys[n] = key;
-		prev = &b->sweep_keys[n];
-		if (!bpf_map_lookup_elem(fd, &key, &r) && r.ts[0] < before)
-			n++;
+	if (bpf_map_lookup_and_delete_elem(fd, &key, &r))
+		return;		/* the programs finished or replaced it meanwhile */
+	__atomic_fetch_sub(&b->skel->bss->nentries, 1, __ATOMIC_RELAXED);
+	b->swept += r.nev;
+}
+
+/*
+ * Deletes pending entries whose start is older than before and counts their
+ * events as expired; at stop (before == ~0, programs detached) every entry,
+ * done ones too.  While tracing, done entries are the programs' to reuse or
+ * delete.  Read in batches (one syscall per SWEEP_BATCH entries: the map
+ * holds done entries for every recent skb address), deleted one by one.
+ */
+static int sweep(struct mace_backend *b, __u64 before)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = bpf_map__fd(b->skel->maps.pending);
+	__u64 token = 0, ndel = 0, *del = NULL;
+	bool first = true, last = false;
+	size_t cap = 0;
+	int ret = 0;
+
+	/* Deleting while reading batches would shift buckets under the walk:
+	 * collect first. */
+	while (!last) {
+		__u32 n = SWEEP_BATCH;
+
+		ret = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, b->sweep_keys,
+					   b->sweep_vals, &n, &opts);
+		first = false;
+		if (ret == -ENOENT) {
+			last = true;
+			ret = 0;
+		} else if (ret) {
+			mace_err("bpf: reading the pending map: %s", strerror(-ret));
+			break;
+		}
+		for (__u32 i = 0; i < n; i++) {
+			const struct mace_bpf_record *r = &b->sweep_vals[i];
+
+			if (before != ~0ull && (!r->next || r->ts[0] >= before))
+				continue;
+			if (ndel == cap) {
+				size_t ncap = cap ? cap * 2 : 256;
+				__u64 *p = realloc(del, ncap * sizeof(*del));
+
+				if (!p) {
+					mace_err("bpf: sweep: out of memory");
+					ret = -ENOMEM;
+					last = true;
+					break;
+				}
+				del = p;
+				cap = ncap;
+			}
+			del[ndel++] = b->sweep_keys[i];
+		}
 	}
-	for (unsigned int i = 0; i < n; i++)
-		if (!bpf_map_lookup_and_delete_elem(fd, &b->sweep_keys[i], &r))
-			b->swept += r.nev;
+	for (__u64 i = 0; i < ndel; i++)
+		sweep_one(b, fd, del[i]);
+	free(del);
+	return ret;
 }
 
 static int drain(struct mace_backend *b)
@@ -572,7 +634,9 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 			return ret;
 		now = mono_ns();
 		if (b->cfg.kernel_correlation && now - b->last_sweep >= TICK_NS) {
-			sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
+			ret = sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
+			if (ret)
+				return ret;
 			b->last_sweep = now;
 		}
 		if (b->delivered || (timeout_ms >= 0 &&
@@ -675,8 +739,13 @@ static int bpf_stop(struct mace_backend *b)
 	}
 	if (b->skel && b->rb) {
 		ret = drain(b);
-		if (b->cfg.kernel_correlation)
-			sweep(b, ~0ull);	/* whatever is still in flight expires */
+		if (b->cfg.kernel_correlation) {
+			/* Whatever is still in flight expires. */
+			int r = sweep(b, ~0ull);
+
+			if (r && !ret)
+				ret = r;
+		}
 		int r = read_kernel(b, &b->final);
 
 		if (r) {

@@ -32,13 +32,19 @@ const volatile __u32 wake_items = 2048;
  * net_dev_start_xmit (net_dev_xmit may fire after the skb is gone). */
 const volatile __u8 xmit_roles;
 
-/*
- * Quick filter: bit i set when some bound device has ifindex i.  Most events
- * are on devices we do not trace; this rejects them with two loads and no
- * helper call.  Devices with larger ifindexes always go to the hash lookup.
- */
-#define MACE_IFMASK_BITS 4096
-__u64 ifmask[MACE_IFMASK_BITS / 64];
+/* User space expires pending entries older than this; the programs change
+ * entries in place only while they are younger than half of it. */
+const volatile __u64 expire_ns = 1000000000;
+/* Finished entries stay in the pending map, done, while it holds at most this
+ * many entries; past it they are deleted, so pending ones keep the rest. */
+const volatile __u32 keep_done_max = 32768;
+
+/* Bound devices by ifindex (see struct mace_bpf_devslot), filled by user space. */
+struct mace_bpf_devslot devtab[MACE_BPF_DEVTAB];
+
+/* Entries in the pending map, pending or done: atomic on every insert and
+ * delete (here and in user space's sweep), which reused addresses skip. */
+__u64 nentries;
 
 /* ---- maps ------------------------------------------------------------------ */
 
@@ -233,13 +239,34 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	return 0;
 }
 
-/* Opens a pending entry for skb at point 0 of direction dir. */
-static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8 tp,
-				  __u32 ctr, __u32 ifindex, __u32 len, bool late,
+/* An entry that neither user space (it expires only entries older than
+ * expire_ns) nor a delete can take from under us: safe to change in place. */
+static __always_inline bool young(const struct mace_bpf_record *e, __u64 now)
+{
+	return now - e->ts[0] < expire_ns / 2;
+}
+
+/* Deletes key from the pending map; 0 if it was there. */
+static __always_inline long pend_delete(__u64 *key)
+{
+	long ret = bpf_map_delete_elem(&pending, key);
+
+	if (!ret)
+		__sync_fetch_and_add(&nentries, -1);
+	return ret;
+}
+
+/*
+ * Opens a pending entry for skb at point 0 of direction dir: in e when given
+ * (a done entry, or a young one just superseded), else as a new element.
+ */
+static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_record *e,
+				  __u8 dir, __u8 tp, __u32 ctr, __u32 ifindex, __u32 len, bool late,
 				  const struct mace_flow *pre, __u64 now, struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r = {};
 	struct mace_flow f = {};
+	long ret;
 
 	r.ts[0] = now;
 	r.netns = ctr;
@@ -252,27 +279,45 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, __u8 dir, __u8
 	r.nev = 1;
 	flow_of(skb, ifindex, late, pre, &f);
 	copy_flow(&r, &f);
-	if (bpf_map_update_elem(&pending, &key, &r, BPF_ANY)) {
-		/* Map full: the start is dropped; counted as expired (evicted at once). */
-		c->expired++;
-		c->map_full++;
+	if (e) {
+		__builtin_memcpy(e, &r, sizeof(r));
+		c->pending++;
 		return;
 	}
+	ret = bpf_map_update_elem(&pending, &key, &r, BPF_NOEXIST);
+	if (ret) {
+		/* Map full (or, racing, taken): the start is dropped, counted as
+		 * expired (evicted at once). */
+		c->expired++;
+		if (ret == -7 /* E2BIG */)
+			c->map_full++;
+		return;
+	}
+	__sync_fetch_and_add(&nentries, 1);
 	c->pending++;
 }
 
-/* Drops the entry e of key, superseded by a new start.  Deleted first so the
- * new start does not need a second element of a full map. */
-static __always_inline void replace(__u64 key, struct mace_bpf_record *e,
-				    struct mace_bpf_counters *c)
+/*
+ * The live entry e of key is superseded by a new start.  Returns e when the
+ * new start may overwrite it in place; an old entry is deleted instead, as
+ * user space may be expiring it right now and the delete decides who counts
+ * its events.
+ */
+static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_bpf_record *e,
+							 __u64 now, struct mace_bpf_counters *c)
 {
 	__u8 nev = e->nev;
 
-	/* If user space expired it meanwhile, it counted its events. */
-	if (bpf_map_delete_elem(&pending, &key))
-		return;
-	c->replaced += nev;
-	c->pending -= nev;
+	if (young(e, now)) {
+		c->replaced += nev;
+		c->pending -= nev;
+		return e;
+	}
+	if (!pend_delete(&key)) {
+		c->replaced += nev;
+		c->pending -= nev;
+	}
+	return NULL;
 }
 
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
@@ -287,7 +332,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 
 	c->events++;
 	e = bpf_map_lookup_elem(&pending, &key);
-	if (e && (e->dir ? i1 : i0)) {
+	if (e && e->next && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
 		if (i == 0) {
 			/* Another start alternative while nothing else was seen: the
@@ -298,8 +343,8 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 				return;
 			}
 			n = e->dir;
-			replace(key, e, c);
-			start(skb, key, n, tp, ctr, ifindex, len, late, pre, now, c);
+			e = supersede(key, e, now, c);
+			start(skb, key, e, n, tp, ctr, ifindex, len, late, pre, now, c);
 			return;
 		}
 		if (i < e->next) {
@@ -317,14 +362,18 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			c->pending++;
 			return;
 		}
-		/* End point: copy out before deleting, the element may be reused. */
+		/* End point: copy out before the entry is reused or deleted. */
 		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
 		if (r) {
 			__builtin_memcpy(r, e, sizeof(*r));
 			r->cpu_end = bpf_get_smp_processor_id();
 		}
 		n = e->nev;
-		if (bpf_map_delete_elem(&pending, &key)) {
+		if (young(e, now) && nentries <= keep_done_max) {
+			/* Done: kept for the next packet in this skb address. */
+			e->next = 0;
+			e->nev = 0;
+		} else if (pend_delete(&key)) {
 			/* User space expired it meanwhile; its events are counted there. */
 			if (r)
 				bpf_ringbuf_discard(r, 0);
@@ -342,37 +391,58 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 		return;
 	}
 	if (i0 == 1 || i1 == 1) {
-		if (e)	/* pending in the other direction: superseded */
-			replace(key, e, c);
-		start(skb, key, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, pre, now, c);
+		/* Done entries are reused as they are; pending ones in the other
+		 * direction are superseded. */
+		if (e && e->next)
+			e = supersede(key, e, now, c);
+		start(skb, key, e, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, pre, now, c);
 		return;
 	}
 	c->unmatched++;
 }
 
 /*
- * dev: the device of the event (net_dev_xmit's own argument: by the time it
- * fires the skb may be freed and reused, veth and bridges transmit nested).
- * late: the skb must not be read (only its address is used).
+ * The bound device dev is, into dk/dv; false if none.  The direct-mapped
+ * table first (no hashing, and most events stop at its empty slot), the
+ * hash map for shared slots and large ifindexes.
  */
-/* The bound device dev is, or NULL; the ifindex bitmap first, then the map. */
-static __always_inline struct mace_bpf_dev_val *bound(struct net_device *dev,
-						      struct mace_bpf_dev_key *dk)
+static __always_inline bool bound(struct net_device *dev, struct mace_bpf_dev_key *dk,
+				  struct mace_bpf_dev_val *dv)
 {
+	struct mace_bpf_devslot *s;
+	struct mace_bpf_dev_val *v;
 	__u32 ifindex;
 
 	if (!dev)
-		return NULL;
+		return false;
 	ifindex = dev->ifindex;
-	if (ifindex < MACE_IFMASK_BITS &&
-	    !(ifmask[(ifindex / 64) & (MACE_IFMASK_BITS / 64 - 1)] & (1ull << (ifindex % 64))))
-		return NULL;
 	dk->ifindex = ifindex;
-	dk->netns = dev->nd_net.net->ns.inum;
-	return bpf_map_lookup_elem(&devs, dk);
+	if (ifindex < MACE_BPF_DEVTAB) {
+		s = &devtab[ifindex & (MACE_BPF_DEVTAB - 1)];
+		if (!s->netns)
+			return false;
+		dk->netns = dev->nd_net.net->ns.inum;
+		if (s->netns == dk->netns) {
+			*dv = s->v;
+			return true;
+		}
+		if (!(s->v.flags & MACE_BPF_DEV_MULTI))
+			return false;
+	} else {
+		dk->netns = dev->nd_net.net->ns.inum;
+	}
+	v = bpf_map_lookup_elem(&devs, dk);
+	if (!v)
+		return false;
+	*dv = *v;
+	return true;
 }
 
-/* An event at (tp, the role of bound device dk/dv). */
+/*
+ * An event at (tp, the role of bound device dk/dv).  late: the skb must not
+ * be read (net_dev_xmit may fire after it was freed and reused: veth and
+ * bridges transmit nested); only its address is used.
+ */
 static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf_dev_key *dk,
 				      const struct mace_bpf_dev_val *dv, __u32 len, bool late,
 				      const struct mace_flow *pre, __u8 tp)
@@ -395,14 +465,15 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 	return 0;
 }
 
-/* tp_btf programs read the skb and device with direct loads (no helpers). */
+/* tp_btf programs read the skb and device with direct loads (no helpers).
+ * dev: the device of the event (net_dev_xmit's own argument). */
 static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *dev, __u32 len,
 				      bool late, __u8 tp)
 {
 	struct mace_bpf_dev_key dk;
-	struct mace_bpf_dev_val *dv = bound(dev, &dk);
+	struct mace_bpf_dev_val dv;
 
-	return dv ? handle_dev(skb, &dk, dv, len, late, NULL, tp) : 0;
+	return bound(dev, &dk, &dv) ? handle_dev(skb, &dk, &dv, len, late, NULL, tp) : 0;
 }
 
 static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
@@ -430,16 +501,15 @@ int tp_net_dev_start_xmit(__u64 *ctx)
 	struct sk_buff *skb = (struct sk_buff *)ctx[0];
 	struct net_device *dev = (struct net_device *)ctx[1];
 	struct mace_bpf_dev_key dk;
-	struct mace_bpf_dev_val *dv;
+	struct mace_bpf_dev_val dv;
 	struct mace_flow *pre = NULL;
 	struct xmit_slot *s;
 	__u32 zero = 0;
 	__u8 role;
 
-	dv = bound(dev, &dk);
-	if (!dv)
+	if (!bound(dev, &dk, &dv))
 		return 0;
-	role = dv->role;
+	role = dv.role;
 	if (role < 8 && (xmit_roles & (1u << role))) {
 		s = bpf_map_lookup_elem(&xmit_slot, &zero);
 		if (s) {
@@ -450,7 +520,7 @@ int tp_net_dev_start_xmit(__u64 *ctx)
 			pre = &s->f;	/* this event's headers too: parsed once */
 		}
 	}
-	return handle_dev(skb, &dk, dv, skb->len, false, pre, MACE_TP_NET_DEV_START_XMIT);
+	return handle_dev(skb, &dk, &dv, skb->len, false, pre, MACE_TP_NET_DEV_START_XMIT);
 }
 
 SEC("tp_btf/net_dev_xmit")

@@ -83,13 +83,30 @@ struct mace_bpf_dev_key {
 struct mace_bpf_dev_val {
 	__u32 container_netns;	/* 0 for shared devices (outer) */
 	__u8 role;		/* enum mace_role */
-	__u8 pad[3];
+	__u8 flags;		/* MACE_BPF_DEV_* (devtab slots only) */
+	__u8 pad[2];
+};
+
+/*
+ * Direct-mapped device table, indexed by ifindex: most events are on devices
+ * we do not trace, and a bound one is found without hashing.  ifindexes are
+ * per netns, so a slot holds one device; others with the same ifindex (and
+ * ifindexes past the table) are in the devs hash map, which MULTI points to.
+ */
+#define MACE_BPF_DEVTAB 4096
+#define MACE_BPF_DEV_MULTI 1	/* another bound device has this ifindex */
+struct mace_bpf_devslot {
+	__u32 netns;		/* 0: no device in this slot */
+	struct mace_bpf_dev_val v;
 };
 
 /*
  * One packet in one direction.  The value of the pending map (keyed by skb
  * address) while in flight, and the ring-buffer item when its end point is
- * reached in kernel-correlation mode.
+ * reached in kernel-correlation mode.  A finished entry may stay in the map
+ * as done (next == 0, nev == 0, holding no event), to be overwritten in place
+ * when its skb address starts again: skb addresses repeat, and that saves
+ * an insert and a delete per packet.
  */
 struct mace_bpf_record {
 	__u64 ts[MACE_BPF_MAX_POINTS];	/* per point, 0 = not seen */
@@ -100,7 +117,7 @@ struct mace_bpf_record {
 	__u16 cpu_start, cpu_end, pad16;
 	__u8 dir;		/* enum mace_dir */
 	__u8 npoints;
-	__u8 next;		/* index of the next point expected */
+	__u8 next;		/* index of the next point expected; 0: done */
 	__u8 first_tp;		/* start alternative that opened the entry */
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
