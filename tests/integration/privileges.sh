@@ -20,33 +20,58 @@ cp "$MACE" "$W/mace"
 chmod 755 "$W/mace"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all"
 
-# unpriv NAME [ip netns exec NS] -- ARGS...: exit 1, a CAP_ named, at most one
-# error line besides the final "cannot ..." line.
+# unpriv NAME WANT [ip netns exec NS] -- ARGS...: exit 1 with one error line
+# (besides the final "cannot ..." line) that names every capability in WANT
+# (space-separated), each with what needs it; asked before the first step.
+# RUNAS: how to drop privileges (default: nobody, no capabilities).
 unpriv() {
-	name=$1
-	shift
+	name=$1 want=$2
+	shift 2
 	pre=
 	while [ "$1" != -- ]; do pre="$pre $1"; shift; done
 	shift
-	$pre $NOBODY "$W/mace" "$@" >"$W/out" 2>"$W/err" </dev/null
+	$pre ${RUNAS:-$NOBODY} "$W/mace" "$@" >"$W/out" 2>"$W/err" </dev/null
 	rc=$?
 	nerr=$(grep -c 'error' "$W/err")
+	line=$(grep -m1 'missing privileges' "$W/err")
+	why=
+	for cap in $want; do
+		case "$line" in *"$cap ("* | *"$cap and "* | *"$cap, "*) ;; *) why="$why $cap" ;; esac
+	done
 	if [ "$rc" -ne 1 ]; then
 		fail "$name" "exit $rc: $(head -3 "$W/err" | tr '\n' ' ')"
-	elif ! grep -Eq 'CAP_[A-Z_]+' "$W/err"; then
-		fail "$name" "no capability named: $(head -3 "$W/err" | tr '\n' ' ')"
+	elif [ -z "$line" ]; then
+		fail "$name" "no 'missing privileges' message: $(head -3 "$W/err" | tr '\n' ' ')"
+	elif [ -n "$why" ]; then
+		fail "$name" "not named:$why: $line"
 	elif [ "$nerr" -gt 1 ]; then
 		fail "$name" "$nerr error lines: $(head -4 "$W/err" | tr '\n' ' ')"
+	elif grep -q 'netns .*needs CAP_SYS_ADMIN\|^path ' "$W/err"; then
+		fail "$name" "went past the check: $(head -3 "$W/err" | tr '\n' ' ')"
 	else
-		pass "$name ($(grep -Eo 'CAP_[A-Z_]+' "$W/err" | head -1))"
+		pass "$name ($want)"
 	fi
 }
 for b in bpf ftrace auto; do
-	unpriv "privileges_netns_$b" -- record -b "$b" --netns "$TB_CTR" -d 1 -o /dev/null
-	unpriv "privileges_discovery_$b" ip netns exec "$TB_HOST" -- stat -b "$b" -d 1
-	unpriv "privileges_own_netns_$b" ip netns exec "$TB_CTR" -- record -b "$b" \
+	case $b in
+	bpf) want="CAP_SYS_ADMIN CAP_BPF CAP_PERFMON" ;;
+	ftrace) want="CAP_SYS_ADMIN root" ;;
+	auto) want="CAP_SYS_ADMIN CAP_BPF CAP_PERFMON root" ;;
+	esac
+	unpriv "privileges_netns_$b" "$want" -- record -b "$b" --netns "$TB_CTR" -d 1 -o /dev/null
+	unpriv "privileges_discovery_$b" "$want" ip netns exec "$TB_HOST" -- stat -b "$b" -d 1
+	unpriv "privileges_own_netns_$b" "$want" ip netns exec "$TB_CTR" -- record -b "$b" \
 		--netns /proc/self/ns/net -d 1 -o /dev/null
 done
+# Root without CAP_SYS_ADMIN: eBPF could load (CAP_BPF, CAP_PERFMON), but
+# binding cannot enter the netns; only that is named.
+RUNAS="setpriv --inh-caps=-all --bounding-set=-sys_admin" \
+	unpriv privileges_no_sys_admin_bpf CAP_SYS_ADMIN -- record -b bpf --netns "$TB_CTR" \
+	-d 1 -o /dev/null
+case $(grep -m1 'missing privileges' "$W/err") in
+*CAP_BPF* | *CAP_PERFMON*) fail privileges_no_sys_admin_bpf_only "names caps it has: \
+$(grep -m1 'missing privileges' "$W/err")" ;;
+esac
 TB_PREFIXES=-none- assert_clean privileges_unpriv_clean
 
 # Output files: a planted symlink is refused for -o and -w.
