@@ -309,7 +309,7 @@ static int resync(struct mace_watch *w, struct wsock *ws, struct mace_binding *b
 		else if (d->netns == ws->netns)
 			ifindex = d->ifindex;
 		for (unsigned int k = 0; ifindex && k < w->nseen; k++)
-			found = w->seen[k] == ifindex;
+			found |= w->seen[k] == ifindex;
 		if (!ifindex || found)
 			continue;
 		ret = dev_gone(b, ws->netns, ifindex, "is not there any more");
