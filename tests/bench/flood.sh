@@ -62,6 +62,10 @@ hz=$(getconf CLK_TCK)
 for r in $(seq "$ROUNDS"); do
 	for m in $( [ $((r % 2)) = 0 ] && echo "none mace" || echo "mace none"); do
 		if [ "$m" = none ]; then
+			# Other sessions' tracing programs (other users of this machine)
+			# slow the untraced baseline down: count such rounds.
+			bpftool prog show 2>/dev/null | grep -qE 'tracing|raw_tracepoint|tracepoint' &&
+				echo "$r" >>"$work/dirty"
 			r0=$(rx)
 			sent=$(ip netns exec "$TB_CTR" "$PP" flood "$TB_REMOTE_IP" 9 "$FLOOD_SECS" 64)
 			got=$(( $(rx) - r0 ))
@@ -89,6 +93,7 @@ traced=$(awk -v s="$FLOOD_SECS" '$1 == "mace" { printf "%d\n", $4 / s }' "$work/
 ratio=$(awk -v r="$ROUNDS" '$1 == "none" { b[$2] = $4 } $1 == "mace" { m[$2] = $4 }
 	END { for (i in m) if (b[i]) printf "%.1f\n", 100 * m[i] / b[i] }' "$work/rate" | median)
 echo "rate_pps untraced $base traced $traced ratio_pct $ratio"
+echo "baseline_rounds_with_other_tracers $(wc -l 2>/dev/null <"$work/dirty" || echo 0) of $ROUNDS"
 awk '$1 == "mace" { s += $3; e += $5; x += $6; r += $7; l += $8; u += $9 }
 	END { printf "accounting sent %d egress_records %d expired %d replaced %d lost %d " \
 		"unaccounted %d\n", s, e, x, r, l, u }' "$work/rate"
