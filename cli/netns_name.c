@@ -97,23 +97,32 @@ static void scan(void)
 	scanned = time(NULL);
 }
 
+static const char *lookup(uint32_t netns)
+{
+	for (unsigned int i = 0; i < nnames; i++)
+		if (names[i].ino == netns)
+			return names[i].name;
+	return NULL;
+}
+
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size)
 {
-	unsigned int i;
-	int pass;
+	bool fresh = !scanned || time(NULL) - scanned >= 2;
+	const char *name;
 
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < nnames; i++) {
-			if (names[i].ino == netns) {
-				snprintf(buf, size, "%s", names[i].name);
-				return buf;
-			}
-		}
-		/* Rescan on a miss, at most every 2 s: containers come and go. */
-		if (pass || (scanned && time(NULL) - scanned < 2))
-			break;
+	/* Names older than 2 s are read again, and a miss always reads them
+	 * again: containers come and go, and a new netns may get a deleted
+	 * one's inode number.  Lookups are rare (a row appears or comes back). */
+	if (fresh)
 		scan();
+	name = lookup(netns);
+	if (!name && !fresh) {
+		scan();
+		name = lookup(netns);
 	}
-	snprintf(buf, size, "netns:%u", netns);
+	if (name)
+		snprintf(buf, size, "%s", name);
+	else
+		snprintf(buf, size, "netns:%u", netns);
 	return buf;
 }

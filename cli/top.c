@@ -163,9 +163,12 @@ static void draw_status(struct view *v)
 	time_t t = time(NULL);
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	mvprintw(0, 0, "mace top - path %s, backend %s, %u container%s, latencies in us (%s)",
-		 mace_session_path_name(v->s), mace_session_backend_name(v->s), v->m.n,
-		 v->m.n == 1 ? "" : "s", v->m.show_total ? "total" : "last second");
+	if (v->s)
+		mvprintw(0, 0, "mace top - path %s, backend %s, %u container%s, latencies in us (%s)",
+			 mace_session_path_name(v->s), mace_session_backend_name(v->s), v->m.n,
+			 v->m.n == 1 ? "" : "s", v->m.show_total ? "total" : "last second");
+	else
+		mvprintw(0, 0, "mace top - %s", v->note);
 	mvprintw(0, COLS > 9 ? COLS - 9 : 0, "%s", when);
 	mvprintw(1, 0, "events %llu  matched %llu (%.1f%%)  unmatched %llu  expired %llu  "
 		 "replaced %llu  lost %llu  drops %llu",
@@ -519,7 +522,7 @@ static void update_counters(struct view *v, uint64_t now)
 	for (i = 0; i < v->m.n; i++) {
 		uint32_t ns = v->m.rows[i].netns;
 
-		r = mace_session_counters_netns(v->s, ns, &k);
+		r = v->s ? mace_session_counters_netns(v->s, ns, &k) : -ENOENT;
 		if (r == -ENOENT) {
 			top_model_set_gone(&v->m, ns, true, now);
 			continue;
@@ -528,7 +531,7 @@ static void update_counters(struct view *v, uint64_t now)
 		if (!r)
 			top_model_set_counters(&v->m, ns, &k);
 	}
-	r = mace_session_counters_netns(v->s, 0, &k);
+	r = v->s ? mace_session_counters_netns(v->s, 0, &k) : -ENOENT;
 	v->m.have_unattributed = !r;
 	if (!r) {
 		top_counters_add(&k, &v->retired_unattr);
@@ -556,17 +559,34 @@ static uint64_t interfaces_signature(void)
 	return h;
 }
 
+/* Stops and frees a session: its final counters become the base the rows
+ * keep adding to, so nothing of it stays attached and no count resets. */
+static void retire(struct view *v, struct mace_session *old)
+{
+	struct mace_counters c, k;
+	unsigned int i;
+
+	mace_session_stop(old);
+	mace_session_counters(old, &c);
+	top_counters_add(&v->retired, &c);
+	for (i = 0; i < v->m.n; i++)
+		if (!mace_session_counters_netns(old, v->m.rows[i].netns, &k))
+			top_model_set_counters(&v->m, v->m.rows[i].netns, &k);
+	top_model_retire_counters(&v->m);
+	if (!mace_session_counters_netns(old, 0, &k))
+		top_counters_add(&v->retired_unattr, &k);
+	mace_session_free(old);
+}
+
 /* Binds again (a new session sees the containers there are now), starts the
- * new session, cuts at T, then stops and frees the old one: its records
- * before T and its final counters are kept, nothing of it stays attached. */
+ * new session, cuts at T, then retires the old one (if any): its records
+ * before T and its final counters are kept. */
 static int rebind(struct view *v)
 {
 	unsigned int nf = !v->cur_feed, of = v->cur_feed;
-	struct mace_session *old = v->s, *s;
-	struct mace_counters c, k;
+	struct mace_session *s;
 	struct mace_opts mo;
 	uint64_t t0 = now_ns(), cut;
-	unsigned int i;
 	int r;
 
 	cli_fill_mace_opts(v->o, &mo);
@@ -587,22 +607,14 @@ static int rebind(struct view *v)
 	v->feed[nf].lo = cut;
 	v->feed[nf].hi = UINT64_MAX;
 	v->feed[of].hi = cut;
-	r = mace_session_stop(old);
-	/* final counters of the old session become the base */
-	mace_session_counters(old, &c);
-	top_counters_add(&v->retired, &c);
-	for (i = 0; i < v->m.n; i++)
-		if (!mace_session_counters_netns(old, v->m.rows[i].netns, &k))
-			top_model_set_counters(&v->m, v->m.rows[i].netns, &k);
-	top_model_retire_counters(&v->m);
-	if (!mace_session_counters_netns(old, 0, &k))
-		top_counters_add(&v->retired_unattr, &k);
-	mace_session_free(old);
+	if (v->s)
+		retire(v, v->s);
 	v->s = s;
 	v->cur_feed = nf;
 	v->rebinds++;
 	v->last_rebind_ms = (now_ns() - t0) / 1e6;
-	return r < 0 ? r : 0;
+	v->note[0] = '\0';
+	return 0;
 }
 
 static int loop(struct view *v, const struct cli_opts *o, int sfd)
@@ -635,7 +647,15 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			return EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP: leave cleanly */
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			return EXIT_OK;	/* the terminal went away */
-		r = mace_session_poll(v->s, 0);
+		r = v->s ? mace_session_poll(v->s, 0) : 0;
+		if (r == -ENODEV && v->discover) {
+			/* the last container left: wait for new ones */
+			retire(v, v->s);
+			v->s = NULL;
+			pfd[2].fd = -1;
+			snprintf(v->note, sizeof(v->note), "no containers left; waiting for new ones");
+			r = 0;
+		}
 		if (r < 0 && r != -EINTR && r != -EAGAIN) {
 			term_end();
 			fprintf(stderr, "mace: top: %s\n", strerror(-r));
@@ -654,12 +674,13 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			if (sig != v->if_sig_session && sig == last_sig) {
 				v->if_sig_session = sig;
 				r = rebind(v);
-				if (r < 0) {
+				if (r < 0 && v->s) {
 					v->rebind_failures++;
 					snprintf(v->note, sizeof(v->note), "binding again: %s",
 						 strerror(-r));
 				}
-				pfd[2].fd = mace_session_fd(v->s);
+				/* with no session, failing to bind just means still none */
+				pfd[2].fd = v->s ? mace_session_fd(v->s) : -1;
 				t = now_ns();
 			}
 			last_sig = sig;
@@ -733,7 +754,7 @@ int cmd_top(int argc, char **argv)
 	rc = loop(&v, &o, sfd);
 	term_end();
 	cli_log_hold(false);
-	r = mace_session_stop(v.s);
+	r = v.s ? mace_session_stop(v.s) : 0;
 	if (r < 0) {
 		fprintf(stderr, "mace: top: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;

@@ -225,8 +225,13 @@ void top_model_set_gone(struct top_model *m, uint32_t netns, bool gone, uint64_t
 
 		if (r->netns != netns)
 			continue;
-		if (!gone)
+		if (!gone && r->gone_ns) {
+			/* back after leaving: a new netns may have the old one's
+			 * inode number (the kernel reuses them), so name it again */
+			if (!m->name_fn || !m->name_fn(netns, r->name, sizeof(r->name)))
+				snprintf(r->name, sizeof(r->name), "netns:%u", netns);
 			r->gone_ns = 0;
+		}
 		else if (!r->gone_ns)
 			r->gone_ns = now_ns ? now_ns : 1;
 	}

@@ -174,6 +174,28 @@ if tb_ctr "$CTR3" "${TB_P}c2" "${TB_P}h2" "10.$TB_X.1.5" &&
 else
 	fail top_new_container "could not add a third container"
 fi
+# Every container leaves: top keeps running and waits; a new one gets a row.
+for n in "$TB_CTR" "$TB_CTR2"; do
+	for p in $(ip netns pids "$n"); do kill "$p" 2>/dev/null; done
+	ip netns del "$n"
+done
+if wait_for 'no containers left; waiting for new ones' 15; then
+	pass top_waits_when_empty
+else
+	fail top_waits_when_empty "$(show) $(tail -2 "$W/top2.err" | tr '\n' ' ')"
+fi
+CTR4=${TB_P}ctr4
+if tb_ctr "$CTR4" "${TB_P}c3" "${TB_P}h3" "10.$TB_X.1.6" &&
+	tb_run ip -n "$TB_HOST" link set "${TB_P}h3" master "$TB_BRIDGE_DEV"; then
+	ping_bg "$CTR4"
+	if wait_for "^$CTR4 +[0-9]+\.[0-9] " 15; then
+		pass top_container_after_empty
+	else
+		fail top_container_after_empty "$(show) $(tail -2 "$W/top2.err" | tr '\n' ' ')"
+	fi
+else
+	fail top_container_after_empty "could not add a fourth container"
+fi
 tm send-keys -t top q
 wait_for 'TOP2-EXIT=0' 5 || fail top_discovery_quit "$(show)"
 
