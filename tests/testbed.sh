@@ -52,7 +52,13 @@ tb_addr() {	# tb_addr NS DEV CIDR
 tb_bridge() {	# tb_bridge NS BR CIDR PORT...
 	ns=$1 br=$2 cidr=$3
 	shift 3
-	tb_run ip -n "$ns" link add "$br" type bridge stp_state 0 forward_delay 0 || return 1
+	# A fixed address, as container runtimes set: otherwise the bridge takes
+	# its lowest port's, and a container leaving can change it under the
+	# others' ARP caches (their traffic then stops until ARP times out).
+	r=$(tb_rand)
+	tb_run ip -n "$ns" link add "$br" address \
+		"$(printf '02:00:%02x:%02x:%02x:01' "$TB_X" $((r / 256)) $((r % 256)))" \
+		type bridge stp_state 0 forward_delay 0 || return 1
 	for port in "$@"; do
 		tb_run ip -n "$ns" link set "$port" master "$br" || return 1
 	done
