@@ -27,9 +27,9 @@
  *  - Ingress syscall end (sys_exit_recv*): a packet reaching the point before
  *    the end waits in a FIFO of its container netns; the sys_exit of a task in
  *    that netns takes the oldest waiting packet with the event's key if the
- *    event has one, else the oldest waiting packet (time-window fallback:
- *    one that waited over RECV_WINDOW_NS with a younger one behind it
- *    expires rather than being paired with the wrong receive).
+ *    event has one, else the oldest waiting packet (time-window fallback;
+ *    with recv_window_ns, one that waited longer with a younger one behind
+ *    it expires rather than being paired with the wrong receive).
  *  - Syscall points are supported as egress start and ingress end only.
  */
 #include <errno.h>
@@ -611,19 +611,18 @@ static void start_task(struct mace_correlator *c, int d, const struct mace_event
 	index_key(c, &c->pend[e], e, ev->key);
 }
 
-/* Without a key, a receive takes the oldest waiting packet.  A packet whose
- * own receive was never seen (a task mace did not know yet, a read of
- * several packets at once) would then be paired with every later probe, one
- * probe off.  So a packet that waited longer than this while a younger one
- * waits behind it is expired instead of paired. */
-#define RECV_WINDOW_NS 10000000ULL
-
+/* Without a key, a receive takes the oldest waiting packet.  Where a
+ * backend can miss a packet's own receive (ftrace learns new tasks late),
+ * that packet would be paired with every later probe, one probe off: with
+ * recv_window_ns set, a packet that waited longer while a younger one waits
+ * behind it is expired instead of paired. */
 static __u32 oldest_fresh(struct mace_correlator *c, struct netq *q, __u64 now)
 {
+	__u64 window = c->o.recv_window_ns;
 	__u32 e = q->head;
 
-	while (e != NIL && c->pend[e].qnext != NIL &&
-	       c->pend[e].t[c->pend[e].last_k] + RECV_WINDOW_NS < now) {
+	while (window && e != NIL && c->pend[e].qnext != NIL &&
+	       c->pend[e].t[c->pend[e].last_k] + window < now) {
 		__u32 stale = e;
 
 		e = c->pend[e].qnext;

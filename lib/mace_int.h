@@ -81,6 +81,10 @@ struct mace_corr_opts {
 	__u32 max_pending;	/* 0: 65536 */
 	__u64 expire_ns;	/* 0: 1 s */
 	__u64 reorder_ns;	/* events may arrive this much out of order; 0: 1 ms */
+	/* A keyless receive skips (expires) a packet that waited longer than
+	 * this while a younger one waits behind it.  For backends that can miss
+	 * a task's receives (ftrace learns new tasks late); 0: off. */
+	__u64 recv_window_ns;
 	__u16 path_id;		/* copied into records */
 	mace_record_fn emit;
 	void *ctx;

@@ -114,12 +114,16 @@ static int load_path(struct mace_session *s, const char *name)
 	return 0;
 }
 
-static int new_correlator(struct mace_session *s)
+/* ftrace can miss a new task's receives (see recv_window_ns). */
+#define FTRACE_RECV_WINDOW_NS 10000000ull
+
+static int new_correlator(struct mace_session *s, bool from_ftrace)
 {
 	struct mace_corr_opts co = {
 		.path = s->path,
 		.max_pending = s->opts.max_pending,
 		.expire_ns = s->opts.expire_ns,
+		.recv_window_ns = from_ftrace ? FTRACE_RECV_WINDOW_NS : 0,
 		.emit = deliver,
 		.ctx = s,
 	};
@@ -195,6 +199,14 @@ static int open_save_file(struct mace_session *s)
 	return 0;
 }
 
+/* Appends "; what" to a message being built in buf. */
+static void say_missing(char *buf, size_t size, const char *what)
+{
+	size_t len = strlen(buf);
+
+	snprintf(buf + len, size - len, "%s%s", len ? "; " : "", what);
+}
+
 /*
  * Every privilege a live session needs, asked before the first step that
  * needs one, so a single message names all that are missing and what for
@@ -205,8 +217,7 @@ static int check_privileges(enum mace_backend_kind kind)
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
 	bool admin, bpf, perfmon, bpf_ok, ftrace_ok = geteuid() == 0;
-	char miss[512] = "", ebpf[96];
-	size_t off = 0;
+	char miss[512] = "", ebpf[160];
 
 	if (syscall(SYS_capget, &hdr, data)) {
 		mace_err("capget: %s", strerror(errno));
@@ -214,27 +225,26 @@ static int check_privileges(enum mace_backend_kind kind)
 	}
 #define HAS(cap) (!!(data[(cap) / 32].effective & (1u << ((cap) % 32))))
 	admin = HAS(CAP_SYS_ADMIN);
-	bpf = HAS(39 /* CAP_BPF */);
+	bpf = HAS(39 /* CAP_BPF: older headers lack the name */);
 	perfmon = HAS(38 /* CAP_PERFMON */);
 #undef HAS
 	bpf_ok = admin || (bpf && perfmon);
 	snprintf(ebpf, sizeof(ebpf), "%s%s%s, or CAP_SYS_ADMIN (eBPF backend: loading and "
 		 "attaching programs)", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
 		 perfmon ? "" : "CAP_PERFMON");
-#define ADD(...) (off += snprintf(miss + off, off < sizeof(miss) ? sizeof(miss) - off : 0, \
-				  "%s", off ? "; " : ""), \
-		  off += snprintf(miss + off, off < sizeof(miss) ? sizeof(miss) - off : 0, \
-				  __VA_ARGS__))
 	if (!admin)
-		ADD("CAP_SYS_ADMIN (binding: entering the container and host network namespaces)");
+		say_missing(miss, sizeof(miss), "CAP_SYS_ADMIN (binding: entering the container "
+			    "and host network namespaces)");
 	if (kind == MACE_BACKEND_BPF && !bpf_ok)
-		ADD("%s", ebpf);
+		say_missing(miss, sizeof(miss), ebpf);
 	if (kind == MACE_BACKEND_FTRACE && !ftrace_ok)
-		ADD("root (ftrace backend: creating a tracefs instance)");
-	if (kind == MACE_BACKEND_AUTO && !bpf_ok && !ftrace_ok)
-		ADD("%s; or else root (ftrace backend: creating a tracefs instance)", ebpf);
-#undef ADD
-	if (!off)
+		say_missing(miss, sizeof(miss), "root (ftrace backend: creating a tracefs instance)");
+	if (kind == MACE_BACKEND_AUTO && !bpf_ok && !ftrace_ok) {
+		say_missing(miss, sizeof(miss), ebpf);
+		say_missing(miss, sizeof(miss), "or else root (ftrace backend: creating a tracefs "
+			    "instance)");
+	}
+	if (!miss[0])
 		return 0;
 	mace_err("missing privileges: %s", miss);
 	return -EPERM;
@@ -344,7 +354,7 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 	if (ret)
 		goto fail;
 	if (!s->kernel_correlation) {
-		ret = new_correlator(s);
+		ret = new_correlator(s, s->ops == &mace_ftrace_backend);
 		if (ret)
 			goto fail;
 	}
@@ -386,7 +396,7 @@ MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
 	ret = load_path(s, s->opts.path ? s->opts.path : h.path);
 	if (ret)
 		goto fail;
-	ret = new_correlator(s);
+	ret = new_correlator(s, !strcmp(h.backend, "ftrace"));
 	if (ret)
 		goto fail;
 	return s;

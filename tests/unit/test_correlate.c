@@ -56,6 +56,19 @@ static struct mace_correlator *corr(const struct mace_path *p, __u32 max_pending
 	return mace_corr_new(&o);
 }
 
+/* Like corr(), with a receive window (backends that miss receives). */
+static struct mace_correlator *corr_window(const struct mace_path *p, __u64 recv_window_ns)
+{
+	struct mace_corr_opts o = {
+		.path = p, .reorder_ns = 100, .recv_window_ns = recv_window_ns,
+		.path_id = 3, .emit = collect,
+	};
+
+	nrecs = 0;
+	memset(recs, 0, sizeof(recs));
+	return mace_corr_new(&o);
+}
+
 static struct mace_event E(__u64 ts, int tp, int role, __u64 skb, __u64 key, int cpu)
 {
 	struct mace_event e = {
@@ -485,7 +498,7 @@ TEST(syscall_ingress_stale_packet_expires)
 	set_point(&p.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
 	set_point(&p.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
 	set_point(&p.dir[1], 2, BIT(MACE_TP_SYS_EXIT_RECVMSG), C);
-	c = corr(&p, 0, 0, 100);
+	c = corr_window(&p, 10 * ms);
 	/* probe 1 arrives; its receive is never seen */
 	push(c, E(1 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xa00, 0, 0));
 	push(c, E(1 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xa00, 0, 0));
@@ -505,6 +518,35 @@ TEST(syscall_ingress_stale_packet_expires)
 	k = counters(c);
 	CHECK_EQ_U64(k.expired, 2);
 	CHECK_EQ_U64(k.matched, 6);
+	CHECK_INVARIANT(c);
+	mace_corr_free(c);
+}
+
+/* Without a window (eBPF sees every receive), a slow reader still gets its
+ * packets in order, however late it reads. */
+TEST(syscall_ingress_slow_reader_in_order)
+{
+	const __u64 ms = 1000000;
+	struct mace_path p;
+	struct mace_correlator *c;
+
+	memset(&p, 0, sizeof(p));
+	p.match = MACE_PATH_MATCH_SKB;
+	set_point(&p.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
+	set_point(&p.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
+	set_point(&p.dir[1], 2, BIT(MACE_TP_SYS_EXIT_RECVMSG), C);
+	c = corr(&p, 0, 0, 100);
+	push(c, E(1 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xa00, 0, 0));
+	push(c, E(1 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xa00, 0, 0));
+	push(c, E(21 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0, 0));
+	push(c, E(21 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
+	/* the reader wakes 30 ms late and reads both */
+	push(c, E(31 * ms, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
+	push(c, E(31 * ms + 2000, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
+	mace_corr_flush(c);
+	CHECK_EQ_U64(nrecs, 2);
+	CHECK_EQ_U64(recs[0].ts_ns, 1 * ms);
+	CHECK_EQ_U64(recs[1].ts_ns, 21 * ms);
 	CHECK_INVARIANT(c);
 	mace_corr_free(c);
 }
@@ -668,6 +710,7 @@ int main(void)
 	RUN(syscall_egress_task_binding);
 	RUN(syscall_ingress_netns_fifo);
 	RUN(syscall_ingress_stale_packet_expires);
+	RUN(syscall_ingress_slow_reader_in_order);
 	RUN(expiry_by_time);
 	RUN(eviction_when_full);
 	RUN(flush_empties_everything);
