@@ -14,6 +14,9 @@
  *    forward in time and forward along the path.  An entry ends at the end
  *    point, expires expire_ns after its start, and the oldest is evicted (as
  *    expired) when max_pending entries are in flight: memory is bounded.
+ *  - An skb match whose content key differs from the pending packet's (both
+ *    known) is address reuse too: the pending packet left the path, its
+ *    events count as replaced, and the event matches by key or not at all.
  *  - A start for an skb already pending at a later point is address reuse: the
  *    old entry's events count as replaced.  A start for an entry still at point
  *    0 is a duplicate if it is another alternative tracepoint (first wins), or
@@ -682,6 +685,12 @@ static void process(struct mace_correlator *c, const struct mace_event *ev)
 	}
 	if (e == NIL && (c->o.path->match & MACE_PATH_MATCH_SKB) && ev->skb) {
 		e = find_by_skb(c, d, ev->skb);
+		if (e != NIL && ev->key && c->pend[e].key && c->pend[e].key != ev->key) {
+			/* another packet has the address: the pending one left the
+			 * path (freed, or went to a netns we do not trace) */
+			drop(c, e, &c->cnt.replaced);
+			e = NIL;
+		}
 		if (e != NIL && !can_advance(&c->pend[e], k, ev->ts))
 			e = NIL;
 	}

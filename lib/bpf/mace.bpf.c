@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 
 /* Offsets into the scratch copy, bounded for the verifier (they are below
  * MACE_PARSE_MAX once the parser's length checks passed). */
@@ -438,6 +439,29 @@ static __always_inline bool bound(struct net_device *dev, struct mace_bpf_dev_ke
 	return true;
 }
 
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+/*
+ * Only IP packets are measured.  An ARP (or other non-IP frame) can reuse the
+ * address of an skb still pending after its packet left the path (a reply
+ * for another container, seen at the shared outer device) and would carry
+ * that stale entry on.  net_dev_xmit (late) asks what its start_xmit parsed.
+ */
+static __always_inline bool not_ip(struct sk_buff *skb, __u32 ifindex, bool late)
+{
+	struct xmit_slot *s;
+	__u32 zero = 0;
+	__u16 proto;
+
+	if (late) {
+		s = bpf_map_lookup_elem(&xmit_slot, &zero);
+		return s && s->skb == (__u64)skb && s->ifindex == ifindex && !s->f.family;
+	}
+	proto = skb->protocol;
+	return proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6);
+}
+
 /*
  * An event at (tp, the role of bound device dk/dv).  late: the skb must not
  * be read (net_dev_xmit may fire after it was freed and reused: veth and
@@ -454,6 +478,8 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 		return 0;
 	if (!pt_idx[tp][role][0] && !pt_idx[tp][role][1])
 		return 0;	/* a bound device, but not a point of this tracepoint */
+	if (not_ip(skb, dk->ifindex, late))
+		return 0;
 	c = ctrs();
 	if (!c)
 		return 0;

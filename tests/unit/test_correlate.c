@@ -551,6 +551,34 @@ TEST(syscall_ingress_slow_reader_in_order)
 	mace_corr_free(c);
 }
 
+/* A packet that left the path (a reply for another container, seen at the
+ * shared outer device) stays pending; a later packet with its skb address
+ * and another content key must not carry it on. */
+TEST(reused_skb_with_other_key_is_not_the_same_packet)
+{
+	struct mace_path p;
+	struct mace_correlator *c;
+	struct mace_counters k;
+
+	inner_dev(&p, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
+	c = corr(&p, 0, 0, 100);
+	/* another container's reply: starts at outer, never reaches ours */
+	push(c, E(1000, MACE_TP_NETIF_RECEIVE_SKB, O, 0xa00, 0x11, 0));
+	/* our reply, another skb */
+	push(c, E(2000, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0x22, 0));
+	/* our reply reaches the container in the reused 0xa00 */
+	push(c, E(2500, MACE_TP_NETIF_RECEIVE_SKB, C, 0xa00, 0x22, 0));
+	mace_corr_flush(c);
+	CHECK_EQ_U64(nrecs, 1);
+	CHECK_EQ_U64(recs[0].ts_ns, 2000);
+	CHECK_EQ_U64(recs[0].latency_ns, 500);
+	k = counters(c);
+	CHECK_EQ_U64(k.replaced, 1);
+	CHECK_EQ_U64(k.matched, 2);
+	CHECK_INVARIANT(c);
+	mace_corr_free(c);
+}
+
 TEST(expiry_by_time)
 {
 	struct mace_path p;
@@ -711,6 +739,7 @@ int main(void)
 	RUN(syscall_ingress_netns_fifo);
 	RUN(syscall_ingress_stale_packet_expires);
 	RUN(syscall_ingress_slow_reader_in_order);
+	RUN(reused_skb_with_other_key_is_not_the_same_packet);
 	RUN(expiry_by_time);
 	RUN(eviction_when_full);
 	RUN(flush_empties_everything);
