@@ -176,8 +176,21 @@ tb_up() {
 		tb_down
 		return 1
 	fi
+	tb_pin_neighbours
 	export TB_P TB_CTR TB_CTR2 TB_HOST TB_HOSTB TB_REMOTE TB_CTR_IP TB_CTR2_IP TB_REMOTE_IP \
 		TB_HOST_IP TB_CTR_DEV TB_HOSTVETH_DEV TB_BRIDGE_DEV TB_TUNNEL_DEV TB_OUTER_DEV
+}
+
+# Makes the neighbour entries the reachability pings learned permanent, so
+# no ARP runs during a measurement: ARP frames are not IP packets, and the
+# ftrace backend, which cannot tell them apart, would see them.
+tb_pin_neighbours() {
+	for ns in $TB_NETNS; do
+		ip -n "$ns" neigh show | while read -r ip _ dev _ mac _; do
+			case "$mac" in *:*:*:*:*:*) ;; *) continue ;; esac
+			ip -n "$ns" neigh replace "$ip" lladdr "$mac" dev "$dev" nud permanent
+		done
+	done
 }
 
 # Removes every namespace this run created.  Safe to call twice.
