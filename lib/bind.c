@@ -622,8 +622,10 @@ static int resolve_outer(struct ctx *c, const char *outer_spec, const struct ns 
 		l = oif ? link_by_index(host_links, oif) : NULL;
 		if (!l)
 			return needs(c, MACE_ROLE_OUTER) ?
-				fail(c, -ENOENT, "role outer: netns %s (inode %u) has no default "
-				     "route (IPv4 or IPv6); name the device with --outer DEV",
+				fail(c, -ENOENT, "role outer: netns %s (inode %u), where the "
+				     "container's veth peer is, has no default route (IPv4 or IPv6), "
+				     "so it does not look like a host: is --netns a container? Else "
+				     "name the device with --outer DEV[@NETNS]",
 				     host->name, host->ino) : 0;
 		*found = *l;
 		*ons = *host;

@@ -328,7 +328,8 @@ for b in bpf ftrace; do
 	# veth and the remote its host: refused, naming the role and netns.
 	"$MACE" stat -b $b --netns "$TB_HOST" -d 1 >"$W/h.out" 2>"$W/h.err"
 	rc=$?
-	if [ $rc -eq 1 ] && grep -q "role outer: netns ${TB_P}rem .*no default route" "$W/h.err"; then
+	if [ $rc -eq 1 ] && grep -q "role outer: netns ${TB_P}rem .*no default route" "$W/h.err" &&
+		grep -q "is --netns a container" "$W/h.err"; then
 		pass paths_live_host_netns_$b
 	else
 		fail paths_live_host_netns_$b "exit $rc: $(head -2 "$W/h.err" | tr '\n' ' ')"
