@@ -27,7 +27,7 @@ if [ "${MACE_ONLY:-}" != unit ]; then
 		name=${f##*/}
 		corpus=tests/fuzz/corpus/${name#fuzz_}
 		work=$(mktemp -d /tmp/mace-fuzz.XXXXXX)
-		if "$f" -max_total_time="${MACE_FUZZ_SECONDS:-15}" -artifact_prefix="$work/" \
+		if "$f" -max_total_time="${MACE_FUZZ_SECONDS:-15}" -print_final_stats=1 -artifact_prefix="$work/" \
 			"$work" "$corpus" >"$work/log" 2>&1; then
 			echo "PASS $name ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/log" |
 				awk '{print $2}') runs)" | tee -a "$log"
