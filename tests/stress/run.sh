@@ -67,7 +67,7 @@ for f in "$B"/fuzz/fuzz_*; do
 	name=${f##*/}
 	corpus=tests/fuzz/corpus/${name#fuzz_}
 	work=$(mktemp -d /tmp/mace-fuzz.XXXXXX)
-	if "$f" -max_total_time="${STRESS_FUZZ_SECONDS:-600}" -artifact_prefix="$work/" \
+	if "$f" -max_total_time="${STRESS_FUZZ_SECONDS:-600}" -print_final_stats=1 -artifact_prefix="$work/" \
 		"$work" "$corpus" >"$work/log" 2>&1; then
 		echo "PASS stress_$name ($(grep -o 'stat::number_of_executed_units: [0-9]*' \
 			"$work/log" | awk '{print $2}') runs, ${STRESS_FUZZ_SECONDS:-600} s)" | r
