@@ -9,22 +9,7 @@
 #include <string.h>
 
 #include "mace_int.h"
-
-static bool same_path(const struct mace_path *a, const struct mace_path *b)
-{
-	if (strcmp(a->name, b->name) || strcmp(a->description, b->description) ||
-	    a->match != b->match)
-		return false;
-	for (int d = 0; d < 2; d++) {
-		if (a->dir[d].npoints != b->dir[d].npoints)
-			return false;
-		for (unsigned int i = 0; i < a->dir[d].npoints; i++)
-			if (a->dir[d].pt[i].tp_mask != b->dir[d].pt[i].tp_mask ||
-			    a->dir[d].pt[i].role != b->dir[d].pt[i].role)
-				return false;
-	}
-	return true;
-}
+#include "../path_eq.h"
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {

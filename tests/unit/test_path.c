@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "mace_int.h"
+#include "../path_eq.h"
 #include "t.h"
 
 /* The source tree, from this file's name (tests are built from the top). */
@@ -18,23 +19,6 @@ static void find_srcdir(void)
 	snprintf(srcdir, sizeof(srcdir), "%.*s", p ? (int)(p - f) : 0, f);
 	if (!srcdir[0])
 		strcpy(srcdir, ".");
-}
-
-/* Same points, roles, names and matching; line numbers and file may differ. */
-static bool same_path(const struct mace_path *a, const struct mace_path *b)
-{
-	if (strcmp(a->name, b->name) || strcmp(a->description, b->description) ||
-	    a->match != b->match)
-		return false;
-	for (int d = 0; d < 2; d++) {
-		if (a->dir[d].npoints != b->dir[d].npoints)
-			return false;
-		for (unsigned int i = 0; i < a->dir[d].npoints; i++)
-			if (a->dir[d].pt[i].tp_mask != b->dir[d].pt[i].tp_mask ||
-			    a->dir[d].pt[i].role != b->dir[d].pt[i].role)
-				return false;
-	}
-	return true;
 }
 
 static char *write_str(const struct mace_path *p)
