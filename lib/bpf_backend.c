@@ -207,29 +207,8 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 	skel->rodata->wake_items = ring / 4 / (sizeof(struct mace_bpf_record) + 8) / ncpu;
 	if (!skel->rodata->wake_items)
 		skel->rodata->wake_items = 1;
-	/* Headers for net_dev_xmit points: raw events carry them at every point,
-	 * records take them from the start point only. */
-	for (int role = 0; role < MACE_ROLE_COUNT; role++)
-		for (int d = 0; d < 2; d++) {
-			__u8 i = skel->rodata->pt_idx[MACE_TP_NET_DEV_XMIT][role][d];
-
-			if (i && (!kcorr || i == 1))
-				skel->rodata->xmit_roles |= 1u << role;
-		}
 }
 
-/*
- * Programs to load: the path's, plus net_dev_start_xmit when net_dev_xmit is
- * a point (it reads the headers net_dev_xmit must not).
- */
-static __u32 prog_mask(const struct mace_path *path)
-{
-	__u32 mask = mace_path_tp_mask(path);
-
-	if (mask & (1u << MACE_TP_NET_DEV_XMIT))
-		mask |= 1u << MACE_TP_NET_DEV_START_XMIT;
-	return mask;
-}
 
 static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 {
@@ -420,7 +399,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
-	mask = prog_mask(path);
+	mask = mace_path_tp_mask(path);
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 		struct bpf_program *p = prog_of(b->skel, tp);
 
@@ -485,7 +464,7 @@ static int bpf_start(struct mace_backend *b)
 		.it_interval = { 0, TICK_NS },
 		.it_value = { 0, TICK_NS },
 	};
-	__u32 mask = prog_mask(b->cfg.path);
+	__u32 mask = mace_path_tp_mask(b->cfg.path);
 	int ret;
 
 	if (b->started || !b->skel)

@@ -26,7 +26,7 @@ net: ns
 nsproxy: net_ns
 task_struct: nsproxy
 net_device: ifindex nd_net
-sk_buff: dev len protocol network_header tail head data
+sk_buff: dev len protocol network_header tail head data users
 '
 
 dump=$(mktemp /tmp/mace-vmlinux.XXXXXX)
@@ -88,6 +88,14 @@ struct net_device;
 typedef struct {
 	struct net *net;
 } possible_net_t;
+
+typedef struct {
+	int counter;
+} atomic_t;
+
+typedef struct refcount_struct {
+	atomic_t refs;
+} refcount_t;
 
 HDR
 # Emit structs in dependency order: the SPEC lists them that way.

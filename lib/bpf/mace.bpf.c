@@ -29,9 +29,6 @@ const volatile __u8 npoints[2];
 const volatile bool kernel_corr;
 /* Wake user space after this many items per CPU; below, the timer drains. */
 const volatile __u32 wake_items = 2048;
-/* Roles whose net_dev_xmit is a point: their headers are read at
- * net_dev_start_xmit (net_dev_xmit may fire after the skb is gone). */
-const volatile __u8 xmit_roles;
 
 /* User space expires pending entries older than this; the programs change
  * entries in place only while they are younger than half of it. */
@@ -82,24 +79,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct mace_bpf_counters);
 } counters SEC(".maps");
-
-/*
- * Headers read at net_dev_start_xmit, for the net_dev_xmit of the same skb:
- * both run back to back on one CPU, so one slot per CPU is enough.
- */
-struct xmit_slot {
-	__u64 skb;
-	__u32 ifindex;
-	__u32 pad;
-	struct mace_flow f;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct xmit_slot);
-} xmit_slot SEC(".maps");
 
 /*
  * The first MACE_PARSE_MAX bytes of the packet, copied with one helper call
@@ -179,35 +158,15 @@ static __always_inline void copy_flow(struct mace_bpf_record *r, const struct ma
 	__builtin_memcpy(r->dst, f->dst, 16);
 }
 
-/*
- * The headers of skb at this event: pre (already parsed by this program),
- * parsed now, or, when the skb must not be read (late), those
- * net_dev_start_xmit stashed for it on this CPU, if any.
- */
-static __always_inline void flow_of(struct sk_buff *skb, __u32 ifindex, bool late,
-				    const struct mace_flow *pre, struct mace_flow *f)
+/* The headers of skb at this event; none when it is gone (freed). */
+static __always_inline void flow_of(struct sk_buff *skb, bool gone, struct mace_flow *f)
 {
-	struct xmit_slot *s;
-	__u32 zero = 0;
-
-	if (pre) {
-		__builtin_memcpy(f, pre, sizeof(*f));
-		return;
-	}
-	if (!late) {
+	if (!gone)
 		parse_skb(skb, f);
-		return;
-	}
-	s = bpf_map_lookup_elem(&xmit_slot, &zero);
-	if (s && s->skb == (__u64)skb && s->ifindex == ifindex) {
-		__builtin_memcpy(f, &s->f, sizeof(*f));
-		s->skb = 0;	/* used once: a recycled skb must not inherit it */
-	}
 }
 
 static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
-				    __u8 tp, __u32 len, bool late, const struct mace_flow *pre,
-				    struct mace_bpf_counters *c)
+				    __u8 tp, __u32 len, bool gone, struct mace_bpf_counters *c)
 {
 	struct mace_event *ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
 	struct mace_flow f = {};
@@ -226,7 +185,7 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	ev->cpu = bpf_get_smp_processor_id();
 	ev->tp = tp;
 	ev->role = role;
-	flow_of(skb, ifindex, late, pre, &f);
+	flow_of(skb, gone, &f);
 	ev->key = f.key;
 	ev->seq = f.seq;
 	ev->id = f.id;
@@ -262,8 +221,8 @@ static __always_inline long pend_delete(__u64 *key)
  * (a done entry, or a young one just superseded), else as a new element.
  */
 static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_record *e,
-				  __u8 dir, __u8 tp, __u32 ctr, __u32 ifindex, __u32 len, bool late,
-				  const struct mace_flow *pre, __u64 now, struct mace_bpf_counters *c)
+				  __u8 dir, __u8 tp, __u32 ctr, __u32 len, bool gone, __u64 now,
+				  struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r = {};
 	struct mace_flow f = {};
@@ -278,7 +237,7 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bp
 	r.next = 1;
 	r.first_tp = tp;
 	r.nev = 1;
-	flow_of(skb, ifindex, late, pre, &f);
+	flow_of(skb, gone, &f);
 	copy_flow(&r, &f);
 	if (e) {
 		__builtin_memcpy(e, &r, sizeof(r));
@@ -323,8 +282,7 @@ static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_
 
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
-				      __u32 ifindex, __u32 len, bool late,
-				      const struct mace_flow *pre, struct mace_bpf_counters *c)
+				      __u32 len, bool gone, struct mace_bpf_counters *c)
 {
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
@@ -345,7 +303,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 			}
 			n = e->dir;
 			e = supersede(key, e, now, c);
-			start(skb, key, e, n, tp, ctr, ifindex, len, late, pre, now, c);
+			start(skb, key, e, n, tp, ctr, len, gone, now, c);
 			return;
 		}
 		if (i < e->next) {
@@ -396,7 +354,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 		 * direction are superseded. */
 		if (e && e->next)
 			e = supersede(key, e, now, c);
-		start(skb, key, e, i0 == 1 ? 0 : 1, tp, ctr, ifindex, len, late, pre, now, c);
+		start(skb, key, e, i0 == 1 ? 0 : 1, tp, ctr, len, gone, now, c);
 		return;
 	}
 	c->unmatched++;
@@ -446,30 +404,26 @@ static __always_inline bool bound(struct net_device *dev, struct mace_bpf_dev_ke
  * Only IP packets are measured.  An ARP (or other non-IP frame) can reuse the
  * address of an skb still pending after its packet left the path (a reply
  * for another container, seen at the shared outer device) and would carry
- * that stale entry on.  net_dev_xmit (late) asks what its start_xmit parsed.
+ * that stale entry on.  A gone skb cannot tell: it is measured, headerless.
  */
-static __always_inline bool not_ip(struct sk_buff *skb, __u32 ifindex, bool late)
+static __always_inline bool not_ip(struct sk_buff *skb, bool gone)
 {
-	struct xmit_slot *s;
-	__u32 zero = 0;
 	__u16 proto;
 
-	if (late) {
-		s = bpf_map_lookup_elem(&xmit_slot, &zero);
-		return s && s->skb == (__u64)skb && s->ifindex == ifindex && !s->f.family;
-	}
+	if (gone)
+		return false;
 	proto = skb->protocol;
 	return proto != bpf_htons(ETH_P_IP) && proto != bpf_htons(ETH_P_IPV6);
 }
 
 /*
- * An event at (tp, the role of bound device dk/dv).  late: the skb must not
- * be read (net_dev_xmit may fire after it was freed and reused: veth and
- * bridges transmit nested); only its address is used.
+ * An event at (tp, the role of bound device dk/dv).  gone: the skb was freed
+ * before this event (net_dev_xmit after a driver dropped it): only its
+ * address is used.
  */
 static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf_dev_key *dk,
-				      const struct mace_bpf_dev_val *dv, __u32 len, bool late,
-				      const struct mace_flow *pre, __u8 tp)
+				      const struct mace_bpf_dev_val *dv, __u32 len, bool gone,
+				      __u8 tp)
 {
 	struct mace_bpf_counters *c;
 	__u8 role = dv->role;
@@ -478,28 +432,28 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 		return 0;
 	if (!pt_idx[tp][role][0] && !pt_idx[tp][role][1])
 		return 0;	/* a bound device, but not a point of this tracepoint */
-	if (not_ip(skb, dk->ifindex, late))
+	if (not_ip(skb, gone))
 		return 0;
 	c = ctrs();
 	if (!c)
 		return 0;
 	if (!kernel_corr) {
 		c->events++;
-		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, late, pre, c);
+		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, gone, c);
 	}
-	correlate(skb, tp, role, dv->container_netns, dk->ifindex, len, late, pre, c);
+	correlate(skb, tp, role, dv->container_netns, len, gone, c);
 	return 0;
 }
 
 /* tp_btf programs read the skb and device with direct loads (no helpers).
  * dev: the device of the event (net_dev_xmit's own argument). */
 static __always_inline int handle_skb(struct sk_buff *skb, struct net_device *dev, __u32 len,
-				      bool late, __u8 tp)
+				      bool gone, __u8 tp)
 {
 	struct mace_bpf_dev_key dk;
 	struct mace_bpf_dev_val dv;
 
-	return bound(dev, &dk, &dv) ? handle_dev(skb, &dk, &dv, len, late, NULL, tp) : 0;
+	return bound(dev, &dk, &dv) ? handle_dev(skb, &dk, &dv, len, gone, tp) : 0;
 }
 
 static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
@@ -517,44 +471,27 @@ int tp_net_dev_queue(__u64 *ctx)
 	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NET_DEV_QUEUE);
 }
 
-/*
- * Also loaded when only net_dev_xmit is a point: it then reads the headers
- * the net_dev_xmit event of the same skb needs, before the driver runs.
- */
 SEC("tp_btf/net_dev_start_xmit")
 int tp_net_dev_start_xmit(__u64 *ctx)
 {
-	struct sk_buff *skb = (struct sk_buff *)ctx[0];
-	struct net_device *dev = (struct net_device *)ctx[1];
-	struct mace_bpf_dev_key dk;
-	struct mace_bpf_dev_val dv;
-	struct mace_flow *pre = NULL;
-	struct xmit_slot *s;
-	__u32 zero = 0;
-	__u8 role;
-
-	if (!bound(dev, &dk, &dv))
-		return 0;
-	role = dv.role;
-	if (role < 8 && (xmit_roles & (1u << role))) {
-		s = bpf_map_lookup_elem(&xmit_slot, &zero);
-		if (s) {
-			__builtin_memset(&s->f, 0, sizeof(s->f));
-			parse_skb(skb, &s->f);
-			s->skb = (__u64)skb;
-			s->ifindex = dk.ifindex;
-			pre = &s->f;	/* this event's headers too: parsed once */
-		}
-	}
-	return handle_dev(skb, &dk, &dv, skb->len, false, pre, MACE_TP_NET_DEV_START_XMIT);
+	return handle_skb((struct sk_buff *)ctx[0], (struct net_device *)ctx[1],
+			  ((struct sk_buff *)ctx[0])->len, false, MACE_TP_NET_DEV_START_XMIT);
 }
 
+/*
+ * (skb, rc, dev, skb_len).  The driver has the skb by now; on this CPU it is
+ * intact unless the driver dropped (freed) it, which leaves no users: the
+ * dispatch of the next CPU-local work (veth's backlog, a bridge port) waits
+ * for this transmit to return.  Reading headers here rather than at
+ * net_dev_start_xmit keeps a third tracepoint off every packet's path.
+ */
 SEC("tp_btf/net_dev_xmit")
 int tp_net_dev_xmit(__u64 *ctx)
 {
-	/* (skb, rc, dev, skb_len): the skb may be gone, use the arguments. */
-	return handle_skb((struct sk_buff *)ctx[0], (struct net_device *)ctx[2], (__u32)ctx[3],
-			  true, MACE_TP_NET_DEV_XMIT);
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+
+	return handle_skb(skb, (struct net_device *)ctx[2], (__u32)ctx[3],
+			  skb->users.refs.counter == 0, MACE_TP_NET_DEV_XMIT);
 }
 
 SEC("tp_btf/netif_receive_skb")

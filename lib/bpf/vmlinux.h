@@ -50,6 +50,14 @@ typedef struct {
 	struct net *net;
 } possible_net_t;
 
+typedef struct {
+	int counter;
+} atomic_t;
+
+typedef struct refcount_struct {
+	atomic_t refs;
+} refcount_t;
+
 struct trace_entry {
 	short unsigned int type;
 	unsigned char flags;
@@ -98,6 +106,7 @@ struct sk_buff {
 	sk_buff_data_t tail;
 	unsigned char *head;
 	unsigned char *data;
+	refcount_t users;
 };
 
 #ifndef BPF_NO_PRESERVE_ACCESS_INDEX
