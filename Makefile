@@ -46,7 +46,8 @@ EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(wildcard tests/bench/*.c))
+BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c))) \
+	$(B)/bench/noop.bpf.o
 PATH_FILES := $(wildcard paths/*.path)
 
 SOLIB := $(B)/libmace.so.$(VERSION)
@@ -156,6 +157,9 @@ fuzz: $(FUZZERS)
 $(B)/bench/%: tests/bench/%.c $(ALIB) | $(B)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+$(B)/bench/noop.bpf.o: tests/bench/noop.bpf.c lib/bpf/vmlinux.h | $(B)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
 
 $(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress $(B)/asan/stress:
 	$(Q)mkdir -p $@

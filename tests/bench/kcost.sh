@@ -5,7 +5,7 @@
 #   prog NAME runs N ns_per_run X
 # and one accounting line:
 #   flood sent N egress_records N expired N replaced N lost N pending N unaccounted N
-# and, when bpftrace is there, the cost of an empty program on the same flood
+# and the cost of a no-op program on the same flood
 # (bpf_stats' own two clock reads per run plus the dispatch), so figures can
 # be read raw and calibrated (minus that floor per run):
 #   prog empty ns_per_run X
@@ -52,31 +52,31 @@ jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '.[] | select(.id as $i | $ids
 	select(.run_cnt != null and .run_cnt > 0) |
 	"prog \(.name) runs \(.run_cnt) ns_per_run \(.run_time_ns / .run_cnt | floor)"' \
 	"$work/progs"
-# Per event: every run of our programs (misses and the start_xmit helper
-# included) over the events that hit a path point.
+# Per event: every run of our programs (misses included) over the events
+# that hit a path point.
 ev=$(sed -n 's/.* events \([0-9]*\).*/\1/p' "$work/err" | tail -1)
 jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] | select(.id as $i | $ids | index($i)) |
 	.run_time_ns // 0] | add' "$work/progs" |
 	awk -v ev="$ev" '{ if (ev > 0) printf "per_event_ns %d (all runs %d ns / %d path events)\n",
 		$1 / ev, $1, ev }'
-# Calibration: an empty program on net_dev_xmit, same flood, no mace.
-if [ "${CALIB:-1}" = 1 ] && command -v bpftrace >/dev/null; then
-	bpftrace -e 'tracepoint:net:net_dev_xmit { }' >"$work/bt.out" 2>&1 &
-	btpid=$!
+# Calibration: a no-op tp_btf program (tests/bench/noop.c) on net_dev_xmit,
+# same flood, no mace: bpf_stats' own clock reads per run.
+if [ "${CALIB:-1}" = 1 ]; then
+	"$B/bench/noop" "$B/bench/noop.bpf.o" net_dev_xmit >"$work/noop.out" 2>&1 &
+	nppid=$!
 	i=0
-	while [ $i -lt 100 ] && ! grep -q Attaching "$work/bt.out"; do
+	while [ $i -lt 100 ] && ! grep -q attached "$work/noop.out"; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	sleep 0.5
-	bid=$(awk '/^prog_id:/ { print $2 }' /proc/$btpid/fdinfo/* 2>/dev/null | head -1)
+	nid=$(awk '/^prog_id:/ { print $2 }' /proc/$nppid/fdinfo/* 2>/dev/null | head -1)
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	ip netns exec "$TB_CTR" "$PP" flood "$TB_REMOTE_IP" 9 2 64 >/dev/null
-	empty=$(bpftool prog show id "${bid:-0}" -j 2>/dev/null |
+	empty=$(bpftool prog show id "${nid:-0}" -j 2>/dev/null |
 		jq -r 'if .run_cnt > 0 then .run_time_ns / .run_cnt | floor else empty end')
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
-	kill "$btpid" 2>/dev/null
-	wait "$btpid" 2>/dev/null
+	kill "$nppid" 2>/dev/null
+	wait "$nppid" 2>/dev/null
 	if [ -n "$empty" ]; then
 		echo "prog empty ns_per_run $empty"
 		jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] |
@@ -86,7 +86,7 @@ if [ "${CALIB:-1}" = 1 ] && command -v bpftrace >/dev/null; then
 				printf "per_event_ns_calibrated %d (minus %d ns x %d runs)\n",
 					($1 - e * $2) / ev, e, $2 }'
 	else
-		echo "prog empty: calibration failed: $(cat "$work/bt.out")"
+		echo "prog empty: calibration failed: $(cat "$work/noop.out")"
 	fi
 fi
 sent=$(cat "$work/sent")

@@ -29,8 +29,9 @@ echo " events shows the correlator's memory does not grow with the stream.)"
 
 # ---- tracing overhead on the bridge+NAT testbed (root; kernel figures) ----
 # Each figure is against a baseline of the same run.  Sizes: ROUNDS, PROBES
-# (overhead.sh), FLOOD_SECS, MEM_SECS (default 20 s, not the 60 s:
-# the whole bench stays under ten minutes on a 2-core machine), FTRACE_RATES.
+# (overhead.sh), FLOOD_SECS, MEM_SECS (default 60 s), FTRACE_RATES (flood.sh).
+# Each section also measures a floor: no-op programs on the same tracepoints
+# (tests/bench/noop.c), the kernel's cost of calling any program there.
 if [ "$(id -u)" != 0 ]; then
 	echo "(tracing benchmarks skipped: they need root)"
 	exit 0
