@@ -10,7 +10,8 @@
 # slows whole stretches of rounds down by a third now and then: many short
 # rounds, each comparing every mode within a second or two.  Prints one
 # table; asserts nothing.
-#   ROUNDS (default 60), PROBES per round and mode (default 500)
+#   ROUNDS (default 60), PROBES per round and mode (default 500), RAW_OUT (a
+#   file to keep the per-round lines in: round mode median p10 p90 probes)
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -27,6 +28,7 @@ PORT=7777
 work=$(mktemp -d /tmp/mace-bench.XXXXXX)
 
 cleanup() {
+	[ -n "${RAW_OUT:-}" ] && cp "$work/raw" "$RAW_OUT" 2>/dev/null
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
 	[ -n "${t:-}" ] && kill "$t" 2>/dev/null
 	tb_down
