@@ -479,10 +479,12 @@ int tp_net_dev_start_xmit(__u64 *ctx)
 }
 
 /*
- * (skb, rc, dev, skb_len).  The driver has the skb by now; on this CPU it is
- * intact unless the driver dropped (freed) it, which leaves no users: the
- * dispatch of the next CPU-local work (veth's backlog, a bridge port) waits
- * for this transmit to return.  Reading headers here rather than at
+ * (skb, rc, dev, skb_len).  The driver has taken the skb, but softirqs stay
+ * off until the transmit returns, so what it queued on this CPU (veth's
+ * backlog, a bridge port's transmit) has not run yet: the skb is intact
+ * unless the driver dropped it, which leaves it without users.  A NIC that
+ * completes the transmit on another CPU could free it in between; seen
+ * freed, it is measured headerless.  Reading the headers here rather than at
  * net_dev_start_xmit keeps a third tracepoint off every packet's path.
  */
 SEC("tp_btf/net_dev_xmit")
