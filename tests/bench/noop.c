@@ -52,6 +52,7 @@ int main(int argc, char **argv)
 						    argv + 2));
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "noop: loading %s failed\n", argv[1]);
+		bpf_object__close(obj);
 		return 1;
 	}
 	bpf_object__for_each_program(p, obj) {
