@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
+. tests/bench/floor.sh
 B=${B:-build}
 MACE=${MACE:-$B/mace}
 PP=$(pwd)/$B/bench/pingpong
@@ -21,12 +22,16 @@ FTRACE_RATES=${FTRACE_RATES:-20000 40000 80000 160000}
 work=$(mktemp -d /tmp/mace-flood.XXXXXX)
 
 cleanup() {
+	floor_stop
 	tb_down
 	rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A closed pipe (| head) must not leave the testbed behind.
+trap 'exit 141' PIPE
+trap 'exit 129' HUP
 
 [ "$(id -u)" = 0 ] || { echo "flood: needs root"; exit 0; }
 tb_up bridge-nat >/dev/null || { echo "flood: testbed failed"; exit 1; }
@@ -60,8 +65,6 @@ counter() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | tail -1; }
 
 # ---- 2. packet rate, accounting, 4b. consumer ---------------------------
 hz=$(getconf CLK_TCK)
-# The tracepoints mace attaches for inner-dev (tests/integration/bpf.sh).
-FLOOR_TPS="net_dev_xmit netif_receive_skb"
 untraced_flood() {	# untraced_flood MODE ROUND: one flood, no mace
 	r0=$(rx)
 	sent=$(ip netns exec "$TB_CTR" "$PP" flood "$TB_REMOTE_IP" 9 "$FLOOD_SECS" 64)
@@ -84,13 +87,9 @@ for r in $(seq "$ROUNDS"); do
 			continue
 		fi
 		if [ "$m" = floor ]; then
-			"$B/bench/noop" "$B/bench/noop.bpf.o" $FLOOR_TPS >"$work/noop" 2>&1 &
-			np=$!
-			sleep 0.5
-			grep -q attached "$work/noop" || { echo "flood: noop: $(cat "$work/noop")"; exit 1; }
+			floor_start "$work/noop" || exit 1
 			untraced_flood floor "$r"
-			kill "$np"
-			wait "$np"
+			floor_stop
 			continue
 		fi
 		d=$work/m$r

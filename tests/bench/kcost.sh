@@ -14,6 +14,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
+. tests/bench/floor.sh
 B=${B:-build}
 MACE=${MACE:-$B/mace}
 PP=$B/bench/pingpong
@@ -23,6 +24,7 @@ work=$(mktemp -d /tmp/mace-kcost.XXXXXX)
 old_stats=$(cat /proc/sys/kernel/bpf_stats_enabled)
 
 cleanup() {
+	floor_stop
 	echo "$old_stats" >/proc/sys/kernel/bpf_stats_enabled
 	tb_down
 	[ -n "${KEEP:-}" ] || rm -rf "$work"
@@ -30,6 +32,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A closed pipe (| head) must not leave the testbed behind.
+trap 'exit 141' PIPE
+trap 'exit 129' HUP
 
 [ "$(id -u)" = 0 ] || { echo "kcost: needs root"; exit 0; }
 tb_up bridge-nat >/dev/null || { echo "kcost: testbed failed"; exit 1; }
@@ -62,21 +67,14 @@ jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] | select(.id as $i | $id
 # Calibration: a no-op tp_btf program (tests/bench/noop.c) on net_dev_xmit,
 # same flood, no mace: bpf_stats' own clock reads per run.
 if [ "${CALIB:-1}" = 1 ]; then
-	"$B/bench/noop" "$B/bench/noop.bpf.o" net_dev_xmit >"$work/noop.out" 2>&1 &
-	nppid=$!
-	i=0
-	while [ $i -lt 100 ] && ! grep -q attached "$work/noop.out"; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	nid=$(awk '/^prog_id:/ { print $2 }' /proc/$nppid/fdinfo/* 2>/dev/null | head -1)
+	floor_start "$work/noop.out" net_dev_xmit
+	nid=$(awk '/^prog_id:/ { print $2 }' /proc/${floor_pid:-0}/fdinfo/* 2>/dev/null | head -1)
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	ip netns exec "$TB_CTR" "$PP" flood "$TB_REMOTE_IP" 9 2 64 >/dev/null
 	empty=$(bpftool prog show id "${nid:-0}" -j 2>/dev/null |
 		jq -r 'if .run_cnt > 0 then .run_time_ns / .run_cnt | floor else empty end')
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
-	kill "$nppid" 2>/dev/null
-	wait "$nppid" 2>/dev/null
+	floor_stop
 	if [ -n "$empty" ]; then
 		echo "prog empty ns_per_run $empty"
 		jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '[.[] |

@@ -16,12 +16,10 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 . tests/testbed.sh
+. tests/bench/floor.sh
 B=${B:-build}
 MACE=${MACE:-$B/mace}
 PP=$B/bench/pingpong
-# The tracepoints mace attaches for inner-dev (tests/integration/bpf.sh
-# checks that list).
-FLOOR_TPS="net_dev_xmit netif_receive_skb"
 ROUNDS=${ROUNDS:-60}
 PROBES=${PROBES:-500}
 PORT=7777
@@ -31,10 +29,16 @@ cleanup() {
 	[ -n "${RAW_OUT:-}" ] && cp "$work/raw" "$RAW_OUT" 2>/dev/null
 	[ -n "${server:-}" ] && kill "$server" 2>/dev/null
 	[ -n "${t:-}" ] && kill "$t" 2>/dev/null
+	floor_stop
 	tb_down
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# A closed pipe (| head) must not leave the testbed behind.
+trap 'exit 141' PIPE
+trap 'exit 129' HUP
 
 [ "$(id -u)" = 0 ] || { echo "overhead: needs root"; exit 0; }
 tb_up bridge-nat >/dev/null || { echo "overhead: testbed failed"; exit 1; }
@@ -42,18 +46,10 @@ ip netns exec "$TB_REMOTE" taskset -c 0 "$PP" server $PORT &
 server=$!
 sleep 0.3
 
-client() {	# the probes of one round, on CPU 0 in the container
-	ip netns exec "$TB_CTR" taskset -c 0 "$PP" client "$TB_REMOTE_IP" $PORT "$PROBES" 20
-}
-
-# attached FILE WORD: wait (up to 10 s) until a tracer printed WORD in FILE
-attached() {
-	for _ in $(seq 100); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "overhead: tracer did not attach: $(cat "$1")" >&2
-	return 1
+# The probes of one round, on CPU 0 in the container, as a command line.
+client_cmd() {
+	printf 'ip netns exec %s taskset -c 0 %s client %s %s %s 20' "$TB_CTR" "$PP" \
+		"$TB_REMOTE_IP" "$PORT" "$PROBES"
 }
 
 # run_mode MODE: one round's probes under MODE, the client's line on stdout.
@@ -61,34 +57,32 @@ attached() {
 # command), so rounds are short and modes are compared close together.
 run_mode() {
 	case $1 in
-	none) client ;;
+	none) sh -c "$(client_cmd)" ;;
 	mace) "$MACE" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-old) "$MACE_OLD" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-ftrace) "$MACE" record -b ftrace --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
-	floor | bpftrace)
-		if [ "$1" = floor ]; then
-			"$B/bench/noop" "$B/bench/noop.bpf.o" $FLOOR_TPS >"$work/t.out" 2>&1 &
-			word=attached
-		else
-			bpftrace tests/bench/skb-correlate.bt "$TB_CTR_DEV" "$TB_OUTER_DEV" \
-				>"$work/t.out" 2>&1 &
-			word=Attaching
-		fi
+	floor)
+		floor_start "$work/t.out" 2>>"$work/err" || return 1
+		sh -c "$(client_cmd)"
+		floor_stop
+		;;
+	bpftrace)
+		bpftrace tests/bench/skb-correlate.bt "$TB_CTR_DEV" "$TB_OUTER_DEV" \
+			>"$work/t.out" 2>&1 &
 		t=$!
-		attached "$work/t.out" $word && client
+		for _ in $(seq 100); do
+			grep -q Attaching "$work/t.out" && break
+			sleep 0.1
+		done
+		grep -q Attaching "$work/t.out" && sh -c "$(client_cmd)"
 		kill -INT $t 2>/dev/null
 		wait $t 2>/dev/null
+		t=
 		;;
 	esac
-}
-
-# The client as a command line for mace's child.
-client_cmd() {
-	printf 'ip netns exec %s taskset -c 0 %s client %s %s %s 20' "$TB_CTR" "$PP" \
-		"$TB_REMOTE_IP" "$PORT" "$PROBES"
 }
 
 rotate() {	# rotate N WORDS...: the words shifted left N times (a new order each round)
