@@ -209,7 +209,6 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 		skel->rodata->wake_items = 1;
 }
 
-
 static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 {
 	const struct mace_binding *bind = b->cfg.binding;

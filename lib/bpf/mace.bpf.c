@@ -474,8 +474,10 @@ int tp_net_dev_queue(__u64 *ctx)
 SEC("tp_btf/net_dev_start_xmit")
 int tp_net_dev_start_xmit(__u64 *ctx)
 {
-	return handle_skb((struct sk_buff *)ctx[0], (struct net_device *)ctx[1],
-			  ((struct sk_buff *)ctx[0])->len, false, MACE_TP_NET_DEV_START_XMIT);
+	struct sk_buff *skb = (struct sk_buff *)ctx[0];
+
+	return handle_skb(skb, (struct net_device *)ctx[1], skb->len, false,
+			  MACE_TP_NET_DEV_START_XMIT);
 }
 
 /*
