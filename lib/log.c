@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The log hook: libmace never prints on its own, it calls this. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "mace_int.h"
 
@@ -21,15 +22,22 @@ MACE_EXPORT void mace_set_log(mace_log_fn fn, void *ctx)
 
 void mace_log(enum mace_log_level level, const char *fmt, ...)
 {
-	char msg[1024];
+	char *msg;
 	va_list ap;
+	int n;
 
 	if (!log_fn)
 		return;
+	/* Not truncated: a verifier log passed on at debug level is long. */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		log_fn(level, "(out of memory formatting a message)", log_ctx);
+		return;
+	}
 	log_fn(level, msg, log_ctx);
+	free(msg);
 }
 
 MACE_EXPORT const char *mace_version(void)
