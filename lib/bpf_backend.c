@@ -66,10 +66,12 @@ static __thread char libbpf_last[256];
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char *msg;
 	size_t n;
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Whole, however long: a verifier log says why a load failed at its end. */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = '\0';
@@ -80,6 +82,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 		libbpf_last[m] = '\0';
 	}
 	mace_dbg("libbpf: %s", msg);
+	free(msg);
 	return 0;
 }
 
@@ -209,6 +212,28 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 		skel->rodata->wake_items = 1;
 }
 
+/* Puts a device in the first free way of its set in the programs' table; a
+ * full set is flagged, and its further devices are found in the hash map. */
+static void devtab_add(struct mace_bpf_devset *tab, __u32 ifindex, __u32 netns,
+		       const struct mace_bpf_dev_val *v)
+{
+	struct mace_bpf_devset *set = &tab[ifindex & (MACE_BPF_DEVTAB_SETS - 1)];
+
+	for (int w = 0; w < MACE_BPF_DEVTAB_WAYS; w++) {
+		struct mace_bpf_devway *way = &set->way[w];
+
+		if (way->ifindex == ifindex && way->netns == netns)
+			return;		/* already there */
+		if (!way->ifindex) {
+			way->ifindex = ifindex;
+			way->netns = netns;
+			way->v = *v;
+			return;
+		}
+	}
+	set->way[0].v.flags |= MACE_BPF_DEV_OVERFLOW;
+}
+
 static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 {
 	const struct mace_binding *bind = b->cfg.binding;
@@ -222,18 +247,7 @@ static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 
 		if (d->role == MACE_ROLE_CONTAINER && !v.container_netns)
 			v.container_netns = d->netns;
-		/* The programs' direct-mapped table: the first device of an
-		 * ifindex; later ones mark it shared and are found by hash. */
-		if (d->ifindex < MACE_BPF_DEVTAB) {
-			struct mace_bpf_devslot *slot = &b->skel->bss->devtab[d->ifindex];
-
-			if (!slot->netns) {
-				slot->v = v;
-				slot->netns = d->netns;
-			} else if (slot->netns != d->netns) {
-				slot->v.flags |= MACE_BPF_DEV_MULTI;
-			}
-		}
+		devtab_add(b->skel->bss->devtab, d->ifindex, d->netns, &v);
 		if (bpf_map__update_elem(b->skel->maps.devs, &k, sizeof(k), &v, sizeof(v), BPF_ANY)) {
 			snprintf(err, errlen, "device %s (netns %u, ifindex %u) into the filter: %s",
 				 d->name, d->netns, d->ifindex, strerror(errno));

@@ -17,6 +17,6 @@ __u64 mace_content_key(const void *ip_hdr, size_t len)
 	if (!ip_hdr || !len)
 		return 0;
 	/* The parser never looks further than MACE_PARSE_MAX bytes. */
-	mace_parse(ip_hdr, len > MACE_PARSE_MAX ? MACE_PARSE_MAX : (__u32)len, &f);
+	mace_parse(ip_hdr, len > MACE_PARSE_MAX ? MACE_PARSE_MAX : (__u32)len, &f, true);
 	return f.key;
 }

@@ -37,8 +37,8 @@ const volatile __u64 expire_ns = 1000000000;
  * many entries; past it they are deleted, so pending ones keep the rest. */
 const volatile __u32 keep_done_max = 32768;
 
-/* Bound devices by ifindex (see struct mace_bpf_devslot), filled by user space. */
-struct mace_bpf_devslot devtab[MACE_BPF_DEVTAB];
+/* Bound devices by ifindex (see struct mace_bpf_devset), filled by user space. */
+struct mace_bpf_devset devtab[MACE_BPF_DEVTAB_SETS];
 
 /* Entries in the pending map, pending or done: atomic on every insert and
  * delete (here and in user space's sweep), which reused addresses skip. */
@@ -118,6 +118,30 @@ static __always_inline void submit(void *item, struct mace_bpf_counters *c)
 	bpf_ringbuf_submit(item, flags);
 }
 
+/* Bytes read first: IPv6 + TCP, or IPv6 + UDP + the 16 payload bytes of a
+ * content key.  Only a VXLAN packet needs the rest, up to MACE_PARSE_MAX. */
+#define MACE_PARSE_FIRST 64
+
+/* Whether the packet in b (at least MACE_PARSE_FIRST bytes) is UDP to the
+ * VXLAN port, whose inner headers lie past the first read. */
+static __always_inline bool maybe_vxlan(const __u8 *b)
+{
+	__u32 l4;
+
+	if (b[0] >> 4 == 4) {
+		if (b[9] != 17)
+			return false;
+		l4 = (b[0] & 0xf) * 4;	/* at most 60: the port is within the first read */
+	} else if (b[0] >> 4 == 6) {
+		if (b[6] != 17)
+			return false;
+		l4 = 40;
+	} else {
+		return false;
+	}
+	return mace_be16(b + (l4 & 0x3f) + 2) == MACE_VXLAN_PORT;
+}
+
 /* Parses the packet headers of skb, from its network header. */
 static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 {
@@ -127,7 +151,7 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 	__u32 tail = skb->tail;
 	struct scratch *s;
 	__u32 zero = 0;
-	__u64 p, n;
+	__u64 p, n, first;
 
 	/* Receive tracepoints may fire before the stack resets the network
 	 * header; eth_type_trans() has then left data at the IP header. */
@@ -140,10 +164,20 @@ static __always_inline void parse_skb(struct sk_buff *skb, struct mace_flow *f)
 	n = head + tail - p;
 	if (n > MACE_PARSE_MAX)
 		n = MACE_PARSE_MAX;
+	first = n < MACE_PARSE_FIRST ? n : MACE_PARSE_FIRST;
 	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s || bpf_probe_read_kernel(s->b, n, (const void *)p))
+	if (!s || bpf_probe_read_kernel(s->b, first, (const void *)p))
 		return;
-	mace_parse(s->b, n, f);
+	if (n > MACE_PARSE_FIRST && maybe_vxlan(s->b)) {
+		/* The mask, a no-op below MACE_PARSE_MAX, bounds it for the verifier. */
+		__u32 rest = (n - MACE_PARSE_FIRST) & 0xff;
+
+		if (bpf_probe_read_kernel(s->b + MACE_PARSE_FIRST, rest,
+					  (const void *)(p + MACE_PARSE_FIRST)))
+			return;
+		first = n;
+	}
+	mace_parse(s->b, first, f, !kernel_corr);
 }
 
 static __always_inline void copy_flow(struct mace_bpf_record *r, const struct mace_flow *f)
@@ -216,34 +250,43 @@ static __always_inline long pend_delete(__u64 *key)
 	return ret;
 }
 
+/* Writes r as a new entry at point 0 of direction dir, of the packet f. */
+static __always_inline void fill_start(struct mace_bpf_record *r, const struct mace_flow *f,
+				       __u8 dir, __u8 tp, __u32 ctr, __u32 len, __u64 now)
+{
+	__builtin_memset(r, 0, sizeof(*r));
+	r->ts[0] = now;
+	r->netns = ctr;
+	r->len = len;
+	r->cpu_start = bpf_get_smp_processor_id();
+	r->dir = dir;
+	r->npoints = npoints[dir & 1];
+	r->next = 1;
+	r->first_tp = tp;
+	r->nev = 1;
+	copy_flow(r, f);
+}
+
 /*
  * Opens a pending entry for skb at point 0 of direction dir: in e when given
- * (a done entry, or a young one just superseded), else as a new element.
+ * (a done entry, or a young one just superseded), written in place, else as
+ * a new element.
  */
 static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_record *e,
 				  __u8 dir, __u8 tp, __u32 ctr, __u32 len, bool gone, __u64 now,
 				  struct mace_bpf_counters *c)
 {
-	struct mace_bpf_record r = {};
+	struct mace_bpf_record r;
 	struct mace_flow f = {};
 	long ret;
 
-	r.ts[0] = now;
-	r.netns = ctr;
-	r.len = len;
-	r.cpu_start = bpf_get_smp_processor_id();
-	r.dir = dir;
-	r.npoints = npoints[dir & 1];
-	r.next = 1;
-	r.first_tp = tp;
-	r.nev = 1;
 	flow_of(skb, gone, &f);
-	copy_flow(&r, &f);
 	if (e) {
-		__builtin_memcpy(e, &r, sizeof(r));
+		fill_start(e, &f, dir, tp, ctr, len, now);
 		c->pending++;
 		return;
 	}
+	fill_start(&r, &f, dir, tp, ctr, len, now);
 	ret = bpf_map_update_elem(&pending, &key, &r, BPF_NOEXIST);
 	if (ret) {
 		/* Map full (or, racing, taken): the start is dropped, counted as
@@ -280,95 +323,104 @@ static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_
 	return NULL;
 }
 
+/* Point i > 0 of the live entry e of key: its end point emits the record. */
+static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i, __u32 ctr,
+				    __u64 now, struct mace_bpf_counters *c)
+{
+	struct mace_bpf_record *r;
+	__u8 n;
+
+	if (i < e->next) {
+		/* An alternative of a point already passed. */
+		c->duplicates++;
+		return;
+	}
+	e->ts[i & (MACE_BPF_MAX_POINTS - 1)] = now;
+	e->next = i + 1;
+	e->nev++;
+	if (!e->netns)
+		e->netns = ctr;
+	n = e->npoints;
+	if (i + 1 < n) {
+		c->pending++;
+		return;
+	}
+	/* End point: copy out before the entry is reused or deleted. */
+	r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
+	if (r) {
+		__builtin_memcpy(r, e, sizeof(*r));
+		r->cpu_end = bpf_get_smp_processor_id();
+	}
+	n = e->nev;
+	if (young(e, now) && nentries <= keep_done_max) {
+		/* Done: kept for the next packet in this skb address. */
+		e->next = 0;
+		e->nev = 0;
+	} else if (pend_delete(&key)) {
+		/* User space expired it meanwhile; its events are counted there. */
+		if (r)
+			bpf_ringbuf_discard(r, 0);
+		c->unmatched++;
+		return;
+	}
+	c->pending -= n - 1;
+	c->matched += n;
+	if (!r) {
+		c->lost++;
+		return;
+	}
+	c->records++;
+	submit(r, c);
+}
+
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
 				      __u32 len, bool gone, struct mace_bpf_counters *c)
 {
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
-	struct mace_bpf_record *e, *r;
-	__u8 i, n;
+	struct mace_bpf_record *e;
+	__u8 i, dir;
 
 	c->events++;
 	e = bpf_map_lookup_elem(&pending, &key);
 	if (e && e->next && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
-		if (i == 0) {
-			/* Another start alternative while nothing else was seen: the
-			 * first one wins.  Same start again, or a start after the
-			 * packet moved on: a new packet in a recycled skb. */
-			if (tp != e->first_tp && e->next == 1) {
-				c->duplicates++;
-				return;
-			}
-			n = e->dir;
-			e = supersede(key, e, now, c);
-			start(skb, key, e, n, tp, ctr, len, gone, now, c);
+		if (i > 0) {
+			advance(key, e, i, ctr, now, c);
 			return;
 		}
-		if (i < e->next) {
-			/* An alternative of a point already passed. */
+		/* Another start alternative while nothing else was seen: the
+		 * first one wins.  Same start again, or a start after the packet
+		 * moved on: a new packet in a recycled skb. */
+		if (tp != e->first_tp && e->next == 1) {
 			c->duplicates++;
 			return;
 		}
-		e->ts[i & (MACE_BPF_MAX_POINTS - 1)] = now;
-		e->next = i + 1;
-		e->nev++;
-		if (!e->netns)
-			e->netns = ctr;
-		n = e->npoints;
-		if (i + 1 < n) {
-			c->pending++;
-			return;
-		}
-		/* End point: copy out before the entry is reused or deleted. */
-		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
-		if (r) {
-			__builtin_memcpy(r, e, sizeof(*r));
-			r->cpu_end = bpf_get_smp_processor_id();
-		}
-		n = e->nev;
-		if (young(e, now) && nentries <= keep_done_max) {
-			/* Done: kept for the next packet in this skb address. */
-			e->next = 0;
-			e->nev = 0;
-		} else if (pend_delete(&key)) {
-			/* User space expired it meanwhile; its events are counted there. */
-			if (r)
-				bpf_ringbuf_discard(r, 0);
-			c->unmatched++;
-			return;
-		}
-		c->pending -= n - 1;
-		c->matched += n;
-		if (!r) {
-			c->lost++;
-			return;
-		}
-		c->records++;
-		submit(r, c);
+		dir = e->dir;
+	} else if (i0 == 1 || i1 == 1) {
+		dir = i0 == 1 ? 0 : 1;
+	} else {
+		c->unmatched++;
 		return;
 	}
-	if (i0 == 1 || i1 == 1) {
-		/* Done entries are reused as they are; pending ones in the other
-		 * direction are superseded. */
-		if (e && e->next)
-			e = supersede(key, e, now, c);
-		start(skb, key, e, i0 == 1 ? 0 : 1, tp, ctr, len, gone, now, c);
-		return;
-	}
-	c->unmatched++;
+	/* Done entries are reused as they are; pending ones are superseded
+	 * (in this direction: a recycled skb; in the other: a reply in it). */
+	if (e && e->next)
+		e = supersede(key, e, now, c);
+	start(skb, key, e, dir, tp, ctr, len, gone, now, c);
 }
 
 /*
- * The bound device dev is, into dk/dv; false if none.  The direct-mapped
- * table first (no hashing, and most events stop at its empty slot), the
- * hash map for shared slots and large ifindexes.
+ * The bound device dev is, into dk/dv; false if none.  The set-associative
+ * table first (no hashing, and most events stop at its first, empty way),
+ * the hash map only for a device of a full set.  The device's netns is read
+ * only once its ifindex matched.
  */
 static __always_inline bool bound(struct net_device *dev, struct mace_bpf_dev_key *dk,
 				  struct mace_bpf_dev_val *dv)
 {
-	struct mace_bpf_devslot *s;
+	struct mace_bpf_devset *set;
 	struct mace_bpf_dev_val *v;
 	__u32 ifindex;
 
@@ -376,20 +428,26 @@ static __always_inline bool bound(struct net_device *dev, struct mace_bpf_dev_ke
 		return false;
 	ifindex = dev->ifindex;
 	dk->ifindex = ifindex;
-	if (ifindex < MACE_BPF_DEVTAB) {
-		s = &devtab[ifindex & (MACE_BPF_DEVTAB - 1)];
-		if (!s->netns)
+	dk->netns = 0;
+	set = &devtab[ifindex & (MACE_BPF_DEVTAB_SETS - 1)];
+	for (int w = 0; w < MACE_BPF_DEVTAB_WAYS; w++) {
+		struct mace_bpf_devway *way = &set->way[w];
+
+		if (!way->ifindex)
 			return false;
-		dk->netns = dev->nd_net.net->ns.inum;
-		if (s->netns == dk->netns) {
-			*dv = s->v;
+		if (way->ifindex != ifindex)
+			continue;
+		if (!dk->netns)
+			dk->netns = dev->nd_net.net->ns.inum;
+		if (way->netns == dk->netns) {
+			*dv = way->v;
 			return true;
 		}
-		if (!(s->v.flags & MACE_BPF_DEV_MULTI))
-			return false;
-	} else {
-		dk->netns = dev->nd_net.net->ns.inum;
 	}
+	if (!(set->way[0].v.flags & MACE_BPF_DEV_OVERFLOW))
+		return false;
+	if (!dk->netns)
+		dk->netns = dev->nd_net.net->ns.inum;
 	v = bpf_map_lookup_elem(&devs, dk);
 	if (!v)
 		return false;

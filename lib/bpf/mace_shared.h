@@ -83,21 +83,28 @@ struct mace_bpf_dev_key {
 struct mace_bpf_dev_val {
 	__u32 container_netns;	/* 0 for shared devices (outer) */
 	__u8 role;		/* enum mace_role */
-	__u8 flags;		/* MACE_BPF_DEV_* (devtab slots only) */
+	__u8 flags;		/* MACE_BPF_DEV_* (devtab, first way of a set only) */
 	__u8 pad[2];
 };
 
 /*
- * Direct-mapped device table, indexed by ifindex: most events are on devices
- * we do not trace, and a bound one is found without hashing.  ifindexes are
- * per netns, so a slot holds one device; others with the same ifindex (and
- * ifindexes past the table) are in the devs hash map, which MULTI points to.
+ * Set-associative device table, indexed by ifindex: most events are on
+ * devices we do not trace and stop at an empty way, and a bound one is found
+ * without hashing.  ifindexes are per netns (every container's veth may be
+ * ifindex 2), so a set holds up to MACE_BPF_DEVTAB_WAYS devices of its
+ * ifindexes; the devices past that are only in the devs hash map, which the
+ * OVERFLOW flag of the set's first way sends a lookup to.
  */
-#define MACE_BPF_DEVTAB 4096
-#define MACE_BPF_DEV_MULTI 1	/* another bound device has this ifindex */
-struct mace_bpf_devslot {
-	__u32 netns;		/* 0: no device in this slot */
+#define MACE_BPF_DEVTAB_SETS 1024
+#define MACE_BPF_DEVTAB_WAYS 4
+#define MACE_BPF_DEV_OVERFLOW 1	/* the set is full: look in the hash map too */
+struct mace_bpf_devway {
+	__u32 ifindex;		/* 0: free, and so are the later ways */
+	__u32 netns;
 	struct mace_bpf_dev_val v;
+};
+struct mace_bpf_devset {
+	struct mace_bpf_devway way[MACE_BPF_DEVTAB_WAYS];
 };
 
 /*
@@ -236,10 +243,13 @@ static MACE_INLINE void mace_parse_payload(__u8 *dst, __u32 max, const __u8 *b, 
 
 /*
  * Parses the packet whose IP header is at offset off of b (len bytes).
- * Fills f.  Returns the offset of the inner IP header when the packet is
- * VXLAN-encapsulated (the caller parses that instead), else 0.
+ * Fills f; its content key only if want_key (kernel-side correlation has no
+ * use for it and skips the payload copy and the hash).  Returns the offset
+ * of the inner IP header when the packet is VXLAN-encapsulated (the caller
+ * parses that instead), else 0.
  */
-static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, struct mace_flow *f)
+static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, struct mace_flow *f,
+				       bool want_key)
 {
 	struct mace_key_input k = {};
 	const __u8 *h, *l4;
@@ -290,7 +300,8 @@ static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, stru
 			f->seq = mace_be16(l4 + 6);
 		}
 		k.seq = mace_be16(l4 + 6);
-		mace_parse_payload(k.payload, 8, b, off + 8, plen - 8, len);
+		if (want_key)
+			mace_parse_payload(k.payload, 8, b, off + 8, plen - 8, len);
 		break;
 	case 17:	/* UDP */
 		if (plen < 8 || len - off < 8)
@@ -309,7 +320,8 @@ static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, stru
 				return off + 8 + 8 + 14;
 		}
 		k.plen = ulen - 8;
-		mace_parse_payload(k.payload, 16, b, off + 8, ulen - 8, len);
+		if (want_key)
+			mace_parse_payload(k.payload, 16, b, off + 8, ulen - 8, len);
 		break;
 	case 6:		/* TCP */
 		if (plen < 20 || len - off < 20)
@@ -329,19 +341,20 @@ static MACE_INLINE __u32 mace_parse_ip(const __u8 *b, __u32 off, __u32 len, stru
 		return 0;
 	}
 	k.proto = proto;
-	f->key = mace_key_hash(&k);
+	if (want_key)
+		f->key = mace_key_hash(&k);
 	return 0;
 }
 
 /* The packet in b (len bytes from its IP header), or the packet inside it
  * when it is VXLAN-encapsulated. */
-static MACE_INLINE void mace_parse(const __u8 *b, __u32 len, struct mace_flow *f)
+static MACE_INLINE void mace_parse(const __u8 *b, __u32 len, struct mace_flow *f, bool want_key)
 {
-	__u32 inner = mace_parse_ip(b, 0, len, f);
+	__u32 inner = mace_parse_ip(b, 0, len, f, want_key);
 
 	if (inner) {
 		__builtin_memset(f, 0, sizeof(*f));
-		mace_parse_ip(b, inner, len, f);
+		mace_parse_ip(b, inner, len, f, want_key);
 	}
 }
 
