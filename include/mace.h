@@ -152,7 +152,8 @@ struct mace_opts {
 	mace_record_fn on_record;
 	void *ctx;
 	uint32_t max_pending;	/* packets in flight kept; 0: 65536 */
-	uint64_t expire_ns;	/* a start older than this expires; 0: 1 s */
+	uint64_t expire_ns;	/* a start older than this expires; 0: 1 s; over 4 s,
+				 * correlation moves from the kernel to user space */
 	bool raw_events;	/* correlate in user space even where the kernel could */
 	const char *save_file;	/* also write raw events here (for replay) */
 	size_t buffer_kb;	/* ring / per-CPU buffer size; 0: default */

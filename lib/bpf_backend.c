@@ -26,7 +26,7 @@
 #include "mace.skel.h"
 
 _Static_assert(MACE_BPF_MAX_POINTS == MACE_MAX_POINTS, "point count differs from mace.h");
-_Static_assert(sizeof(struct mace_bpf_record) == 128, "record has holes");
+_Static_assert(sizeof(struct mace_bpf_record) == 104, "record has holes");
 
 #define DEFAULT_RING_BYTES (4u << 20)
 #define DEFAULT_MAX_PENDING 65536
@@ -262,6 +262,14 @@ static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 	return 0;
 }
 
+/* Time of point i of k; 0 if it was not seen. */
+static __u64 point_ts(const struct mace_bpf_record *k, unsigned int i)
+{
+	if (!i)
+		return k->ts0;
+	return k->dt[i] ? k->ts0 + k->dt[i] : 0;
+}
+
 static void to_record(const struct mace_bpf_record *k, __u16 path_id, struct mace_record *r)
 {
 	unsigned int n = k->npoints;
@@ -269,11 +277,14 @@ static void to_record(const struct mace_bpf_record *k, __u16 path_id, struct mac
 	memset(r, 0, sizeof(*r));
 	if (n < 2 || n > MACE_MAX_POINTS)
 		n = 2;
-	r->ts_ns = k->ts[0];
-	r->latency_ns = k->ts[n - 1] - k->ts[0];
+	r->ts_ns = k->ts0;
+	r->latency_ns = k->dt[n - 1];
 	r->nseg = n - 1;
-	for (unsigned int i = 0; i + 1 < n; i++)
-		r->seg_ns[i] = k->ts[i] && k->ts[i + 1] ? k->ts[i + 1] - k->ts[i] : MACE_SEG_UNKNOWN;
+	for (unsigned int i = 0; i + 1 < n; i++) {
+		__u64 a = point_ts(k, i), z = point_ts(k, i + 1);
+
+		r->seg_ns[i] = a && z ? z - a : MACE_SEG_UNKNOWN;
+	}
 	r->netns = k->netns;
 	r->len = k->len;
 	r->seq = k->seq;
@@ -560,7 +571,7 @@ static int sweep(struct mace_backend *b, __u64 before)
 		for (__u32 i = 0; i < n; i++) {
 			const struct mace_bpf_record *r = &b->sweep_vals[i];
 
-			if (before != ~0ull && (!r->next || r->ts[0] >= before))
+			if (before != ~0ull && (!r->next || r->ts0 >= before))
 				continue;
 			if (ndel == cap) {
 				size_t ncap = cap ? cap * 2 : 256;

@@ -68,6 +68,7 @@ __u32 mace_path_role_mask(const struct mace_path *path);
 /* True when every point is a packet point and matching is skb-only, so the
  * BPF backend may correlate in the kernel. */
 bool mace_path_kernel_correlatable(const struct mace_path *path);
+bool mace_kernel_correlates(const struct mace_opts *o, const struct mace_path *path);
 
 /* paths_builtin.c (generated from the files in paths/ at build time) */
 struct mace_builtin_path { const char *name; const char *text; };

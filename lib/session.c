@@ -158,12 +158,19 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 	return 0;
 }
 
+/* Whether the eBPF backend may correlate in the kernel: the path allows it,
+ * nobody asked for raw events, and expiry fits the records' 32-bit offsets. */
+bool mace_kernel_correlates(const struct mace_opts *o, const struct mace_path *path)
+{
+	return !o->raw_events && !o->save_file && o->expire_ns <= MACE_BPF_MAX_SPAN_NS &&
+	       mace_path_kernel_correlatable(path);
+}
+
 /* AUTO prefers eBPF and says so on the log when it falls back to ftrace. */
 static int choose_backend(struct mace_session *s)
 {
 	enum mace_backend_kind kind = s->opts.backend;
-	bool kernel_ok = !s->opts.raw_events && !s->opts.save_file &&
-			 mace_path_kernel_correlatable(s->path);
+	bool kernel_ok = mace_kernel_correlates(&s->opts, s->path);
 	int ret;
 
 	if (kind == MACE_BACKEND_FTRACE)

@@ -237,7 +237,7 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
  * expire_ns) nor a delete can take from under us: safe to change in place. */
 static __always_inline bool young(const struct mace_bpf_record *e, __u64 now)
 {
-	return now - e->ts[0] < expire_ns / 2;
+	return now - e->ts0 < expire_ns / 2;
 }
 
 /* Deletes key from the pending map; 0 if it was there. */
@@ -255,7 +255,7 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
 				       __u8 dir, __u8 tp, __u32 ctr, __u32 len, __u64 now)
 {
 	__builtin_memset(r, 0, sizeof(*r));
-	r->ts[0] = now;
+	r->ts0 = now;
 	r->netns = ctr;
 	r->len = len;
 	r->cpu_start = bpf_get_smp_processor_id();
@@ -330,12 +330,20 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 	struct mace_bpf_record *r;
 	__u8 n;
 
+	__u64 dt = now - e->ts0;
+
 	if (i < e->next) {
 		/* An alternative of a point already passed. */
 		c->duplicates++;
 		return;
 	}
-	e->ts[i & (MACE_BPF_MAX_POINTS - 1)] = now;
+	if (dt > 0xffffffffULL) {
+		/* Past what the record can hold (user space expires the entry
+		 * before, unless it is stalled). */
+		c->unmatched++;
+		return;
+	}
+	e->dt[i & (MACE_BPF_MAX_POINTS - 1)] = dt ? dt : 1;	/* 0 means not seen */
 	e->next = i + 1;
 	e->nev++;
 	if (!e->netns)

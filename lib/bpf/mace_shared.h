@@ -114,22 +114,30 @@ struct mace_bpf_devset {
  * as done (next == 0, nev == 0, holding no event), to be overwritten in place
  * when its skb address starts again: skb addresses repeat, and that saves
  * an insert and a delete per packet.
+ *
+ * Point i > 0 is at ts0 + dt[i] ns, 0 = not seen: 32-bit offsets keep the
+ * record at 104 bytes (two cache lines less per packet than absolute times
+ * over the map entry and the ring item).  They span 4.29 s, so kernel
+ * correlation needs expire_ns of at most MACE_BPF_MAX_SPAN_NS; an event later
+ * than that after its start is not recorded (counted as unmatched).
  */
+#define MACE_BPF_MAX_SPAN_NS 4000000000ULL
 struct mace_bpf_record {
-	__u64 ts[MACE_BPF_MAX_POINTS];	/* per point, 0 = not seen */
+	__u64 ts0;		/* point 0, CLOCK_MONOTONIC ns */
+	__u32 dt[MACE_BPF_MAX_POINTS];	/* point i: ns after ts0; dt[0] unused */
 	__u32 netns;		/* container netns inode, 0 until a container device is seen */
 	__u32 len;		/* skb->len at the start point */
 	__u32 seq;
 	__u16 id, sport, dport;
-	__u16 cpu_start, cpu_end, pad16;
+	__u16 cpu_start, cpu_end;
 	__u8 dir;		/* enum mace_dir */
 	__u8 npoints;
 	__u8 next;		/* index of the next point expected; 0: done */
 	__u8 first_tp;		/* start alternative that opened the entry */
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
-	__u8 pad;
 	__u8 src[16], dst[16];
+	__u8 pad[3];
 };
 
 /*

@@ -118,6 +118,32 @@ TEST(inner_dev_is_the_poster_path)
 	mace_path_free(p);
 }
 
+/* Kernel correlation also needs every start to end within the 32-bit time
+ * offsets of the kernel's records, and no wish for raw events. */
+TEST(kernel_correlation_choice)
+{
+	char err[256];
+	struct mace_path *p = mace_path_load("inner-dev", err, sizeof(err));
+	struct mace_opts o = MACE_OPTS_INIT;
+
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	o.expire_ns = 1000000000;
+	CHECK(mace_kernel_correlates(&o, p));
+	o.expire_ns = MACE_BPF_MAX_SPAN_NS;
+	CHECK(mace_kernel_correlates(&o, p));
+	o.expire_ns = MACE_BPF_MAX_SPAN_NS + 1;
+	CHECK(!mace_kernel_correlates(&o, p));
+	o.expire_ns = 1000000000;
+	o.raw_events = true;
+	CHECK(!mace_kernel_correlates(&o, p));
+	o.raw_events = false;
+	o.save_file = "/tmp/unused.raw";
+	CHECK(!mace_kernel_correlates(&o, p));
+	mace_path_free(p);
+}
+
 TEST(syscall_paths)
 {
 	char err[256];
@@ -527,6 +553,7 @@ int main(void)
 	mace_set_log(NULL, NULL);
 	RUN(shipped_paths_parse_and_round_trip);
 	RUN(inner_dev_is_the_poster_path);
+	RUN(kernel_correlation_choice);
 	RUN(syscall_paths);
 	RUN(alternatives_and_masks);
 	RUN(format_details);
