@@ -327,10 +327,9 @@ static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_
 static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i, __u32 ctr,
 				    __u64 now, struct mace_bpf_counters *c)
 {
+	__u64 dt = now - e->ts0;
 	struct mace_bpf_record *r;
 	__u8 n;
-
-	__u64 dt = now - e->ts0;
 
 	if (i < e->next) {
 		/* An alternative of a point already passed. */

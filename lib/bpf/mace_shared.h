@@ -116,8 +116,8 @@ struct mace_bpf_devset {
  * an insert and a delete per packet.
  *
  * Point i > 0 is at ts0 + dt[i] ns, 0 = not seen: 32-bit offsets keep the
- * record at 104 bytes (two cache lines less per packet than absolute times
- * over the map entry and the ring item).  They span 4.29 s, so kernel
+ * record at 104 bytes, 24 less than absolute times in each of its two copies
+ * per packet (map entry, ring item).  They span 4.29 s, so kernel
  * correlation needs expire_ns of at most MACE_BPF_MAX_SPAN_NS; an event later
  * than that after its start is not recorded (counted as unmatched).
  */

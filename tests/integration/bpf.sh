@@ -76,6 +76,45 @@ for d in ingress egress; do
 	done
 done
 
+# Every container's veth is ifindex 2 in its own netns, as is the outer
+# device in the host's: with four more containers, seven bound devices share
+# one set of the programs' device table, which has four ways; the others are
+# found through the set's overflow to the hash map.  Every container still
+# gets one record per ping and direction.
+ctrs="$TB_CTR $TB_CTR2"
+for k in 1 2 3 4; do
+	ns=${TB_P}x$k
+	if ! tb_ctr "$ns" "${TB_P}xc$k" "${TB_P}xh$k" "10.$TB_X.1.$((10 + k))" ||
+		! tb_run ip -n "$TB_HOST" link set "${TB_P}xh$k" master "$TB_BRIDGE_DEV"; then
+		fail bpf_device_overflow "container $ns did not come up"
+		break
+	fi
+	ctrs="$ctrs $ns"
+done
+M=5
+ip netns exec "$TB_HOST" "$MACE" record -b bpf -o "$W/many.csv" -- sh -c '
+	r=$1; n=$2; shift 2
+	for ns; do ip netns exec "$ns" ping -q -c "$n" -i 0.02 "$r" >/dev/null || exit 1; done' \
+	sh "$TB_REMOTE_IP" $M $ctrs 2>"$W/many.err"
+rc=$?
+shared=$(grep -c ' ifindex 2 ' "$W/many.err")
+bad=
+for ns in $ctrs; do
+	ino=$(stat -L -c %i "/run/netns/$ns")
+	for d in egress ingress; do
+		got=$(awk -F, -v ino="$ino" -v d=$d 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			$col["netns"] == ino && $col["dir"] == d && $col["proto"] == "icmp"' \
+			"$W/many.csv" | wc -l)
+		[ "$got" -eq $M ] || bad="$bad $ns:$d=$got"
+	done
+done
+if [ $rc -ne 0 ] || [ "$shared" -lt 5 ] || [ -n "$bad" ]; then
+	fail bpf_device_overflow "exit $rc, $shared devices of ifindex 2, records off:$bad;\
+ $(tail -2 "$W/many.err" | tr '\n' ' ')"
+else
+	pass "bpf_device_overflow ($shared devices of ifindex 2, $M pings from each of 6 containers)"
+fi
+
 # While running, only the path's programs are loaded (inner-dev: two; no
 # third tracepoint on every packet's path to read headers).
 # bpftool here shows no owner pids: judge the programs that appeared.
