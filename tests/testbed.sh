@@ -213,6 +213,14 @@ tb_down() {
 # Installs tb_down on EXIT, INT and TERM (after running TB_TRAP_EXTRA if set).
 tb_trap() {
 	trap 'eval "${TB_TRAP_EXTRA:-:}"; tb_down' EXIT
+	tb_signals
+}
+
+# tb_signals: interrupts, a closed pipe (| head) and a hangup leave through
+# the EXIT trap, so the testbed is never left behind.
+tb_signals() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
+	trap 'exit 141' PIPE
+	trap 'exit 129' HUP
 }

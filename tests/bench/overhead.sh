@@ -34,11 +34,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# A closed pipe (| head) must not leave the testbed behind.
-trap 'exit 141' PIPE
-trap 'exit 129' HUP
+tb_signals
 
 [ "$(id -u)" = 0 ] || { echo "overhead: needs root"; exit 0; }
 tb_up bridge-nat >/dev/null || { echo "overhead: testbed failed"; exit 1; }

@@ -21,10 +21,7 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 141' PIPE
-trap 'exit 129' HUP
+tb_signals
 
 [ "$(id -u)" = 0 ] || { echo "profile: needs root"; exit 1; }
 command -v perf >/dev/null || { echo "profile: needs perf"; exit 1; }
