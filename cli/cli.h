@@ -33,6 +33,7 @@ struct cli_opts {
 	enum mace_format format;
 	double duration;	/* seconds; 0: until stopped */
 	bool raw, json, stat;
+	bool aggregate;		/* set by the command: histograms, no records */
 	char **child_argv;	/* after "--", NULL-terminated; NULL if none */
 	char **args;		/* positional arguments */
 	int nargs;
@@ -56,7 +57,7 @@ struct cli_loop {
 	int (*after_poll)(void *ctx);
 	void *ctx;
 	bool progress;		/* once a second on stderr (only if a terminal) */
-	const uint64_t *nrecords; /* the caller's record count, for progress; may be NULL */
+	const uint64_t *nrecords; /* the caller's record count, for progress; NULL: the session's */
 	/* results */
 	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
 	int stop_signal;	/* SIGINT/SIGTERM that stopped the run, or 0 */
@@ -96,6 +97,8 @@ int cli_writer_flush(void *ctx);
 struct cli_stats;
 struct cli_stats *cli_stats_new(void);
 void cli_stats_record(const struct mace_record *rec, void *ctx);
+/* An aggregating session's histograms (mace_session_hists) into st. */
+int cli_stats_take(struct cli_stats *st, struct mace_session *s);
 void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f);
 void cli_stats_free(struct cli_stats *st);
 

@@ -167,11 +167,17 @@ static int shell_status(int status)
 static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint64_t *last_n)
 {
 	uint64_t t = now_ns(), n;
+	struct mace_counters c;
 	double dt;
 
 	if (t - *last_t < 1000000000ull)
 		return;
-	n = l->nrecords ? *l->nrecords : 0;
+	if (l->nrecords) {
+		n = *l->nrecords;
+	} else {
+		mace_session_counters(l->s, &c);
+		n = c.records;
+	}
 	dt = (t - *last_t) / 1e9;
 	fprintf(stderr, "\rmace: %.0f s, %llu records, %.0f/s   ", (t - start) / 1e9,
 		(unsigned long long)n, (n - *last_n) / dt);

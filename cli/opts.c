@@ -200,4 +200,5 @@ void cli_fill_mace_opts(const struct cli_opts *o, struct mace_opts *mo)
 	mo->backend = o->backend;
 	mo->raw_events = o->raw;
 	mo->save_file = o->save_file;
+	mo->aggregate = o->aggregate;
 }

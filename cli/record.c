@@ -57,6 +57,8 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 			goto out;
 		}
 	}
+	/* A summary alone needs no records: the session keeps histograms. */
+	o->aggregate = stats && !records;
 	l.s = cli_session_open(o, replay_file, on_record, &k);
 	if (!l.s) {
 		rc = EXIT_RUNTIME;
@@ -69,8 +71,10 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 	l.after_poll = flush;
 	l.ctx = &k;
 	l.progress = true;
-	l.nrecords = &k.records;
+	l.nrecords = o->aggregate ? NULL : &k.records;
 	rc = cli_loop_run(&l);
+	if (o->aggregate && cli_stats_take(k.st, l.s) && rc == EXIT_OK)
+		rc = EXIT_RUNTIME;
 
 	if (w.err && w.err != EPIPE) {
 		fprintf(stderr, "mace: %s: writing %s: %s\n", o->cmd,

@@ -100,6 +100,34 @@ void cli_stats_record(const struct mace_record *rec, void *ctx)
 	mace_hist_add(st->total[rec->dir], rec->latency_ns);
 }
 
+static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
+{
+	struct cli_stats *st = ctx;
+	struct stat_group *g = group(st, netns, dir);
+
+	struct mace_summary sum;
+
+	if (!g) {
+		mace_hist_summary(h, &sum);
+		st->err = ENOMEM;
+		st->dropped += sum.count;
+		return;
+	}
+	mace_hist_merge(g->h, h);
+	mace_hist_merge(st->total[dir], h);
+}
+
+int cli_stats_take(struct cli_stats *st, struct mace_session *s)
+{
+	int64_t r = mace_session_hists(s, on_hist, st);
+
+	if (r < 0) {
+		fprintf(stderr, "mace: stat: reading the histograms: %s\n", strerror((int)-r));
+		return (int)r;
+	}
+	return 0;
+}
+
 static const char *dir_name(unsigned int dir)
 {
 	return dir == MACE_EGRESS ? "egress" : "ingress";

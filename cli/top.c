@@ -3,8 +3,9 @@
  * mace top: the terminal view.  This module alone owns the terminal: init,
  * colours, teardown (endwin on every exit path, fatal signals included), one
  * event loop that polls the session, the keyboard and a signalfd, and redraws
- * once a second or on a key or resize - never from the record callback, which
- * only feeds the model (top_model.c).
+ * once a second or on a key or resize.  The session aggregates (in the
+ * kernel when it correlates there): once a second its histograms feed the
+ * model (top_model.c); no record per packet reaches us.
  */
 #include <curses.h>
 #include <errno.h>
@@ -24,25 +25,16 @@
 enum view_screen { SCREEN_TABLE, SCREEN_DETAIL, SCREEN_HELP };
 enum { PAIR_HEAD = 1, PAIR_SORT, PAIR_SEL, PAIR_EG, PAIR_IN, PAIR_WARN };
 
-struct view;
-
-/* Where one session's records go.  When a session replaces another, the cut
- * time T splits them: the old one's records start before T, the new one's at
- * or after it, so the packets both saw count once. */
-struct feed {
-	struct view *v;
-	uint64_t lo, hi;	/* accepted record start times: [lo, hi) */
-};
-
 struct view {
 	struct top_model m;
 	struct mace_session *s;
 	const struct cli_opts *o;
-	struct feed feed[2];
-	unsigned int cur_feed;
 	/* Counters of sessions already replaced (for totals that do not reset). */
 	struct mace_counters retired, retired_unattr;
-	uint64_t overlap_skipped;	/* records of a packet the other session delivers */
+	/* When a session replaces another, a cut time T splits their windows:
+	 * the old one keeps packets that started before T, the new one the
+	 * rest, so the packets both saw count once.  The others: */
+	uint64_t overlap_skipped;
 	/* Discovery (no --netns): the host's interfaces, as a cheap sign that a
 	 * container came or went. */
 	bool discover;
@@ -488,16 +480,22 @@ static bool key(struct view *v, int ch)
 	return true;
 }
 
-static void on_record(const struct mace_record *rec, void *ctx)
+static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
 {
-	struct feed *f = ctx;
+	struct view *v = ctx;
 
-	if (rec->ts_ns < f->lo || rec->ts_ns >= f->hi) {
-		f->v->overlap_skipped++;
-		return;
-	}
-	/* Only the model: drawing happens in the loop. */
-	top_model_add(&f->v->m, rec);
+	top_model_add_hist(&v->m, netns, dir, h);
+}
+
+/* What session s aggregated since the last take, into the model. */
+static int take_hists(struct view *v, struct mace_session *s)
+{
+	int64_t r = mace_session_hists(s, on_hist, v);
+
+	if (r < 0)
+		return (int)r;
+	v->overlap_skipped += (uint64_t)r;
+	return 0;
 }
 
 static uint64_t now_ns(void)
@@ -559,14 +557,19 @@ static uint64_t interfaces_signature(void)
 	return h;
 }
 
-/* Stops and frees a session: its final counters become the base the rows
- * keep adding to, so nothing of it stays attached and no count resets. */
+/* Stops and frees a session: its last latencies go to the model, its final
+ * counters become the base the rows keep adding to, so nothing of it stays
+ * attached and no count resets. */
 static void retire(struct view *v, struct mace_session *old)
 {
 	struct mace_counters c, k;
 	unsigned int i;
+	int r;
 
 	mace_session_stop(old);
+	r = take_hists(v, old);
+	if (r < 0)
+		snprintf(v->note, sizeof(v->note), "reading a replaced session: %s", strerror(-r));
 	mace_session_counters(old, &c);
 	top_counters_add(&v->retired, &c);
 	for (i = 0; i < v->m.n; i++)
@@ -579,38 +582,35 @@ static void retire(struct view *v, struct mace_session *old)
 }
 
 /* Binds again (a new session sees the containers there are now), starts the
- * new session, cuts at T, then retires the old one (if any): its records
+ * new session, cuts at T, then retires the old one (if any): its packets
  * before T and its final counters are kept. */
 static int rebind(struct view *v)
 {
-	unsigned int nf = !v->cur_feed, of = v->cur_feed;
 	struct mace_session *s;
 	struct mace_opts mo;
 	uint64_t t0 = now_ns(), cut;
 	int r;
 
 	cli_fill_mace_opts(v->o, &mo);
-	mo.on_record = on_record;
-	mo.ctx = &v->feed[nf];
-	v->feed[nf].v = v;
-	v->feed[nf].lo = 0;
-	v->feed[nf].hi = 0;	/* nothing until the cut */
 	s = mace_session_new(&mo);
 	if (!s)
 		return -errno;
-	r = mace_session_start(s);
+	/* nothing until the cut */
+	r = mace_session_set_window(s, UINT64_MAX, UINT64_MAX);
+	if (!r)
+		r = mace_session_start(s);
+	cut = now_ns();
+	if (!r)
+		r = mace_session_set_window(s, cut, UINT64_MAX);
+	if (!r && v->s)
+		r = mace_session_set_window(v->s, 0, cut);
 	if (r < 0) {
 		mace_session_free(s);
 		return r;
 	}
-	cut = now_ns();
-	v->feed[nf].lo = cut;
-	v->feed[nf].hi = UINT64_MAX;
-	v->feed[of].hi = cut;
 	if (v->s)
 		retire(v, v->s);
 	v->s = s;
-	v->cur_feed = nf;
 	v->rebinds++;
 	v->last_rebind_ms = (now_ns() - t0) / 1e6;
 	v->note[0] = '\0';
@@ -686,6 +686,13 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			last_sig = sig;
 		}
 		if (t >= next) {
+			r = v->s ? take_hists(v, v->s) : 0;
+			if (r < 0) {
+				term_end();
+				fprintf(stderr, "mace: top: reading the histograms: %s\n",
+					strerror(-r));
+				return EXIT_RUNTIME;
+			}
 			update_counters(v, t);
 			top_model_tick(&v->m, t);
 			keep_selection(v);
@@ -724,10 +731,9 @@ int cmd_top(int argc, char **argv)
 	top_model_init(&v.m, cli_netns_name);
 	v.o = &o;
 	v.discover = !o.netns;
-	v.feed[0].v = &v;
-	v.feed[0].hi = UINT64_MAX;
 	v.if_sig_session = interfaces_signature();
-	v.s = cli_session_open(&o, NULL, on_record, &v.feed[0]);
+	o.aggregate = true;
+	v.s = cli_session_open(&o, NULL, NULL, NULL);
 	if (!v.s) {
 		top_model_fini(&v.m);
 		return EXIT_RUNTIME;

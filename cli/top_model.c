@@ -101,6 +101,22 @@ void top_model_add(struct top_model *m, const struct mace_record *rec)
 	r->interval_records++;
 }
 
+void top_model_add_hist(struct top_model *m, uint32_t netns, unsigned int dir,
+			const struct mace_hist *h)
+{
+	struct top_row *r;
+	struct mace_summary s;
+
+	mace_hist_summary(h, &s);
+	r = dir <= MACE_INGRESS ? row_for(m, netns) : NULL;
+	if (!r) {
+		m->dropped += s.count;
+		return;
+	}
+	mace_hist_merge(r->cur[dir], h);
+	r->interval_records += s.count;
+}
+
 static void derive(struct top_model *m);
 static void drop_gone(struct top_model *m, uint64_t now_ns);
 

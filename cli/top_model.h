@@ -69,6 +69,9 @@ int top_model_init(struct top_model *m, top_name_fn name_fn);
 void top_model_fini(struct top_model *m);
 /* Adds one record to its netns row (created on first sight). */
 void top_model_add(struct top_model *m, const struct mace_record *rec);
+/* Adds the latencies h holds (of netns, dir) to that row, as records would. */
+void top_model_add_hist(struct top_model *m, uint32_t netns, unsigned int dir,
+			const struct mace_hist *h);
 /* Closes the interval: per-row stats, packets/s, history; then re-sorts. */
 void top_model_tick(struct top_model *m, uint64_t now_ns);
 /* Session counters.  netns 0: every container of the session at once (the

@@ -157,6 +157,10 @@ struct mace_opts {
 	bool raw_events;	/* correlate in user space even where the kernel could */
 	const char *save_file;	/* also write raw events here (for replay) */
 	size_t buffer_kb;	/* ring / per-CPU buffer size; 0: default */
+	/* Latency histograms per container instead of records (on_record is
+	 * not called; read them with mace_session_hists).  Kept in the kernel
+	 * when it correlates: no record per packet crosses to user space. */
+	bool aggregate;
 };
 #define MACE_OPTS_INIT { .sz = sizeof(struct mace_opts) }
 
@@ -191,6 +195,24 @@ int mace_session_describe(const struct mace_session *s, FILE *out);
 int64_t mace_session_realtime_offset(const struct mace_session *s);
 /* Destroys the kernel objects (if not stopped) and frees memory. */
 void mace_session_free(struct mace_session *s);
+
+/* ---- aggregating sessions (opts.aggregate) ------------------------------ */
+
+/* One histogram: the latencies of (container netns, direction); netns 0 for
+ * packets never seen in a container.  h is valid during the call only. */
+typedef void (*mace_hist_fn)(uint32_t netns, enum mace_dir dir, const struct mace_hist *h,
+			     void *ctx);
+/* Calls fn for each (netns, direction) with the latencies recorded since the
+ * last call; after mace_session_stop, what was left.  Mean and deviation are
+ * exact; min and max are exact when the interval holds the session's
+ * extremes, else within their bucket.  Returns the records the window left
+ * out since the last call, or a negative errno (-EINVAL: not aggregating). */
+int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, void *ctx);
+/* From now on only packets whose start point is in [lo_ns, hi_ns)
+ * (CLOCK_MONOTONIC) go into the histograms; the others are counted (see
+ * mace_session_hists).  For handing over between two sessions at a cut time,
+ * so the packets both see count once.  Default: all. */
+int mace_session_set_window(struct mace_session *s, uint64_t lo_ns, uint64_t hi_ns);
 
 /* ---- RTT correction --------------------------------------------------- */
 

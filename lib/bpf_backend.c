@@ -49,6 +49,11 @@ struct mace_backend {
 	__u64 *sweep_keys;		/* SWEEP_BATCH keys and values, for the sweep */
 	struct mace_bpf_record *sweep_vals;
 	struct mace_counters final;	/* kernel counters read before destroy */
+	/* Aggregating: histogram slot i is container netns slot_netns[i]. */
+	__u32 slot_netns[MACE_MAX_BOUND + 1];
+	unsigned int nslots;
+	struct mace_bpf_hists *hists;
+	__u64 outside, outside_taken;	/* records the window left out: seen, handed out */
 };
 
 static __u64 mono_ns(void)
@@ -206,6 +211,8 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 					skel->rodata->pt_idx[tp][dp->pt[i].role][d] = i + 1;
 	}
 	skel->rodata->kernel_corr = kcorr;
+	skel->rodata->kernel_agg = kcorr && cfg->aggregate;
+	skel->bss->win_hi = ~0ull;
 	/* Early wakeup once a quarter of the ring may be waiting, over all CPUs. */
 	skel->rodata->wake_items = ring / 4 / (sizeof(struct mace_bpf_record) + 8) / ncpu;
 	if (!skel->rodata->wake_items)
@@ -234,6 +241,34 @@ static void devtab_add(struct mace_bpf_devset *tab, __u32 ifindex, __u32 netns,
 	set->way[0].v.flags |= MACE_BPF_DEV_OVERFLOW;
 }
 
+/* The container netns bound device d serves (its records' netns); 0 for a
+ * shared one. */
+static __u32 served_by(const struct mace_bound_dev *d)
+{
+	if (!d->container_netns && d->role == MACE_ROLE_CONTAINER)
+		return d->netns;
+	return d->container_netns;
+}
+
+/* The histogram slot of container netns ctr: 0 for none, then in binding order. */
+static __u16 slot_of(struct mace_backend *b, __u32 ctr)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nslots; i++)
+		if (b->slot_netns[i] == ctr)
+			return i;
+	b->slot_netns[b->nslots] = ctr;
+	return b->nslots++;
+}
+
+static void assign_slots(struct mace_backend *b)
+{
+	b->nslots = 1;		/* slot 0: packets never seen in a container */
+	for (unsigned int i = 0; i < b->cfg.binding->ndev; i++)
+		slot_of(b, served_by(&b->cfg.binding->dev[i]));
+}
+
 static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 {
 	const struct mace_binding *bind = b->cfg.binding;
@@ -242,11 +277,12 @@ static int fill_maps(struct mace_backend *b, char *err, size_t errlen)
 	for (unsigned int i = 0; i < bind->ndev; i++) {
 		const struct mace_bound_dev *d = &bind->dev[i];
 		struct mace_bpf_dev_key k = { .netns = d->netns, .ifindex = d->ifindex };
-		struct mace_bpf_dev_val v = { .container_netns = d->container_netns, .role = d->role };
+		struct mace_bpf_dev_val v = {
+			.container_netns = served_by(d), .role = d->role,
+			.slot = slot_of(b, served_by(d)),
+		};
 		__u32 ctr = d->role == MACE_ROLE_CONTAINER ? d->netns : d->container_netns;
 
-		if (d->role == MACE_ROLE_CONTAINER && !v.container_netns)
-			v.container_netns = d->netns;
 		devtab_add(b->skel->bss->devtab, d->ifindex, d->netns, &v);
 		if (bpf_map__update_elem(b->skel->maps.devs, &k, sizeof(k), &v, sizeof(v), BPF_ANY)) {
 			snprintf(err, errlen, "device %s (netns %u, ifindex %u) into the filter: %s",
@@ -348,6 +384,7 @@ static void bpf_destroy(struct mace_backend *b)
 		close(b->timerfd);
 	free(b->sweep_keys);
 	free(b->sweep_vals);
+	mace_bpf_hists_free(b->hists);
 	free(b);
 }
 
@@ -357,6 +394,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 	struct epoll_event ev = { .events = EPOLLIN };
 	const struct mace_path *path = cfg->path;
 	struct mace_backend *b = NULL;
+	bool aggregating;
 	__u32 ring, mask;
 	int ret;
 
@@ -412,12 +450,18 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	ring = ring_bytes(cfg->buffer_kb);
+	aggregating = cfg->kernel_correlation && cfg->aggregate;
+	/* Aggregating, the ring carries nothing: one page unless asked. */
+	ring = ring_bytes(cfg->buffer_kb || !aggregating ? cfg->buffer_kb : 1);
 	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu, &b->cfg);
+	assign_slots(b);
 	ret = bpf_map__set_max_entries(b->skel->maps.ring, ring);
 	if (!ret)
 		ret = bpf_map__set_max_entries(b->skel->maps.pending, cfg->kernel_correlation ?
 					       b->cfg.max_pending : 1);
+	if (!ret)
+		ret = bpf_map__set_max_entries(b->skel->maps.hists,
+					       aggregating ? b->nslots * 2 : 1);
 	if (ret) {
 		snprintf(err, errlen, "sizing maps: %s", strerror(-ret));
 		goto fail;
@@ -461,6 +505,14 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		snprintf(err, errlen, "epoll/timerfd: %s", strerror(errno));
 		goto fail;
 	}
+	if (aggregating) {
+		b->hists = mace_bpf_hists_new(b->slot_netns, b->nslots, b->ncpu);
+		if (!b->hists) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+	}
 	if (cfg->kernel_correlation) {
 		b->sweep_keys = calloc(SWEEP_BATCH, sizeof(*b->sweep_keys));
 		b->sweep_vals = calloc(SWEEP_BATCH, sizeof(*b->sweep_vals));
@@ -471,6 +523,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		}
 	}
 	mace_dbg("bpf: loaded for path '%s' (%s), %u-byte ring, %u devices", path->name,
+		 aggregating ? "kernel correlation into histograms" :
 		 cfg->kernel_correlation ? "kernel correlation" : "raw events", ring,
 		 cfg->binding->ndev);
 	*out = b;
@@ -676,8 +729,10 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 		sum.expired += pc[i].expired;
 		sum.map_full += pc[i].map_full;
 		sum.lost += pc[i].lost;
+		sum.outside += pc[i].outside;
 	}
 	free(pc);
+	b->outside = sum.outside;
 	memset(out, 0, sizeof(*out));
 	out->lost = sum.lost;
 	out->user_drops = b->bad_items;
@@ -749,7 +804,14 @@ static int bpf_stop(struct mace_backend *b)
 			if (r && !ret)
 				ret = r;
 		}
-		int r = read_kernel(b, &b->final);
+		int r = b->hists ? mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
+
+		if (r) {
+			mace_err("bpf: reading the histograms: %s", strerror(-r));
+			if (!ret)
+				ret = r;
+		}
+		r = read_kernel(b, &b->final);
 
 		if (r) {
 			mace_err("bpf: reading counters: %s", strerror(-r));
@@ -804,6 +866,57 @@ static int bpf_update(struct mace_backend *b)
 	return ret;
 }
 
+/* ---- aggregating ------------------------------------------------------- */
+
+/* Kernel memory the histograms may take, and as much again in user space. */
+#define AGG_BUDGET_BYTES (64u << 20)
+
+bool mace_bpf_agg_fits(const struct mace_binding *bind)
+{
+	struct mace_backend b = { .cfg.binding = bind };
+	int ncpu = libbpf_num_possible_cpus();
+
+	assign_slots(&b);
+	return ncpu > 0 &&
+	       (uint64_t)b.nslots * 2 * ncpu * sizeof(struct mace_bpf_hist) <= AGG_BUDGET_BYTES;
+}
+
+static int64_t bpf_hists(struct mace_backend *b, mace_hist_fn fn, void *ctx)
+{
+	struct mace_counters c;
+	int64_t outside;
+	int ret;
+
+	if (!b->hists)
+		return -EINVAL;
+	if (!b->stopped && b->skel) {
+		/* The window's count as of now; later ones go to the next call. */
+		ret = read_kernel(b, &c);
+		if (!ret)
+			ret = mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists));
+		if (ret) {
+			mace_err("bpf: reading the histograms: %s", strerror(-ret));
+			return ret;
+		}
+	}
+	mace_bpf_hists_take(b->hists, fn, ctx);
+	outside = (int64_t)(b->outside - b->outside_taken);
+	b->outside_taken = b->outside;
+	return outside;
+}
+
+static int bpf_set_window(struct mace_backend *b, uint64_t lo, uint64_t hi)
+{
+	if (!b->hists)
+		return -EINVAL;
+	if (b->stopped || !b->skel)
+		return 0;	/* nothing more comes in */
+	/* The programs read these as they go: each bound changes on its own. */
+	__atomic_store_n(&b->skel->bss->win_lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&b->skel->bss->win_hi, hi, __ATOMIC_RELAXED);
+	return 0;
+}
+
 const struct mace_backend_ops mace_bpf_backend = {
 	.name = "bpf",
 	.open = bpf_open,
@@ -814,4 +927,6 @@ const struct mace_backend_ops mace_bpf_backend = {
 	.counters = bpf_counters,
 	.destroy = bpf_destroy,
 	.update = bpf_update,
+	.hists = bpf_hists,
+	.set_window = bpf_set_window,
 };

@@ -171,6 +171,7 @@ struct mace_backend_cfg {
 	const struct mace_path *path;
 	const struct mace_binding *binding;
 	bool kernel_correlation;	/* BPF only: emit records, not events */
+	bool aggregate;			/* with it: histograms (hists), no records */
 	__u32 max_pending;
 	__u64 expire_ns;
 	size_t buffer_kb;
@@ -199,8 +200,14 @@ struct mace_backend_ops {
 	/* The binding changed in place (devices dropped or renamed): follow it
 	 * in the kernel-side filters.  NULL if there is nothing to follow. */
 	int (*update)(struct mace_backend *b);
+	/* Aggregating (cfg.aggregate): as mace_session_hists / _set_window. */
+	int64_t (*hists)(struct mace_backend *b, mace_hist_fn fn, void *ctx);
+	int (*set_window)(struct mace_backend *b, uint64_t lo, uint64_t hi);
 };
 extern const struct mace_backend_ops mace_bpf_backend;
+/* Whether the kernel's histograms for bind's containers fit the memory budget
+ * (else an aggregating session aggregates records in user space). */
+bool mace_bpf_agg_fits(const struct mace_binding *bind);
 extern const struct mace_backend_ops mace_ftrace_backend;
 
 /* ---- rawfile.c: raw-event recordings ------------------------------------- */
@@ -228,6 +235,31 @@ struct mace_raw_reader *mace_raw_open(const char *file, struct mace_raw_header *
 /* 1: an event, 0: clean end, -errno: truncated/corrupt (message in err). */
 int mace_raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen);
 void mace_raw_free(struct mace_raw_reader *r);
+
+/* ---- stats.c: histograms filled from a kernel histogram ------------------ */
+void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
+		   long double sumsq, uint64_t floor, uint64_t ceil);
+uint64_t mace_hist_count(const struct mace_hist *h);
+
+/* ---- agg.c: latency histograms per (container netns, direction) ---------- */
+struct mace_agg;
+struct mace_agg *mace_agg_new(void);
+/* The histogram of (netns, dir), made on first use; NULL (ENOMEM) if it cannot be. */
+struct mace_hist *mace_agg_hist(struct mace_agg *a, __u32 netns, __u8 dir);
+/* Hands each non-empty histogram to fn, then empties it. */
+void mace_agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx);
+void mace_agg_free(struct mace_agg *a);
+
+/* ---- bpf_hists.c: the kernel's per-CPU histograms, read as differences --- */
+struct mace_bpf_hists;
+/* For a map of nslots * 2 entries: slot i holds the packets of netns
+ * slot_netns[i], entry i * 2 + dir a direction. */
+struct mace_bpf_hists *mace_bpf_hists_new(const __u32 *slot_netns, unsigned int nslots,
+					  int ncpu);
+/* Adds what the map gained since the last read to the histograms taken next. */
+int mace_bpf_hists_read(struct mace_bpf_hists *hs, int map_fd);
+void mace_bpf_hists_take(struct mace_bpf_hists *hs, mace_hist_fn fn, void *ctx);
+void mace_bpf_hists_free(struct mace_bpf_hists *hs);
 
 /* ---- key.c: content keys (user-space twin of the BPF key) ----------------- */
 /* Hash of rewrite-proof fields of the packet starting at its IP header. */

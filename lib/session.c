@@ -28,6 +28,10 @@ struct mace_session {
 	int epfd;			/* backend fd + watch fd: mace_session_fd */
 	char ctr_label[256];		/* the bound containers, for the last words */
 	bool kernel_correlation;
+	bool kernel_agg;		/* the kernel aggregates: the backend has the hists */
+	struct mace_agg *agg;		/* else, aggregating: records into these */
+	uint64_t win_lo, win_hi;	/* mace_session_set_window */
+	uint64_t outside;		/* records the window left out, not yet reported */
 	struct mace_correlator *corr;
 	struct mace_raw_writer *save;
 	int save_err;
@@ -67,6 +71,21 @@ static void deliver(const struct mace_record *rec, void *ctx)
 	s->delivered++;
 	if (s->keep)
 		mace_keep_add(s->keep, rec);
+	if (s->agg) {
+		struct mace_hist *h;
+
+		if (rec->ts_ns < s->win_lo || rec->ts_ns >= s->win_hi) {
+			s->outside++;
+			return;
+		}
+		h = mace_agg_hist(s->agg, rec->netns, rec->dir & 1);
+		if (!h) {
+			s->extra.user_drops++;
+			return;
+		}
+		mace_hist_add(h, rec->latency_ns);
+		return;
+	}
 	if (s->opts.on_record)
 		s->opts.on_record(rec, s->opts.ctx);
 }
@@ -138,6 +157,8 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 		.path = s->path,
 		.binding = &s->binding,
 		.kernel_correlation = s->kernel_correlation,
+		.aggregate = s->kernel_correlation && s->opts.aggregate &&
+			     mace_bpf_agg_fits(&s->binding),
 		.max_pending = s->opts.max_pending,
 		.expire_ns = s->opts.expire_ns,
 		.buffer_kb = s->opts.buffer_kb,
@@ -155,6 +176,10 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 		return ret;
 	}
 	s->ops = ops;
+	s->kernel_agg = cfg.aggregate;
+	if (s->opts.aggregate && s->kernel_correlation && !cfg.aggregate)
+		mace_info("the kernel's histograms for %u containers would take too much memory: "
+			  "aggregating records in user space", mace_binding_containers(&s->binding));
 	return 0;
 }
 
@@ -164,6 +189,16 @@ bool mace_kernel_correlates(const struct mace_opts *o, const struct mace_path *p
 {
 	return !o->raw_events && !o->save_file && o->expire_ns <= MACE_BPF_MAX_SPAN_NS &&
 	       mace_path_kernel_correlatable(path);
+}
+
+/* Aggregating without the kernel's help: the session's own histograms. */
+static int new_agg(struct mace_session *s)
+{
+	s->win_hi = UINT64_MAX;
+	if (!s->opts.aggregate || s->kernel_agg)
+		return 0;
+	s->agg = mace_agg_new();
+	return s->agg ? 0 : -ENOMEM;
 }
 
 /* AUTO prefers eBPF and says so on the log when it falls back to ftrace. */
@@ -365,6 +400,9 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 		if (ret)
 			goto fail;
 	}
+	ret = new_agg(s);
+	if (ret)
+		goto fail;
 	if (s->opts.save_file) {
 		ret = open_save_file(s);
 		if (ret)
@@ -404,6 +442,8 @@ MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
 	if (ret)
 		goto fail;
 	ret = new_correlator(s, !strcmp(h.backend, "ftrace"));
+	if (!ret)
+		ret = new_agg(s);
 	if (ret)
 		goto fail;
 	return s;
@@ -563,6 +603,29 @@ MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32
 	return 0;
 }
 
+MACE_EXPORT int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, void *ctx)
+{
+	int64_t outside;
+
+	if (!s || !fn || !s->opts.aggregate)
+		return -EINVAL;
+	if (s->kernel_agg)
+		return s->ops->hists(s->backend, fn, ctx);
+	mace_agg_take(s->agg, fn, ctx);
+	outside = (int64_t)s->outside;
+	s->outside = 0;
+	return outside;
+}
+
+MACE_EXPORT int mace_session_set_window(struct mace_session *s, uint64_t lo_ns, uint64_t hi_ns)
+{
+	if (!s || !s->opts.aggregate || lo_ns > hi_ns)
+		return -EINVAL;
+	s->win_lo = lo_ns;
+	s->win_hi = hi_ns;
+	return s->kernel_agg ? s->ops->set_window(s->backend, lo_ns, hi_ns) : 0;
+}
+
 MACE_EXPORT const char *mace_session_path_name(const struct mace_session *s)
 {
 	return s && s->path ? mace_path_name(s->path) : NULL;
@@ -629,6 +692,7 @@ MACE_EXPORT void mace_session_free(struct mace_session *s)
 		mace_raw_close(s->save);
 	mace_raw_free(s->replay);
 	mace_corr_free(s->corr);
+	mace_agg_free(s->agg);
 	mace_keep_free(s->keep);
 	mace_path_free(s->path);
 	free(s);

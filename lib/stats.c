@@ -175,3 +175,44 @@ MACE_EXPORT bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter,
 	*iter = NBUCKETS;
 	return false;
 }
+
+/*
+ * h from counts of its first nb buckets and the moments of their values (a
+ * kernel histogram, whose buckets are these).  Mean and deviation are exact;
+ * min and max are the bounds of the outer buckets, narrowed to floor/ceil
+ * when the caller knows a bound (exact when the values include it).
+ */
+void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
+		   long double sumsq, uint64_t floor, uint64_t ceil)
+{
+	unsigned int first = NBUCKETS, last = 0;
+	uint64_t lo, hi;
+	long double m2;
+
+	mace_hist_reset(h);
+	if (nb > NBUCKETS)
+		nb = NBUCKETS;
+	for (unsigned int i = 0; i < nb; i++) {
+		if (!b[i])
+			continue;
+		h->b[i] = b[i];
+		h->count += b[i];
+		if (first == NBUCKETS)
+			first = i;
+		last = i;
+	}
+	if (!h->count)
+		return;
+	bucket_bounds(first, &lo, &hi);
+	h->min = lo > floor ? lo : floor;
+	bucket_bounds(last, &lo, &hi);
+	h->max = hi < ceil ? hi : ceil;
+	h->mean = (double)sum / (double)h->count;
+	m2 = sumsq - (long double)sum * (long double)sum / (long double)h->count;
+	h->m2 = m2 > 0 ? (double)m2 : 0;
+}
+
+uint64_t mace_hist_count(const struct mace_hist *h)
+{
+	return h->count;
+}

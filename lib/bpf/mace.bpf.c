@@ -27,6 +27,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u8 pt_idx[MACE_TP_COUNT][MACE_ROLE_COUNT][2];
 const volatile __u8 npoints[2];
 const volatile bool kernel_corr;
+/* Kernel correlation into histograms (struct mace_bpf_hist), no records. */
+const volatile bool kernel_agg;
 /* Wake user space after this many items per CPU; below, the timer drains. */
 const volatile __u32 wake_items = 2048;
 
@@ -43,6 +45,10 @@ struct mace_bpf_devset devtab[MACE_BPF_DEVTAB_SETS];
 /* Entries in the pending map, pending or done: atomic on every insert and
  * delete (here and in user space's sweep), which reused addresses skip. */
 __u64 nentries;
+
+/* Aggregating: only packets that started in [win_lo, win_hi) go into the
+ * histograms (a session replacing another takes over at a cut time). */
+__u64 win_lo, win_hi;
 
 /* ---- maps ------------------------------------------------------------------ */
 
@@ -67,6 +73,14 @@ struct {
 	__type(key, __u64);		/* skb address */
 	__type(value, struct mace_bpf_record);
 } pending SEC(".maps");
+
+/* Aggregating: slot * 2 + direction; sized by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct mace_bpf_hist);
+} hists SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -252,11 +266,13 @@ static __always_inline long pend_delete(__u64 *key)
 
 /* Writes r as a new entry at point 0 of direction dir, of the packet f. */
 static __always_inline void fill_start(struct mace_bpf_record *r, const struct mace_flow *f,
-				       __u8 dir, __u8 tp, __u32 ctr, __u32 len, __u64 now)
+				       __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv,
+				       __u32 len, __u64 now)
 {
 	__builtin_memset(r, 0, sizeof(*r));
 	r->ts0 = now;
-	r->netns = ctr;
+	r->netns = dv->container_netns;
+	r->slot = dv->slot;
 	r->len = len;
 	r->cpu_start = bpf_get_smp_processor_id();
 	r->dir = dir;
@@ -273,20 +289,22 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
  * a new element.
  */
 static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_record *e,
-				  __u8 dir, __u8 tp, __u32 ctr, __u32 len, bool gone, __u64 now,
-				  struct mace_bpf_counters *c)
+				  __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv, __u32 len,
+				  bool gone, __u64 now, struct mace_bpf_counters *c)
 {
 	struct mace_bpf_record r;
 	struct mace_flow f = {};
 	long ret;
 
-	flow_of(skb, gone, &f);
+	/* A histogram needs no headers: no copy, no parse. */
+	if (!kernel_agg)
+		flow_of(skb, gone, &f);
 	if (e) {
-		fill_start(e, &f, dir, tp, ctr, len, now);
+		fill_start(e, &f, dir, tp, dv, len, now);
 		c->pending++;
 		return;
 	}
-	fill_start(&r, &f, dir, tp, ctr, len, now);
+	fill_start(&r, &f, dir, tp, dv, len, now);
 	ret = bpf_map_update_elem(&pending, &key, &r, BPF_NOEXIST);
 	if (ret) {
 		/* Map full (or, racing, taken): the start is dropped, counted as
@@ -323,13 +341,48 @@ static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_
 	return NULL;
 }
 
-/* Point i > 0 of the live entry e of key: its end point emits the record. */
-static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i, __u32 ctr,
-				    __u64 now, struct mace_bpf_counters *c)
+/* The latency lat of a packet that started at ts0 into the histogram of its
+ * (slot, dir) (aggregating); false if there is none. */
+static __always_inline bool aggregate(__u64 ts0, __u16 slot, __u8 dir, __u32 lat,
+				      struct mace_bpf_counters *c)
+{
+	__u32 idx = (__u32)slot * 2 + (dir & 1);
+	struct mace_bpf_hist *h;
+	__u64 sq, i;
+
+	if (ts0 < win_lo || ts0 >= win_hi) {
+		c->outside++;
+		return true;
+	}
+	h = bpf_map_lookup_elem(&hists, &idx);
+	i = mace_bpf_hist_bucket(lat);
+	if (!h || i >= MACE_BPF_HIST_BUCKETS)
+		return false;	/* no slot: user space sized the map for every one */
+	h->sum += lat;
+	sq = (__u64)lat * lat;
+	h->sumsq_lo += sq;
+	if (h->sumsq_lo < sq)
+		h->sumsq_hi++;
+	if (!h->min || lat < h->min)
+		h->min = lat;
+	if (lat > h->max)
+		h->max = lat;
+	barrier_var(i);	/* index with the register the check bounded */
+	h->b[i]++;
+	return true;
+}
+
+/* Point i > 0 of the live entry e of key: its end point emits the record
+ * (or, aggregating, adds its latency to a histogram). */
+static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i,
+				    const struct mace_bpf_dev_val *dv, __u64 now,
+				    struct mace_bpf_counters *c)
 {
 	__u64 dt = now - e->ts0;
 	struct mace_bpf_record *r;
-	__u8 n;
+	__u64 ts0;
+	__u16 slot;
+	__u8 n, dir;
 
 	if (i < e->next) {
 		/* An alternative of a point already passed. */
@@ -345,19 +398,27 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 	e->dt[i & (MACE_BPF_MAX_POINTS - 1)] = dt ? dt : 1;	/* 0 means not seen */
 	e->next = i + 1;
 	e->nev++;
-	if (!e->netns)
-		e->netns = ctr;
+	if (!e->netns) {
+		e->netns = dv->container_netns;
+		e->slot = dv->slot;
+	}
 	n = e->npoints;
 	if (i + 1 < n) {
 		c->pending++;
 		return;
 	}
 	/* End point: copy out before the entry is reused or deleted. */
-	r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
-	if (r) {
-		__builtin_memcpy(r, e, sizeof(*r));
-		r->cpu_end = bpf_get_smp_processor_id();
+	r = NULL;
+	if (!kernel_agg) {
+		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
+		if (r) {
+			__builtin_memcpy(r, e, sizeof(*r));
+			r->cpu_end = bpf_get_smp_processor_id();
+		}
 	}
+	ts0 = e->ts0;
+	slot = e->slot;
+	dir = e->dir;
 	n = e->nev;
 	if (young(e, now) && nentries <= keep_done_max) {
 		/* Done: kept for the next packet in this skb address. */
@@ -372,18 +433,21 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 	}
 	c->pending -= n - 1;
 	c->matched += n;
-	if (!r) {
+	if (kernel_agg ? !aggregate(ts0, slot, dir, (__u32)dt, c) : !r) {
 		c->lost++;
 		return;
 	}
 	c->records++;
-	submit(r, c);
+	if (r)
+		submit(r, c);
 }
 
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
-static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, __u32 ctr,
-				      __u32 len, bool gone, struct mace_bpf_counters *c)
+static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
+				      const struct mace_bpf_dev_val *dv, __u32 len, bool gone,
+				      struct mace_bpf_counters *c)
 {
+	__u8 role = dv->role;
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
 	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
 	struct mace_bpf_record *e;
@@ -394,7 +458,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 	if (e && e->next && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
 		if (i > 0) {
-			advance(key, e, i, ctr, now, c);
+			advance(key, e, i, dv, now, c);
 			return;
 		}
 		/* Another start alternative while nothing else was seen: the
@@ -415,7 +479,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp, __u8 role, _
 	 * (in this direction: a recycled skb; in the other: a reply in it). */
 	if (e && e->next)
 		e = supersede(key, e, now, c);
-	start(skb, key, e, dir, tp, ctr, len, gone, now, c);
+	start(skb, key, e, dir, tp, dv, len, gone, now, c);
 }
 
 /*
@@ -506,7 +570,7 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 		c->events++;
 		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, gone, c);
 	}
-	correlate(skb, tp, role, dv->container_netns, len, gone, c);
+	correlate(skb, tp, dv, len, gone, c);
 	return 0;
 }
 

@@ -84,7 +84,7 @@ struct mace_bpf_dev_val {
 	__u32 container_netns;	/* 0 for shared devices (outer) */
 	__u8 role;		/* enum mace_role */
 	__u8 flags;		/* MACE_BPF_DEV_* (devtab, first way of a set only) */
-	__u8 pad[2];
+	__u16 slot;		/* histogram slot of container_netns (aggregating); 0: none */
 };
 
 /*
@@ -130,6 +130,7 @@ struct mace_bpf_record {
 	__u32 seq;
 	__u16 id, sport, dport;
 	__u16 cpu_start, cpu_end;
+	__u16 slot;		/* histogram slot of netns (aggregating), 0 until known */
 	__u8 dir;		/* enum mace_dir */
 	__u8 npoints;
 	__u8 next;		/* index of the next point expected; 0: done */
@@ -137,7 +138,7 @@ struct mace_bpf_record {
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
 	__u8 src[16], dst[16];
-	__u8 pad[3];
+	__u8 pad;
 };
 
 /*
@@ -157,7 +158,44 @@ struct mace_bpf_counters {
 	__u64 map_full;		/* same, for the warning */
 	__u64 lost;		/* ring buffer reservations that failed */
 	__u64 since_wake;	/* items submitted since the last forced wakeup (not a count) */
+	__u64 outside;		/* records left out of the histograms by the window */
 };
+
+/*
+ * Aggregating mode: a histogram per (slot, direction) instead of a record
+ * per packet, for callers that only want latency distributions (mace top,
+ * mace stat).  The buckets are struct mace_hist's (lib/stats.c) below 2^32
+ * ns, which is all a record can span: 128 exact ones, then every power of
+ * two from 2^7 to 2^31 split into 128.  Per CPU and cumulative: user space
+ * reads the differences, so it never has to reset what a program writes.
+ */
+#define MACE_BPF_HIST_SUB_BITS 7
+#define MACE_BPF_HIST_BUCKETS ((1 << MACE_BPF_HIST_SUB_BITS) * (32 - MACE_BPF_HIST_SUB_BITS + 1))
+struct mace_bpf_hist {
+	__u64 sum;		/* of the latencies, ns */
+	__u64 sumsq_lo, sumsq_hi; /* of their squares, 128 bits */
+	__u32 min, max;		/* 0: none yet (latencies are at least 1 ns) */
+	__u32 b[MACE_BPF_HIST_BUCKETS];	/* counts; they wrap, differences do not */
+};
+
+/* The bucket of v: struct mace_hist's bucket_of() for 32-bit values, written
+ * without clz, which BPF lacks. */
+static inline __u32 mace_bpf_hist_bucket(__u32 v)
+{
+	__u32 e = 0, x = v;
+
+	if (v < (1u << MACE_BPF_HIST_SUB_BITS))
+		return v;
+	if (x >> 16) { e += 16; x >>= 16; }
+	if (x >> 8) { e += 8; x >>= 8; }
+	if (x >> 4) { e += 4; x >>= 4; }
+	if (x >> 2) { e += 2; x >>= 2; }
+	if (x >> 1)
+		e += 1;
+	e -= MACE_BPF_HIST_SUB_BITS;
+	return ((e + 1) << MACE_BPF_HIST_SUB_BITS) +
+	       ((v >> e) & ((1u << MACE_BPF_HIST_SUB_BITS) - 1));
+}
 
 /* ---- content keys: the same function in BPF and in lib/key.c ------------- */
 
