@@ -10,7 +10,9 @@
 # be read raw and calibrated (minus that floor per run):
 #   prog empty ns_per_run X
 #   per_event_ns_calibrated X
-#   SECONDS_FLOOD (default 3), MODE kernel|raw (default kernel), CALIB 0|1 (default 1)
+#   SECONDS_FLOOD (default 3), CALIB 0|1 (default 1), MODE (default kernel):
+#   kernel (records correlated in the kernel), agg (mace stat: histograms
+#   aggregated in the kernel, no records) or raw (events, user-space correlation)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
@@ -34,20 +36,21 @@ tb_signals
 
 [ "$(id -u)" = 0 ] || { echo "kcost: needs root"; exit 0; }
 tb_up bridge-nat >/dev/null || { echo "kcost: testbed failed"; exit 1; }
-raw=
+cmd=record raw=
 [ "$MODE" = raw ] && raw=--raw
+[ "$MODE" = agg ] && cmd=stat raw=-j
 # The child runs once every program is attached; the programs belong to
 # mace (its pid), which is the child's parent.  Port 9 has no listener: the
 # flood is one-way (ICMP unreachables are rate-limited).
 # shellcheck disable=SC2086
-"$MACE" record $raw --netns "$TB_CTR" -p inner-dev -o "$work/rec" -- sh -c '
+"$MACE" $cmd $raw --netns "$TB_CTR" -p inner-dev -- sh -c '
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	ip netns exec "$1" "$2" flood "$3" 9 "$4" 64 >"$5/sent"
 	bpftool prog show -j >"$5/progs"
 	echo 0 >/proc/sys/kernel/bpf_stats_enabled
 	cat /proc/$PPID/fdinfo/* 2>/dev/null | awk "/^prog_id:/ { print \$2 }" | sort -u \
 		>"$5/ids"' sh "$TB_CTR" "$PP" "$TB_REMOTE_IP" "$SECS" "$work" \
-	2>"$work/err" || { echo "kcost: mace record failed:"; cat "$work/err"; exit 1; }
+	>"$work/rec" 2>"$work/err" || { echo "kcost: mace $cmd failed:"; cat "$work/err"; exit 1; }
 # Our programs: those mace's link fds point to.
 jq -r --argjson ids "[$(paste -sd, "$work/ids")]" '.[] | select(.id as $i | $ids | index($i)) |
 	select(.run_cnt != null and .run_cnt > 0) |
@@ -89,8 +92,12 @@ if [ "$MODE" = raw ]; then
 	grep 'counters' "$work/err"
 	exit 0
 fi
-egress=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "dir") d = i; next }
-	$d == "egress" { n++ } END { print n + 0 }' "$work/rec")
+if [ "$MODE" = agg ]; then
+	egress=$(jq '.total[] | select(.dir == "egress") | .count' "$work/rec")
+else
+	egress=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "dir") d = i; next }
+		$d == "egress" { n++ } END { print n + 0 }' "$work/rec")
+fi
 grep 'counters' "$work/err" | awk -v sent="$sent" -v eg="$egress" '{
 	for (i = 3; i < NF; i += 2) c[$i] = $(i + 1)
 	un = sent - eg - c["expired"] - c["replaced"] - c["lost"] - c["pending"]
