@@ -646,6 +646,7 @@ MACE_EXPORT int mace_session_describe(const struct mace_session *s, FILE *out)
 		return -EINVAL;
 	fprintf(out, "path %s, backend %s%s\n", mace_session_path_name(s),
 		mace_session_backend_name(s),
+		s->kernel_agg ? " (correlating in the kernel, into histograms)" :
 		s->kernel_correlation ? " (correlating in the kernel)" : "");
 	return mace_binding_describe(&s->binding, out);
 }

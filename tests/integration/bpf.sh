@@ -115,6 +115,40 @@ else
 	pass "bpf_device_overflow ($shared devices of ifindex 2, $M pings from each of 6 containers)"
 fi
 
+# mace stat aggregates: in the kernel (a histogram per container and
+# direction, no records), and with --raw in user space from records.  The
+# same six containers: each has its M pings per direction, and the session's
+# records are exactly what the histograms hold.
+for mode in kernel raw; do
+	extra=
+	[ $mode = raw ] && extra=--raw
+	ip netns exec "$TB_HOST" "$MACE" stat -j -b bpf $extra -- sh -c '
+		r=$1; n=$2; shift 2
+		for ns; do ip netns exec "$ns" ping -q -c "$n" -i 0.02 "$r" >/dev/null || exit 1; done' \
+		sh "$TB_REMOTE_IP" $M $ctrs >"$W/agg-$mode.json" 2>"$W/agg-$mode.err"
+	rc=$?
+	bad=
+	for ns in $ctrs; do
+		ino=$(stat -L -c %i "/run/netns/$ns")
+		got=$(jq -r --argjson ino "$ino" '[.netns[] | select(.netns == $ino) |
+			"\(.dir)=\(.count)"] | sort | join(",")' "$W/agg-$mode.json" 2>/dev/null)
+		[ "$got" = "egress=$M,ingress=$M" ] || bad="$bad $ns:$got"
+	done
+	sums=$(jq -r '"\([.total[].count] | add) \(.counters.records) \([.total[] |
+		select(.count > 0 and (.min_ns > .p50_ns or .p50_ns > .max_ns or
+		.mean_ns < .min_ns or .mean_ns > .max_ns))] | length)"' "$W/agg-$mode.json" 2>/dev/null)
+	want="histograms"
+	[ $mode = raw ] && want="backend bpf\$"
+	if [ $rc -ne 0 ] || [ -n "$bad" ] || [ "${sums%% *}" != "$((12 * M))" ] ||
+		[ "$(echo "$sums" | cut -d' ' -f2)" != "$((12 * M))" ] || [ "${sums##* }" != 0 ] ||
+		! grep -q "$want" "$W/agg-$mode.err" || ! b=$(balanced "$W/agg-$mode.err"); then
+		fail bpf_aggregate_$mode "exit $rc, counts off:$bad; histograms/records/odd: $sums;\
+ $(tail -2 "$W/agg-$mode.err" | tr '\n' ' ')"
+	else
+		pass "bpf_aggregate_$mode ($M pings per direction from each of 6 containers; $b)"
+	fi
+done
+
 # While running, only the path's programs are loaded (inner-dev: two; no
 # third tracepoint on every packet's path to read headers).
 # bpftool here shows no owner pids: judge the programs that appeared.

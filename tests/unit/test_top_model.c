@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The model behind `mace top`, driven with synthetic records (no terminal). */
+#include <math.h>
 #include <stdlib.h>
 
 #include "t.h"
@@ -80,6 +81,47 @@ TEST(aggregates_per_netns_and_interval)
 }
 
 /* Sorting by any column, reverse, unknowns last either way. */
+/* Histograms of an aggregating session count as their records would. */
+TEST(histograms_count_as_records)
+{
+	struct top_model by_rec, by_hist;
+	struct mace_hist *h = mace_hist_new();
+	const struct top_row *a, *b;
+	int i;
+
+	top_model_init(&by_rec, names);
+	top_model_init(&by_hist, names);
+	for (i = 1; i <= 300; i++) {
+		struct mace_record x = rec(1, i % 2, i * 777);
+
+		top_model_add(&by_rec, &x);
+		if (i % 2 == MACE_INGRESS)
+			mace_hist_add(h, i * 777);
+	}
+	top_model_add_hist(&by_hist, 1, MACE_INGRESS, h);
+	mace_hist_reset(h);
+	for (i = 2; i <= 300; i += 2)
+		mace_hist_add(h, i * 777);
+	top_model_add_hist(&by_hist, 1, MACE_EGRESS, h);
+	top_model_add_hist(&by_hist, 1, 7, h);	/* no such direction */
+	CHECK_EQ_U64(by_hist.dropped, 150);
+	top_model_tick(&by_rec, 2000000000ull);
+	top_model_tick(&by_hist, 2000000000ull);
+	a = top_model_row(&by_rec, 0);
+	b = top_model_row(&by_hist, 0);
+	CHECK(a && b && by_hist.n == 1);
+	for (int d = 0; a && b && d < 2; d++) {
+		CHECK_EQ_U64(b->last[d].count, a->last[d].count);
+		CHECK_EQ_U64(b->last[d].p50, a->last[d].p50);
+		CHECK_EQ_U64(b->last[d].p99, a->last[d].p99);
+		CHECK(fabs(b->last[d].mean - a->last[d].mean) <= 1e-9 * a->last[d].mean);
+	}
+	CHECK(a && b && b->pps == a->pps && b->pps == 300);
+	mace_hist_free(h);
+	top_model_fini(&by_rec);
+	top_model_fini(&by_hist);
+}
+
 TEST(sorts_by_column)
 {
 	const struct top_row *r;
@@ -226,6 +268,7 @@ TEST(history_keeps_last_60_seconds)
 int main(void)
 {
 	RUN(aggregates_per_netns_and_interval);
+	RUN(histograms_count_as_records);
 	RUN(sorts_by_column);
 	RUN(counters_per_row_only_when_known);
 	RUN(history_keeps_last_60_seconds);
