@@ -44,6 +44,8 @@ CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(B)/cli/%.o,$(CLI_SRCS))
 EXAMPLES := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+# Programs the integration tests run (tests/integration/*.c).
+ITESTS := $(patsubst tests/integration/%.c,$(B)/itests/%,$(wildcard tests/integration/*.c))
 ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(wildcard tests/unit/test_*.c))
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c))) \
@@ -57,7 +59,7 @@ all: lib cli examples
 lib: $(SOLIB) $(ALIB) $(B)/mace.pc
 cli: $(B)/mace
 examples: $(EXAMPLES)
-tests: $(UNIT_TESTS) $(ASAN_TESTS) $(BENCHES) $(B)/asan/mace
+tests: $(UNIT_TESTS) $(ASAN_TESTS) $(ITESTS) $(BENCHES) $(B)/asan/mace
 
 # ---- BPF: clang -> bpftool gen object (link + strip) -> skeleton ----------
 $(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c lib/bpf/mace_shared.h lib/bpf/vmlinux.h | $(B)/bpf
@@ -113,6 +115,9 @@ $(B)/examples/%: examples/%.c $(ALIB) | $(B)/examples
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(ALIB) | $(B)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+$(B)/itests/%: tests/integration/%.c $(ALIB) | $(B)/itests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_LIB_OBJS := $(patsubst $(B)/lib/%,$(B)/asan/lib/%,$(LIB_OBJS))
 $(B)/asan/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/asan/lib
@@ -161,7 +166,7 @@ $(B)/bench/noop.bpf.o: tests/bench/noop.bpf.c lib/bpf/vmlinux.h | $(B)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
 
-$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress $(B)/asan/stress:
+$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/itests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress $(B)/asan/stress:
 	$(Q)mkdir -p $@
 
 # ---- set-up, checks, demo --------------------------------------------------

@@ -149,6 +149,26 @@ for mode in kernel raw; do
 	fi
 done
 
+# Two aggregating sessions hand over at a cut time (mace top binding again):
+# while both run, each packet goes into one histogram only; the other session
+# counts it as left out by its window.  Pings from 0.5 s to 2.5 s; A alone
+# until 1.5 s, both until 2.25 s, then B alone.
+P=400
+HANDOVER=${B:-build}/itests/handover
+(sleep 0.5; ip netns exec "$TB_CTR" ping -q -c $P -i 0.005 "$TB_REMOTE_IP" >/dev/null) &
+h=$("$HANDOVER" "$TB_CTR" 4.5 2>"$W/handover.err")
+rc=$?
+wait
+set -- $h
+if [ $rc -ne 0 ] || [ $# -ne 12 ]; then
+	fail bpf_aggregate_handover "exit $rc: $(tail -2 "$W/handover.err" | tr '\n' ' ')"
+elif [ $(($2 + $8)) -ne $((2 * P)) ] || [ "$4" -eq 0 ] || [ "$2" -eq 0 ] || [ "$8" -eq 0 ] ||
+	[ $(($6 + ${12})) -ne $(($2 + $4 + $8 + ${10})) ]; then
+	fail bpf_aggregate_handover "$h; want a_counted + b_counted = $((2 * P)), some of A's left out"
+else
+	pass "bpf_aggregate_handover ($h)"
+fi
+
 # While running, only the path's programs are loaded (inner-dev: two; no
 # third tracepoint on every packet's path to read headers).
 # bpftool here shows no owner pids: judge the programs that appeared.
