@@ -2,8 +2,10 @@
 # Packet rate, accounting, consumer throughput, memory, start-up and the
 # ftrace backend's lossless event rate, on the bridge+NAT testbed (inner-dev).
 # Prints "key value ..." lines that run.sh turns into the table; asserts nothing.
-#   ROUNDS (default 5)       interleaved none/floor/mace flood rounds (floor:
-#                            no-op programs on mace's tracepoints, noop.c)
+#   ROUNDS (default 5)       interleaved none/floor/mace/agg flood rounds (floor:
+#                            no-op programs on mace's tracepoints, noop.c;
+#                            mace: mace record; agg: mace stat, histograms
+#                            aggregated in the kernel, as mace top does)
 #   FLOOD_SECS (default 2)   per round
 #   MEM_SECS (default 60)    memory run
 #   FTRACE_RATES             paced rates tried for the ftrace backend
@@ -56,6 +58,13 @@ run_mace() {
 		"$s" "$p" "$d" 2>"$d/err"
 }
 
+# run_agg OUTDIR SECS: one flood under mace stat (aggregating, no records)
+run_agg() {
+	mkdir -p "$1"
+	"$MACE" stat -j --netns "$TB_CTR" -p inner-dev -- sh -c "$CHILD" sh "$2" "" "$1" \
+		>"$1/stat.json" 2>"$1/err"
+}
+
 # counters KEY FILE: a counter from mace's final counters line
 counter() { sed -n "s/.* $1 \([0-9]*\).*/\1/p" "$2" | tail -1; }
 
@@ -68,10 +77,11 @@ untraced_flood() {	# untraced_flood MODE ROUND: one flood, no mace
 	echo "$1 $2 $sent $got" >>"$work/rate"
 }
 for r in $(seq "$ROUNDS"); do
-	case $((r % 3)) in
-	0) order="none floor mace" ;;
-	1) order="floor mace none" ;;
-	*) order="mace none floor" ;;
+	case $((r % 4)) in
+	0) order="none floor mace agg" ;;
+	1) order="floor agg none mace" ;;
+	2) order="mace none agg floor" ;;
+	*) order="agg mace floor none" ;;
 	esac
 	for m in $order; do
 		if [ "$m" = none ]; then
@@ -86,6 +96,18 @@ for r in $(seq "$ROUNDS"); do
 			floor_start "$work/noop" || exit 1
 			untraced_flood floor "$r"
 			floor_stop
+			continue
+		fi
+		if [ "$m" = agg ]; then
+			d=$work/a$r
+			run_agg "$d" "$FLOOD_SECS" || { echo "flood: mace stat failed: $(cat "$d/err")"; exit 1; }
+			sent=$(cat "$d/sent") got=$(cat "$d/rx")
+			eg=$(jq '.total[] | select(.dir == "egress") | .count' "$d/stat.json")
+			exp=$(counter expired "$d/err") rep=$(counter replaced "$d/err")
+			lost=$(counter lost "$d/err") pend=$(counter pending "$d/err")
+			un=$((sent - eg - exp - rep - lost - pend))
+			[ $un -lt 0 ] && un=0
+			echo "agg $r $sent $got $eg $exp $rep $lost $un" >>"$work/rate"
 			continue
 		fi
 		d=$work/m$r
@@ -109,13 +131,15 @@ ratio() {	# ratio A B: median over rounds of 100 * A's packets / B's
 	awk -v a="$1" -v b="$2" '$1 == b { d[$2] = $4 } $1 == a { n[$2] = $4 }
 		END { for (i in n) if (d[i]) printf "%.1f\n", 100 * n[i] / d[i] }' "$work/rate" | median
 }
-echo "rate_pps untraced $(pps none) floor $(pps floor) traced $(pps mace)" \
-	"ratio_pct $(ratio mace none) floor_ratio_pct $(ratio floor none)" \
-	"traced_over_floor_pct $(ratio mace floor)"
+echo "rate_pps untraced $(pps none) floor $(pps floor) traced $(pps mace) aggregating $(pps agg)" \
+	"ratio_pct $(ratio mace none) agg_ratio_pct $(ratio agg none)" \
+	"floor_ratio_pct $(ratio floor none) traced_over_floor_pct $(ratio mace floor)"
 echo "baseline_rounds_with_other_tracers $(wc -l 2>/dev/null <"$work/dirty" || echo 0) of $ROUNDS"
-awk '$1 == "mace" { s += $3; e += $5; x += $6; r += $7; l += $8; u += $9 }
-	END { printf "accounting sent %d egress_records %d expired %d replaced %d lost %d " \
-		"unaccounted %d\n", s, e, x, r, l, u }' "$work/rate"
+for m in mace agg; do
+	awk -v m=$m '$1 == m { s += $3; e += $5; x += $6; r += $7; l += $8; u += $9 }
+		END { printf "accounting %s sent %d egress_records %d expired %d replaced %d " \
+			"lost %d unaccounted %d\n", m, s, e, x, r, l, u }' "$work/rate"
+done
 echo "consumer_records_per_cpu_s $(median <"$work/rps")"
 
 # ---- 6. memory: peak RSS during a long flood, sampled every second -------

@@ -42,7 +42,7 @@ echo "== 1, 5a. added RTT: UDP ping-pong, interleaved rounds (tests/bench/overhe
 sh tests/bench/overhead.sh || exit 1
 echo
 echo "== 3. kernel ns per program run, 64-byte flood (bpf_stats; tests/bench/kcost.sh) =="
-for mode in kernel raw; do
+for mode in kernel agg raw; do
 	echo "-- $mode correlation"
 	MODE=$mode sh tests/bench/kcost.sh || exit 1
 done
