@@ -6,7 +6,8 @@
  * path uses.  Every program filters first on (netns, ifindex) of the skb's
  * device (syscall programs: the task's netns), then either emits a raw
  * struct mace_event or, in kernel-correlation mode, follows the packet by
- * skb address through the path's points and emits one record at its end.
+ * skb address through the path's points and emits one record at its end
+ * (aggregating: adds its latency to a histogram instead).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -3,7 +3,8 @@
 # traced, minus untraced, interleaved in rounds so drift hits every mode
 # alike.  Modes: none, floor (no-op programs on the tracepoints mace attaches:
 # the kernel's dispatch cost, which no tracer there avoids), mace (eBPF,
-# inner-dev), mace-ftrace, bpftrace running the same skb-address correlation,
+# inner-dev), mace-agg (mace stat: histograms aggregated in the kernel, as
+# mace top), mace-ftrace, bpftrace running the same skb-address correlation,
 # and mace-old when MACE_OLD names another build's mace (before/after).
 # Client and server share CPU 0: a cross-CPU wakeup costs this VM tens of
 # microseconds and varies far more than what is measured.  The host still
@@ -56,6 +57,8 @@ run_mode() {
 	none) sh -c "$(client_cmd)" ;;
 	mace) "$MACE" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
+	mace-agg) "$MACE" stat --netns "$TB_CTR" -p inner-dev -- \
+		sh -c "$(client_cmd)" 2>>"$work/err" | grep -v '^\(path\|netns\|all\|counters\)' ;;
 	mace-old) "$MACE_OLD" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-ftrace) "$MACE" record -b ftrace --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
@@ -87,7 +90,7 @@ rotate() {	# rotate N WORDS...: the words shifted left N times (a new order each
 	echo "$@"
 }
 
-modes="none floor mace mace-ftrace"
+modes="none floor mace mace-agg mace-ftrace"
 [ -n "${MACE_OLD:-}" ] && modes="$modes mace-old"
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
 for r in $(seq "$ROUNDS"); do
