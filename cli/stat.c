@@ -104,7 +104,6 @@ static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h
 {
 	struct cli_stats *st = ctx;
 	struct stat_group *g = group(st, netns, dir);
-
 	struct mace_summary sum;
 
 	if (!g) {

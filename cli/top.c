@@ -608,12 +608,12 @@ static int rebind(struct view *v)
 		mace_session_free(s);
 		return r;
 	}
+	v->note[0] = '\0';	/* retire() may leave one */
 	if (v->s)
 		retire(v, v->s);
 	v->s = s;
 	v->rebinds++;
 	v->last_rebind_ms = (now_ns() - t0) / 1e6;
-	v->note[0] = '\0';
 	return 0;
 }
 
