@@ -231,7 +231,8 @@ struct mace_overhead {
 	uint64_t egress_ns, ingress_ns;
 	enum mace_match_how egress_how, ingress_how;
 };
-/* Keep the last n records of a session for mace_session_overhead (0: off). */
+/* Keep the last n records of a session for mace_session_overhead (0: off).
+ * -EINVAL for an aggregating session: it has no records to keep. */
 int mace_session_keep(struct mace_session *s, unsigned int n);
 /* The egress and ingress overhead of one probe.  -ENOENT if either is unknown
  * (never guessed); how tells the match used for each. */

@@ -658,7 +658,7 @@ MACE_EXPORT int64_t mace_session_realtime_offset(const struct mace_session *s)
 
 MACE_EXPORT int mace_session_keep(struct mace_session *s, unsigned int n)
 {
-	if (!s)
+	if (!s || (n && s->opts.aggregate))
 		return -EINVAL;
 	mace_keep_free(s->keep);
 	s->keep = NULL;

@@ -204,10 +204,120 @@ out:
 	close(fd);
 }
 
+#define CTR_NETNS 4026532001u
+#define HOST_NETNS 4026531840u
+
+/* A raw file of n inner-dev packets, one egress and one ingress each: packet
+ * i starts at (i + 1) ms and takes (i + 1) us. */
+static int write_packets(const char *file, int n)
+{
+	struct mace_raw_header h = { .version = 1, .clock = 1 };
+	struct mace_raw_writer *w;
+	int err = 0;
+
+	strcpy(h.path, "inner-dev");
+	strcpy(h.backend, "bpf");
+	h.binding.ndev = 2;
+	h.binding.dev[0] = (struct mace_bound_dev){ .role = MACE_ROLE_CONTAINER,
+		.netns = CTR_NETNS, .ifindex = 2, .container_netns = CTR_NETNS, .name = "c0" };
+	h.binding.dev[1] = (struct mace_bound_dev){ .role = MACE_ROLE_OUTER,
+		.netns = HOST_NETNS, .ifindex = 3, .name = "o0" };
+	w = mace_raw_create(file, &h);
+	if (!w)
+		return -errno;
+	for (int i = 0; i < n && !err; i++) {
+		uint64_t t = (uint64_t)(i + 1) * 1000000, lat = (uint64_t)(i + 1) * 1000;
+		struct mace_event e[4] = {
+			{ .ts = t, .skb = 0x1000 + i, .netns = CTR_NETNS, .ifindex = 2,
+			  .tp = MACE_TP_NET_DEV_XMIT, .role = MACE_ROLE_CONTAINER },
+			{ .ts = t + lat, .skb = 0x1000 + i, .netns = HOST_NETNS, .ifindex = 3,
+			  .tp = MACE_TP_NET_DEV_XMIT, .role = MACE_ROLE_OUTER },
+			{ .ts = t + 2 * lat, .skb = 0x9000 + i, .netns = HOST_NETNS, .ifindex = 3,
+			  .tp = MACE_TP_NETIF_RECEIVE_SKB, .role = MACE_ROLE_OUTER },
+			{ .ts = t + 3 * lat, .skb = 0x9000 + i, .netns = CTR_NETNS, .ifindex = 2,
+			  .tp = MACE_TP_NETIF_RECEIVE_SKB, .role = MACE_ROLE_CONTAINER },
+		};
+
+		for (int k = 0; k < 4 && !err; k++)
+			err = mace_raw_write(w, &e[k]);
+	}
+	if (err) {
+		mace_raw_close(w);
+		return err;
+	}
+	return mace_raw_close(w);
+}
+
+static void count_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
+{
+	struct seen *w = ctx;
+
+	if (netns != CTR_NETNS)
+		return;
+	w->calls++;
+	mace_hist_summary(h, &w->s);
+	w->dir = dir;
+}
+
+/* Without the kernel, the session aggregates its records itself: the window
+ * [11 ms, 31 ms) keeps the 20 packets that started at 11..30 ms and counts
+ * the other 20. */
+TEST(session_aggregates_records_in_a_window)
+{
+	char file[] = "/tmp/mace-test-agg.XXXXXX";
+	struct mace_opts o = MACE_OPTS_INIT;
+	struct mace_session *s;
+	struct mace_counters c;
+	struct seen w = { 0 };
+	int fd = mkstemp(file), r;
+	int64_t outside;
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	close(fd);
+	CHECK(!write_packets(file, 40));
+	o.aggregate = true;
+	s = mace_session_replay(file, &o);
+	CHECK(s != NULL);
+	if (!s)
+		goto out;
+	CHECK(mace_session_set_window(s, 11000000, 10000000) == -EINVAL);
+	CHECK(!mace_session_set_window(s, 11000000, 31000000));
+	CHECK(mace_session_keep(s, 16) == -EINVAL);
+	while ((r = mace_session_poll(s, 0)) >= 0)
+		;
+	CHECK(r == -ENODATA);
+	outside = mace_session_hists(s, count_hist, &w);
+	CHECK_EQ_U64(outside, 2 * 20);
+	CHECK_EQ_U64(w.calls, 2);
+	CHECK_EQ_U64(w.s.count, 20);
+	/* both directions of those packets took 11..30 us */
+	CHECK_EQ_U64(w.s.min, 11000);
+	CHECK_EQ_U64(w.s.max, 30000);
+	CHECK(fabs(w.s.mean - 20500) < 1e-6);
+	mace_session_counters(s, &c);
+	CHECK_EQ_U64(c.records, 80);
+	/* taken: nothing left for the next call */
+	w.calls = 0;
+	CHECK_EQ_U64(mace_session_hists(s, count_hist, &w), 0);
+	CHECK_EQ_U64(w.calls, 0);
+	mace_session_free(s);
+	/* a session that does not aggregate has no histograms */
+	o.aggregate = false;
+	s = mace_session_replay(file, &o);
+	CHECK(s && mace_session_hists(s, count_hist, &w) == -EINVAL);
+	CHECK(s && mace_session_set_window(s, 0, 1) == -EINVAL);
+	mace_session_free(s);
+out:
+	unlink(file);
+}
+
 int main(void)
 {
 	RUN(kernel_buckets_are_the_hists);
 	RUN(set_summarises_as_added);
 	RUN(per_cpu_map_read_as_differences);
+	RUN(session_aggregates_records_in_a_window);
 	return t_done();
 }
