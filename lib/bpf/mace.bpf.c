@@ -281,7 +281,8 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
 	r->next = 1;
 	r->first_tp = tp;
 	r->nev = 1;
-	copy_flow(r, f);
+	if (!kernel_agg)	/* a histogram keeps no headers */
+		copy_flow(r, f);
 }
 
 /*

@@ -6,7 +6,8 @@
 # program's samples per line, then the kernel symbols the programs call.
 # The per-line share includes sampling skid: a slow load is often charged
 # to the instruction after it.  Not part of `make bench`.
-#   PROG (default tp_net_dev_xmit), SECONDS_FLOOD (default 5), TOP (default 30)
+#   PROG (default tp_net_dev_xmit), SECONDS_FLOOD (default 5), TOP (default 30),
+#   CMD (default record; stat: the aggregating programs)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/testbed.sh
@@ -26,7 +27,7 @@ tb_signals
 [ "$(id -u)" = 0 ] || { echo "profile: needs root"; exit 1; }
 command -v perf >/dev/null || { echo "profile: needs perf"; exit 1; }
 tb_up bridge-nat >/dev/null || { echo "profile: testbed failed"; exit 1; }
-"$MACE" record --netns "$TB_CTR" -p inner-dev -o /dev/null 2>"$work/err" &
+"$MACE" "${CMD:-record}" --netns "$TB_CTR" -p inner-dev >/dev/null 2>"$work/err" &
 mpid=$!
 id=
 for _ in $(seq 50); do
