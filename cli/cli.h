@@ -25,6 +25,7 @@
 #define CO_STAT 0x10	/* --stat */
 #define CO_PATH 0x20	/* -p alone (replay) */
 #define CO_OUTFILE 0x40	/* -o alone (plot) */
+#define CO_ADJUST 0x80	/* -i RECORDS, -I ID, -U (adjust) */
 
 struct cli_opts {
 	const char *cmd;	/* subcommand name, for messages */
@@ -34,6 +35,9 @@ struct cli_opts {
 	double duration;	/* seconds; 0: until stopped */
 	bool raw, json, stat;
 	bool aggregate;		/* set by the command: histograms, no records */
+	const char *records;	/* -i: records to join with a tool's output */
+	int echo_id;		/* -I: the pinger's echo id, or -1 */
+	bool user_rx;		/* -U: the tool timed replies in user space */
 	char **child_argv;	/* after "--", NULL-terminated; NULL if none */
 	char **args;		/* positional arguments */
 	int nargs;

@@ -58,6 +58,8 @@ static bool allowed(int c, unsigned int accept)
 		return accept & CO_JSON;
 	case OPT_STAT:
 		return accept & CO_STAT;
+	case 'i': case 'I': case 'U':
+		return accept & CO_ADJUST;
 	case 'h':
 		return true;
 	}
@@ -78,6 +80,7 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->cmd = argv[0];
 	o->format = MACE_FORMAT_CSV;
+	o->echo_id = -1;
 
 	/* "--" ends our options; what follows is the command to run. */
 	for (i = 1; i < argc; i++) {
@@ -96,7 +99,7 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(end, argv, ":p:b:F:o:w:d:jh", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(end, argv, ":p:b:F:o:w:d:jhi:I:U", long_opts, NULL)) != -1) {
 		/* A separate argument ("-o FILE") moved optind past the option itself. */
 		const char *opt = optarg && optarg == argv[optind - 1] && optind >= 2 ?
 				  argv[optind - 2] : argv[optind - 1];
@@ -164,6 +167,23 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 			break;
 		case OPT_STAT:
 			o->stat = true;
+			break;
+		case 'i':
+			if (!*optarg)
+				return bad(o, "bad records file", optarg);
+			o->records = optarg;
+			break;
+		case 'I': {
+			char *e;
+			long id = strtol(optarg, &e, 0);
+
+			if (!*optarg || *e || id < 0 || id > 0xffff)
+				return bad(o, "bad echo id (0..65535)", optarg);
+			o->echo_id = (int)id;
+			break;
+		}
+		case 'U':
+			o->user_rx = true;
 			break;
 		}
 	}

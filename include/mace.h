@@ -231,6 +231,19 @@ struct mace_overhead {
 	uint64_t egress_ns, ingress_ns;
 	enum mace_match_how egress_how, ingress_how;
 };
+/*
+ * Where a measurement tool takes the receive time of a reply.  Its send time
+ * is taken in user space before the send call either way.
+ *   MACE_RX_KERNEL: the kernel's receive timestamp (SO_TIMESTAMP,
+ *                   SO_TIMESTAMPNS), as iputils ping does by default;
+ *   MACE_RX_USER:   in user space after the receive call returns (ping -U,
+ *                   most UDP and TCP probers).
+ */
+enum mace_rx_stamp { MACE_RX_KERNEL, MACE_RX_USER };
+/* The shipped path whose ends are where such a tool's stamps are taken, so
+ * that its RTT corrected by the path equals the RTT it measures natively.
+ * NULL for an unknown value. */
+const char *mace_path_for_rx_stamp(enum mace_rx_stamp how);
 /* Keep the last n records of a session for mace_session_overhead (0: off).
  * -EINVAL for an aggregating session: it has no records to keep. */
 int mace_session_keep(struct mace_session *s, unsigned int n);
