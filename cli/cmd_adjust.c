@@ -341,8 +341,11 @@ static int adjust_ping(struct adjust *a, const char *file, FILE *in, FILE *out)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	fprintf(out, "--- mace adjust: %lu replies, %zu adjusted (%lu negative), %lu unknown ---\n",
-		replies, adj.n, negative, replies - adj.n);
+	fprintf(out, "--- mace adjust: %lu replies, %zu adjusted, %lu unknown ---\n", replies,
+		adj.n, replies - adj.n);
+	if (negative)
+		fprintf(out, "%lu adjusted RTTs are negative: the path's ends lie outside ping's "
+			     "stamps (see FIDELITY in mace(8))\n", negative);
 	fprintf(out, "%-10s %6s %10s %10s %10s %10s\n", "us", "count", "mean", "median", "mode",
 		"sdev");
 	summary_line(out, "raw", &raw);

@@ -53,11 +53,16 @@ static const struct command commands[] = {
 	{ "plot", cmd_plot, "plot FILE.csv -o OUT.svg|OUT.png",
 	  "Plots egress and ingress overhead per packet over time and their\n"
 	  "distributions with gnuplot.\n" },
-	{ "adjust", cmd_adjust, "adjust [-i RECORDS] [-I ID] [PING_OUTPUT]",
+	{ "adjust", cmd_adjust,
+	  "adjust [-p PATH] [--netns NS] [-b B] [-U] [-I ID] -- CMD ...\n"
+	  "       mace adjust -i RECORDS [-U] [-I ID] [PING_OUTPUT]",
 	  "Appends adjusted=RTT-egress-ingress to each reply line of iputils ping output,\n"
-	  "joined by icmp_seq with the records mace record wrote (bpf backend), and\n"
-	  "summarises raw and adjusted RTTs.\n"
-	  "  -i FILE               records, CSV or JSON (default stdin)\n"
+	  "joined by icmp_seq with the records of the same probes, and summarises raw\n"
+	  "and adjusted RTTs.  With a command, runs it under a session on the path that\n"
+	  "matches ping's stamps (rx-stamp; inner-dev for ping -U) and adjusts its output.\n"
+	  "  -p, --path PATH       another path (the matching one is said on stderr)\n"
+	  "  -U                    ping timed replies in user space (ping -U)\n"
+	  "  -i FILE               records written by mace record, CSV or JSON\n"
 	  "  -I ID                 only echo requests with this id (several pingers)\n" },
 	{ "help", cmd_help, "help [COMMAND]", "Shows help for a command.\n" },
 };

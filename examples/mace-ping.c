@@ -5,11 +5,13 @@
  * reply), as the MACE poster's RTT table does.  Written against include/mace.h
  * only.
  *
- *	mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] [-s datagram|raw] DEST
+ *	mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] [-s datagram|raw] [-U] DEST
  *
  * Raw RTT: CLOCK_MONOTONIC read right before sendto() to the kernel's receive
  * timestamp (SO_TIMESTAMPNS, realtime, moved to monotonic with the session's
- * offset), so user-space wake-up time is not part of either figure.
+ * offset), so user-space wake-up time is not part of either figure; with -U,
+ * to the time recvmsg() returned.  The default path is the one whose ends
+ * match those stamps (mace_path_for_rx_stamp).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,7 +57,7 @@ static uint64_t mono_ns(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] "
-		   "[-s datagram|raw] DEST\n");
+		   "[-s datagram|raw] [-U] DEST\n");
 }
 
 static uint16_t icmp_cksum(const void *buf, size_t len)
@@ -264,7 +266,8 @@ int main(int argc, char **argv)
 	struct pinger p = { .fd = -1 };
 	struct mace_hist *h_raw = mace_hist_new(), *h_adj = mace_hist_new();
 	struct addrinfo hints = { .ai_family = AF_INET }, *ai;
-	unsigned long count = 0, sent = 0, replies = 0, adjusted = 0, i;
+	unsigned long count = 0, sent = 0, replies = 0, adjusted = 0, negative = 0, i;
+	double adj_sum = 0, adj_ss = 0;	/* signed adjusted RTTs, us */
 	double interval = 1.0;
 	struct mace_counters c;
 	struct stat ns;
@@ -272,7 +275,7 @@ int main(int argc, char **argv)
 	char *end;
 
 	opts.netns = "/proc/self/ns/net";
-	while ((opt = getopt(argc, argv, "c:i:p:b:s:h")) != -1) {
+	while ((opt = getopt(argc, argv, "c:i:p:b:s:Uh")) != -1) {
 		switch (opt) {
 		case 'c':
 			count = strtoul(optarg, &end, 10);
@@ -309,6 +312,9 @@ int main(int argc, char **argv)
 			}
 			p.raw = !strcmp(optarg, "raw");
 			break;
+		case 'U':
+			p.user_rx = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -337,6 +343,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (!opts.path) {
+		opts.path = mace_path_for_rx_stamp(p.user_rx ? MACE_RX_USER : MACE_RX_KERNEL);
+		fprintf(stderr, "mace-ping: path %s: replies timed %s (-p overrides)\n", opts.path,
+			p.user_rx ? "when recvmsg() returns" : "by SO_TIMESTAMPNS");
+	}
 	p.s = mace_session_new(&opts);
 	if (!p.s)
 		goto out;	/* the log hook said why */
@@ -348,7 +359,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	mace_session_describe(p.s, stderr);
-	p.user_rx = !strncmp(mace_session_path_name(p.s), "syscalls", 8);
+	/* A path ending at the receive syscall's exit needs an RTT ending there too. */
+	p.user_rx |= !strncmp(mace_session_path_name(p.s), "syscalls", 8);
 	if (open_socket(&p))
 		goto out;
 	signal(SIGINT, on_signal);
@@ -381,15 +393,22 @@ int main(int argc, char **argv)
 		rtt = probe.recv_ns > probe.sent_ns ? probe.recv_ns - probe.sent_ns : 0;
 		mace_hist_add(h_raw, rtt);
 		r = lookup(&p, &probe, &o);
-		if (r == 0 && o.egress_ns + o.ingress_ns < rtt) {
-			uint64_t adj = rtt - o.egress_ns - o.ingress_ns;
+		if (r == 0 && (o.egress_ns + o.ingress_ns < rtt ||
+			       (o.egress_how == MACE_MATCH_KEY && o.ingress_how == MACE_MATCH_KEY))) {
+			int64_t adj = (int64_t)rtt - (int64_t)(o.egress_ns + o.ingress_ns);
 
 			adjusted++;
-			mace_hist_add(h_adj, adj);
-			printf("seq=%u raw=%.3f egress=%.3f ingress=%.3f adjusted=%.3f\n", seq,
-			       rtt / 1e3, o.egress_ns / 1e3, o.ingress_ns / 1e3, adj / 1e3);
+			adj_sum += adj / 1e3;
+			adj_ss += (adj / 1e3) * (adj / 1e3);
+			if (adj >= 0)
+				mace_hist_add(h_adj, (uint64_t)adj);
+			else
+				negative++;
+			printf("seq=%u raw=%.3f egress=%.3f ingress=%.3f adjusted=%.3f%s\n", seq,
+			       rtt / 1e3, o.egress_ns / 1e3, o.ingress_ns / 1e3, adj / 1e3,
+			       adj < 0 ? " (negative: the path measured more than the RTT)" : "");
 		} else if (r == 0) {
-			/* More overhead than RTT: the records cannot be this probe's. */
+			/* A time-window guess with more overhead than RTT: not this probe's. */
 			printf("seq=%u raw=%.3f overhead unknown (egress %.3f + ingress %.3f "
 			       "exceeds the RTT)\n", seq, rtt / 1e3, o.egress_ns / 1e3,
 			       o.ingress_ns / 1e3);
@@ -418,9 +437,21 @@ out:
 	if (sent) {
 		printf("--- %s: %lu sent, %lu replies, %lu adjusted ---\n",
 		       inet_ntoa(p.dest.sin_addr), sent, replies, adjusted);
+		if (negative)
+			printf("%lu adjusted RTTs are negative: the path's ends lie outside the "
+			       "probe's stamps\n", negative);
 		printf("%-10s %6s %10s %10s %10s\n", "us", "count", "mean", "mode", "sdev");
 		summary_line("raw", h_raw);
-		summary_line("adjusted", h_adj);
+		if (negative) {
+			/* The histogram holds the others: mean and deviation from sums. */
+			double mean = adj_sum / adjusted;
+
+			printf("%-10s %6lu %10.3f %10s %10.3f\n", "adjusted", adjusted, mean, "-",
+			       adjusted > 1 ? sqrt((adj_ss - adjusted * mean * mean) /
+						   (adjusted - 1)) : NAN);
+		} else {
+			summary_line("adjusted", h_adj);
+		}
 	}
 	if (p.s) {
 		r = mace_session_stop(p.s);
