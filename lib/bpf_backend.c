@@ -131,7 +131,7 @@ static bool syscall_tp_exists(const char *name)
 /* Every tracepoint of the path must exist here: name the first that does not. */
 static int check_tracepoints(const struct mace_path *path, char *err, size_t errlen)
 {
-	__u32 mask = mace_path_tp_mask(path);
+	__u32 mask = mace__path_tp_mask(path);
 	struct btf *vmlinux;
 	char name[96];
 	int ret = 0;
@@ -148,7 +148,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 		return ret;
 	}
 	for (int tp = 1; tp < MACE_TP_COUNT && !ret; tp++) {
-		const struct mace_tp_info *ti = mace_tp_info(tp);
+		const struct mace_tp_info *ti = mace__tp_info(tp);
 		bool ok;
 
 		if (!(mask & (1u << tp)))
@@ -158,7 +158,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 			ok = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 		} else {
 			/* libbpf finds syscall tracepoint ids in tracefs (ip netns exec hides it). */
-			ret = mace_tracefs_mount("bpf", err, errlen);
+			ret = mace__tracefs_mount("bpf", err, errlen);
 			if (ret)
 				break;
 			ok = syscall_tp_exists(ti->name);
@@ -180,7 +180,7 @@ static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), "tp_%s", mace_tp_info(tp)->name);
+	snprintf(name, sizeof(name), "tp_%s", mace__tp_info(tp)->name);
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
@@ -384,7 +384,7 @@ static void bpf_destroy(struct mace_backend *b)
 		close(b->timerfd);
 	free(b->sweep_keys);
 	free(b->sweep_vals);
-	mace_bpf_hists_free(b->hists);
+	mace__bpf_hists_free(b->hists);
 	free(b);
 }
 
@@ -412,7 +412,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		snprintf(err, errlen, "no %s callback", cfg->kernel_correlation ? "record" : "event");
 		return -EINVAL;
 	}
-	if (cfg->kernel_correlation && !mace_path_kernel_correlatable(path)) {
+	if (cfg->kernel_correlation && !mace__path_kernel_correlatable(path)) {
 		snprintf(err, errlen, "path '%s' cannot be correlated in the kernel (it needs "
 			 "content keys or syscall points)", path->name);
 		return -EINVAL;
@@ -467,13 +467,13 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
-	mask = mace_path_tp_mask(path);
+	mask = mace__path_tp_mask(path);
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 		struct bpf_program *p = prog_of(b->skel, tp);
 
 		if (!p) {
 			ret = -ENOENT;
-			snprintf(err, errlen, "no BPF program for tracepoint %s", mace_tp_info(tp)->name);
+			snprintf(err, errlen, "no BPF program for tracepoint %s", mace__tp_info(tp)->name);
 			goto fail;
 		}
 		bpf_program__set_autoload(p, !!(mask & (1u << tp)));
@@ -506,7 +506,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	if (aggregating) {
-		b->hists = mace_bpf_hists_new(b->slot_netns, b->nslots, b->ncpu);
+		b->hists = mace__bpf_hists_new(b->slot_netns, b->nslots, b->ncpu);
 		if (!b->hists) {
 			ret = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
@@ -541,7 +541,7 @@ static int bpf_start(struct mace_backend *b)
 		.it_interval = { 0, TICK_NS },
 		.it_value = { 0, TICK_NS },
 	};
-	__u32 mask = mace_path_tp_mask(b->cfg.path);
+	__u32 mask = mace__path_tp_mask(b->cfg.path);
 	int ret;
 
 	if (b->started || !b->skel)
@@ -552,8 +552,8 @@ static int bpf_start(struct mace_backend *b)
 		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
 		if (!b->links[tp]) {
 			ret = -errno;
-			mace_err("bpf: attaching to %s:%s: %s", mace_tp_info(tp)->system,
-				 mace_tp_info(tp)->name, strerror(errno));
+			mace_err("bpf: attaching to %s:%s: %s", mace__tp_info(tp)->system,
+				 mace__tp_info(tp)->name, strerror(errno));
 			goto fail;
 		}
 	}
@@ -804,7 +804,7 @@ static int bpf_stop(struct mace_backend *b)
 			if (r && !ret)
 				ret = r;
 		}
-		int r = b->hists ? mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
+		int r = b->hists ? mace__bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
 
 		if (r) {
 			mace_err("bpf: reading the histograms: %s", strerror(-r));
@@ -848,13 +848,13 @@ static int bpf_update(struct mace_backend *b)
 	while (nk < MACE_MAX_BOUND && !bpf_map_get_next_key(dfd, pk, &k)) {
 		keys[nk] = k;
 		pk = &keys[nk];
-		if (!mace_binding_find(bind, k.netns, k.ifindex))
+		if (!mace__binding_find(bind, k.netns, k.ifindex))
 			nk++;
 	}
 	while (nc < MACE_MAX_BOUND && !bpf_map_get_next_key(cfd, pc, &c)) {
 		ctrs[nc] = c;
 		pc = &ctrs[nc];
-		if (!mace_binding_is_container(bind, c))
+		if (!mace__binding_is_container(bind, c))
 			nc++;
 	}
 	for (unsigned int i = 0; i < nk; i++)
@@ -871,7 +871,7 @@ static int bpf_update(struct mace_backend *b)
 /* Kernel memory the histograms may take, and as much again in user space. */
 #define AGG_BUDGET_BYTES (64u << 20)
 
-bool mace_bpf_agg_fits(const struct mace_binding *bind)
+bool mace__bpf_agg_fits(const struct mace_binding *bind)
 {
 	struct mace_backend b = { .cfg.binding = bind };
 	int ncpu = libbpf_num_possible_cpus();
@@ -893,13 +893,13 @@ static int64_t bpf_hists(struct mace_backend *b, mace_hist_fn fn, void *ctx)
 		/* The window's count as of now; later ones go to the next call. */
 		ret = read_kernel(b, &c);
 		if (!ret)
-			ret = mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists));
+			ret = mace__bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists));
 		if (ret) {
 			mace_err("bpf: reading the histograms: %s", strerror(-ret));
 			return ret;
 		}
 	}
-	mace_bpf_hists_take(b->hists, fn, ctx);
+	mace__bpf_hists_take(b->hists, fn, ctx);
 	outside = (int64_t)(b->outside - b->outside_taken);
 	b->outside_taken = b->outside;
 	return outside;
@@ -917,7 +917,7 @@ static int bpf_set_window(struct mace_backend *b, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-const struct mace_backend_ops mace_bpf_backend = {
+const struct mace_backend_ops mace__bpf_backend = {
 	.name = "bpf",
 	.open = bpf_open,
 	.start = bpf_start,

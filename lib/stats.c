@@ -182,8 +182,8 @@ MACE_EXPORT bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter,
  * min and max are the bounds of the outer buckets, narrowed to floor/ceil
  * when the caller knows a bound (exact when the values include it).
  */
-void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
-		   long double sumsq, uint64_t floor, uint64_t ceil)
+void mace__hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
+		    long double sumsq, uint64_t floor, uint64_t ceil)
 {
 	unsigned int first = NBUCKETS, last = 0;
 	uint64_t lo, hi;
@@ -212,7 +212,7 @@ void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint
 	h->m2 = m2 > 0 ? (double)m2 : 0;
 }
 
-uint64_t mace_hist_count(const struct mace_hist *h)
+uint64_t mace__hist_count(const struct mace_hist *h)
 {
 	return h->count;
 }

@@ -25,7 +25,7 @@ static int bucket_holds(uint32_t v)
 	int ok;
 
 	b[mace_bpf_hist_bucket(v)] = 1;
-	mace_hist_set(h, b, MACE_BPF_HIST_BUCKETS, v, (long double)v * v, 0, UINT64_MAX);
+	mace__hist_set(h, b, MACE_BPF_HIST_BUCKETS, v, (long double)v * v, 0, UINT64_MAX);
 	ok = mace_hist_bucket(h, &it, &lo, &hi, &cnt) && cnt == 1 && lo <= v && v <= hi;
 	mace_hist_free(h);
 	return ok;
@@ -86,7 +86,7 @@ TEST(set_summarises_as_added)
 
 	srandom(11);
 	fill(h1, b, &sum, &sumsq, &min, &max, 200000);
-	mace_hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, min, max);
+	mace__hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, min, max);
 	mace_hist_summary(h1, &s1);
 	mace_hist_summary(h2, &s2);
 	CHECK_EQ_U64(s2.count, s1.count);
@@ -98,7 +98,7 @@ TEST(set_summarises_as_added)
 	CHECK_EQ_U64(s2.p99, s1.p99);
 	CHECK_EQ_U64(s2.mode, s1.mode);
 	/* Not knowing the extremes: the outer buckets' bounds, within 1%. */
-	mace_hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, 0, UINT64_MAX);
+	mace__hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, 0, UINT64_MAX);
 	mace_hist_summary(h2, &s2);
 	CHECK(s2.min <= s1.min && s2.min >= s1.min * 0.99);
 	CHECK(s2.max >= s1.max && s2.max <= s1.max * 1.01);
@@ -158,15 +158,15 @@ TEST(per_cpu_map_read_as_differences)
 	if (fd < 0 || ncpu <= 0)
 		return;
 	vals = calloc(ncpu, sizeof(*vals));
-	hs = mace_bpf_hists_new(netns, 2, ncpu);
+	hs = mace__bpf_hists_new(netns, 2, ncpu);
 	CHECK(vals && hs);
 	if (!vals || !hs)
 		goto out;
 	/* First read: values on every CPU, a bucket about to wrap on CPU 0. */
 	vals[0].b[mace_bpf_hist_bucket(5000)] = 0xfffffff0u;
 	CHECK(!bpf_map_update_elem(fd, &idx, vals, 0));
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	CHECK_EQ_U64(w.calls, 1);
 	CHECK_EQ_U64(w.s.count, 0xfffffff0u);
 	/* Second read: only what came since, the wrap included. */
@@ -179,8 +179,8 @@ TEST(per_cpu_map_read_as_differences)
 		mace_hist_add(want, v);
 	}
 	CHECK(!bpf_map_update_elem(fd, &idx, vals, 0));
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	mace_hist_summary(want, &ws);
 	CHECK_EQ_U64(w.calls, 1);
 	CHECK_EQ_U64(w.netns, netns[1]);
@@ -194,11 +194,11 @@ TEST(per_cpu_map_read_as_differences)
 	CHECK_EQ_U64(w.s.max, ws.max);
 	/* Nothing new: nothing handed out. */
 	w.calls = 0;
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	CHECK_EQ_U64(w.calls, 0);
 out:
-	mace_bpf_hists_free(hs);
+	mace__bpf_hists_free(hs);
 	free(vals);
 	mace_hist_free(want);
 	close(fd);
@@ -222,7 +222,7 @@ static int write_packets(const char *file, int n)
 		.netns = CTR_NETNS, .ifindex = 2, .container_netns = CTR_NETNS, .name = "c0" };
 	h.binding.dev[1] = (struct mace_bound_dev){ .role = MACE_ROLE_OUTER,
 		.netns = HOST_NETNS, .ifindex = 3, .name = "o0" };
-	w = mace_raw_create(file, &h);
+	w = mace__raw_create(file, &h);
 	if (!w)
 		return -errno;
 	for (int i = 0; i < n && !err; i++) {
@@ -239,13 +239,13 @@ static int write_packets(const char *file, int n)
 		};
 
 		for (int k = 0; k < 4 && !err; k++)
-			err = mace_raw_write(w, &e[k]);
+			err = mace__raw_write(w, &e[k]);
 	}
 	if (err) {
-		mace_raw_close(w);
+		mace__raw_close(w);
 		return err;
 	}
-	return mace_raw_close(w);
+	return mace__raw_close(w);
 }
 
 static void count_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)

@@ -107,11 +107,11 @@ TEST(inner_dev_is_the_poster_path)
 	CHECK_EQ_U64(i->pt[0].role, MACE_ROLE_OUTER);
 	CHECK_EQ_U64(i->pt[1].tp_mask, 1u << MACE_TP_NETIF_RECEIVE_SKB);
 	CHECK_EQ_U64(i->pt[1].role, MACE_ROLE_CONTAINER);
-	CHECK_EQ_U64(mace_path_tp_mask(p),
+	CHECK_EQ_U64(mace__path_tp_mask(p),
 		     (1u << MACE_TP_NET_DEV_XMIT) | (1u << MACE_TP_NETIF_RECEIVE_SKB));
-	CHECK_EQ_U64(mace_path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
+	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB);
-	CHECK(mace_path_kernel_correlatable(p));
+	CHECK(mace__path_kernel_correlatable(p));
 	/* Declared on lines 8..11 of paths/inner-dev.path. */
 	CHECK_EQ_U64(e->pt[0].line, 8);
 	CHECK_EQ_U64(i->pt[1].line, 11);
@@ -130,17 +130,17 @@ TEST(kernel_correlation_choice)
 	if (!p)
 		return;
 	o.expire_ns = 1000000000;
-	CHECK(mace_kernel_correlates(&o, p));
+	CHECK(mace__kernel_correlates(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS;
-	CHECK(mace_kernel_correlates(&o, p));
+	CHECK(mace__kernel_correlates(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS + 1;
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	o.expire_ns = 1000000000;
 	o.raw_events = true;
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	o.raw_events = false;
 	o.save_file = "/tmp/unused.raw";
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	mace_path_free(p);
 }
 
@@ -153,8 +153,8 @@ TEST(syscall_paths)
 	CHECK(p && q);
 	if (!p || !q)
 		goto out;
-	CHECK(!mace_path_kernel_correlatable(p));
-	CHECK(!mace_path_kernel_correlatable(q));
+	CHECK(!mace__path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(q));
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].tp_mask, 1u << MACE_TP_SYS_ENTER_SENDTO);
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].role, MACE_ROLE_CONTAINER);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].npoints, 3);
@@ -183,12 +183,12 @@ TEST(alternatives_and_masks)
 		return;
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask, rx);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].role, MACE_ROLE_OUTER);
-	CHECK_EQ_U64(mace_path_tp_mask(p), rx | (1u << MACE_TP_NET_DEV_QUEUE) |
+	CHECK_EQ_U64(mace__path_tp_mask(p), rx | (1u << MACE_TP_NET_DEV_QUEUE) |
 						   (1u << MACE_TP_NET_DEV_XMIT) |
 						   (1u << MACE_TP_NETIF_RECEIVE_SKB));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
 	/* Packet points only, but the content key is needed: user-space correlation. */
-	CHECK(!mace_path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 
 	p = mace_path_load("bridge-nat", err, sizeof(err));
@@ -196,10 +196,10 @@ TEST(alternatives_and_masks)
 	if (!p)
 		return;
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].npoints, 5);
-	CHECK_EQ_U64(mace_path_role_mask(p), (1u << MACE_ROLE_CONTAINER) |
+	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) |
 						     (1u << MACE_ROLE_HOST_VETH) |
 						     (1u << MACE_ROLE_BRIDGE) | (1u << MACE_ROLE_OUTER));
-	CHECK(mace_path_kernel_correlatable(p));
+	CHECK(mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 }
 
@@ -227,7 +227,7 @@ TEST(format_details)
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask,
 		     (1u << MACE_TP_NETIF_RX_ENTRY) | (1u << MACE_TP_NETIF_RECEIVE_SKB_ENTRY));
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].line, 4);
-	CHECK(!mace_path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 
 	p = parse_str("path k\nmatch key\negress start syscalls:sys_enter_write @container\n"
