@@ -108,7 +108,7 @@ static int read_records(struct adjust *a, const char *file, FILE *f)
 {
 	const char *header = mace_csv_header();
 	size_t hlen = strcspn(header, "\n"), cap = 0;
-	struct mace_record rec;
+	struct mace_record rec = { .sz = sizeof(rec) };
 	char *line = NULL, path[64];
 	unsigned long lineno = 0;
 	ssize_t len;
@@ -227,7 +227,7 @@ static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uin
 
 static void summary_line(FILE *out, const char *what, const struct mace_hist *h)
 {
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	if (s.count < 2) {

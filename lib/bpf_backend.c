@@ -311,6 +311,7 @@ static void to_record(const struct mace_bpf_record *k, __u16 path_id, struct mac
 	unsigned int n = k->npoints;
 
 	memset(r, 0, sizeof(*r));
+	r->sz = sizeof(*r);
 	if (n < 2 || n > MACE_MAX_POINTS)
 		n = 2;
 	r->ts_ns = k->ts0;

@@ -486,6 +486,7 @@ static void emit(struct mace_correlator *c, __u32 e)
 	struct mace_record r;
 
 	memset(&r, 0, sizeof(r));
+	r.sz = sizeof(r);
 	r.ts_ns = p->t[0];
 	r.latency_ns = p->t[n - 1] - p->t[0];
 	for (unsigned int i = 0; i < MACE_MAX_SEGMENTS; i++)

@@ -27,6 +27,20 @@ void mace__log(enum mace_log_level level, const char *fmt, ...)
 #define mace_info(...) mace__log(MACE_LOG_INFO, __VA_ARGS__)
 #define mace_dbg(...) mace__log(MACE_LOG_DEBUG, __VA_ARGS__)
 
+/* ---- abi.c: structs whose first member is size_t sz (see mace.h) ------- */
+/* Copies the caller's struct src (may be NULL: all zero) into the library's
+ * dst of dst_sz bytes: a smaller (older) one is zero-extended, a larger
+ * (newer) one is accepted when the bytes past dst_sz are zero; dst->sz is
+ * dst_sz after.  -EINVAL, logged naming type, otherwise. */
+int mace__abi_in(void *dst, size_t dst_sz, const void *src, const char *type);
+/* Copies the library's src (src_sz bytes) into the caller's dst, as much as
+ * dst->sz holds; the caller's bytes past src_sz are zeroed, dst->sz kept. */
+int mace__abi_out(void *dst, const void *src, size_t src_sz, const char *type);
+#define MACE_ABI_IN(type, dst, src) \
+	mace__abi_in((dst), sizeof(struct type), (src), "struct " #type)
+#define MACE_ABI_OUT(type, dst, src) \
+	mace__abi_out((dst), (src), sizeof(struct type), "struct " #type)
+
 /* ---- tracepoints.c: the tracepoint and role tables --------------------- */
 enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
 struct mace_tp_info {

@@ -102,16 +102,13 @@ static void consume_event(const struct mace_event *ev, void *ctx)
 	mace__corr_push(s->corr, ev);
 }
 
-/* Copies the caller's options, tolerating older (smaller) structs. */
+/* Copies the caller's options (older or newer mace.h: see mace__abi_in). */
 static int copy_opts(struct mace_opts *dst, const struct mace_opts *src)
 {
-	memset(dst, 0, sizeof(*dst));
-	if (!src)
-		return 0;
-	if (src->sz < offsetof(struct mace_opts, sz) + sizeof(src->sz) || src->sz > sizeof(*dst))
-		return -EINVAL;
-	memcpy(dst, src, src->sz);
-	dst->sz = sizeof(*dst);
+	int ret = MACE_ABI_IN(mace_opts, dst, src);
+
+	if (ret)
+		return ret;
 	if (!dst->max_pending)
 		dst->max_pending = DEFAULT_MAX_PENDING;
 	if (!dst->expire_ns)
@@ -566,24 +563,28 @@ MACE_EXPORT int mace_session_stop(struct mace_session *s)
 	return ret;
 }
 
-MACE_EXPORT void mace_session_counters(const struct mace_session *s, struct mace_counters *out)
+MACE_EXPORT int mace_session_counters(const struct mace_session *s, struct mace_counters *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!s)
-		return;
-	if (s->corr)
-		mace__corr_counters(s->corr, out);
-	if (s->backend)
-		s->ops->counters(s->backend, out);
-	out->user_drops += s->extra.user_drops;
+	struct mace_counters c = { .sz = sizeof(c) };
+
+	if (!out)
+		return -EINVAL;
+	if (s) {
+		if (s->corr)
+			mace__corr_counters(s->corr, &c);
+		if (s->backend)
+			s->ops->counters(s->backend, &c);
+		c.user_drops += s->extra.user_drops;
+	}
+	return MACE_ABI_OUT(mace_counters, out, &c) ?: (s ? 0 : -EINVAL);
 }
 
-MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
-					   struct mace_counters *out)
+/* The counters of netns (see mace_session_counters_netns) into *out. */
+static int counters_netns(const struct mace_session *s, uint32_t netns,
+			  struct mace_counters *out)
 {
 	int ret;
 
-	memset(out, 0, sizeof(*out));
 	if (!s)
 		return -EINVAL;
 	if (netns && !mace__binding_is_container(&s->binding, netns))
@@ -601,6 +602,18 @@ MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32
 		out->user_drops += s->extra.user_drops;
 	}
 	return 0;
+}
+
+MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
+					   struct mace_counters *out)
+{
+	struct mace_counters c = { .sz = sizeof(c) };
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	ret = counters_netns(s, netns, &c);
+	return MACE_ABI_OUT(mace_counters, out, &c) ?: ret;
 }
 
 MACE_EXPORT int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, void *ctx)
@@ -671,11 +684,17 @@ MACE_EXPORT int mace_session_keep(struct mace_session *s, unsigned int n)
 MACE_EXPORT int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
 				     struct mace_overhead *out)
 {
+	struct mace_probe p;
+	struct mace_overhead o = { .sz = sizeof(o) };
+	int ret;
+
 	if (!s || !probe || !out)
 		return -EINVAL;
-	if (!s->keep)
-		return -ENOENT;
-	return mace__keep_lookup(s->keep, probe, out);
+	ret = MACE_ABI_IN(mace_probe, &p, probe);
+	if (ret)
+		return ret;
+	ret = s->keep ? mace__keep_lookup(s->keep, &p, &o) : -ENOENT;
+	return MACE_ABI_OUT(mace_overhead, out, &o) ?: ret;
 }
 
 MACE_EXPORT void mace_session_free(struct mace_session *s)

@@ -138,26 +138,29 @@ MACE_EXPORT uint64_t mace_hist_quantile(const struct mace_hist *h, double q)
 	return h->max;
 }
 
-MACE_EXPORT void mace_hist_summary(const struct mace_hist *h, struct mace_summary *out)
+MACE_EXPORT int mace_hist_summary(const struct mace_hist *h, struct mace_summary *out)
 {
+	struct mace_summary s = { .sz = sizeof(s) };
 	unsigned int best = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!h->count)
-		return;
-	out->count = h->count;
-	out->mean = h->mean;
-	out->stddev = h->count > 1 ? sqrt(h->m2 / (double)(h->count - 1)) : 0;
-	out->min = h->min;
-	out->max = h->max;
-	for (unsigned int i = 1; i < NBUCKETS; i++)
-		if (h->b[i] > h->b[best])
-			best = i;
-	out->mode = bucket_mid(best);
-	out->p50 = mace_hist_quantile(h, 0.5);
-	out->p90 = mace_hist_quantile(h, 0.9);
-	out->p99 = mace_hist_quantile(h, 0.99);
-	out->p999 = mace_hist_quantile(h, 0.999);
+	if (!h || !out)
+		return -EINVAL;
+	if (h->count) {
+		s.count = h->count;
+		s.mean = h->mean;
+		s.stddev = h->count > 1 ? sqrt(h->m2 / (double)(h->count - 1)) : 0;
+		s.min = h->min;
+		s.max = h->max;
+		for (unsigned int i = 1; i < NBUCKETS; i++)
+			if (h->b[i] > h->b[best])
+				best = i;
+		s.mode = bucket_mid(best);
+		s.p50 = mace_hist_quantile(h, 0.5);
+		s.p90 = mace_hist_quantile(h, 0.9);
+		s.p99 = mace_hist_quantile(h, 0.99);
+		s.p999 = mace_hist_quantile(h, 0.999);
+	}
+	return MACE_ABI_OUT(mace_summary, out, &s);
 }
 
 /* hi is inclusive, so the last bucket can end at UINT64_MAX. */

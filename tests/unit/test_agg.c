@@ -81,7 +81,7 @@ TEST(set_summarises_as_added)
 	static uint64_t b[MACE_BPF_HIST_BUCKETS];
 	struct mace_hist *h1 = mace_hist_new(), *h2 = mace_hist_new();
 	uint64_t sum = 0, min = UINT64_MAX, max = 0;
-	struct mace_summary s1, s2;
+	struct mace_summary s1 = { .sz = sizeof(s1) }, s2 = { .sz = sizeof(s2) };
 	long double sumsq = 0;
 
 	srandom(11);
@@ -119,6 +119,7 @@ static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h
 	w->netns = netns;
 	w->dir = dir;
 	w->calls++;
+	w->s.sz = sizeof(w->s);
 	mace_hist_summary(h, &w->s);
 }
 
@@ -145,7 +146,7 @@ TEST(per_cpu_map_read_as_differences)
 	struct mace_bpf_hists *hs;
 	struct mace_bpf_hist *vals;
 	struct mace_hist *want = mace_hist_new();
-	struct mace_summary ws;
+	struct mace_summary ws = { .sz = sizeof(ws) };
 	struct seen w = { 0 };
 
 	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "test_hists", sizeof(__u32),
@@ -255,6 +256,7 @@ static void count_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist
 	if (netns != CTR_NETNS)
 		return;
 	w->calls++;
+	w->s.sz = sizeof(w->s);
 	mace_hist_summary(h, &w->s);
 	w->dir = dir;
 }
@@ -267,7 +269,7 @@ TEST(session_aggregates_records_in_a_window)
 	char file[] = "/tmp/mace-test-agg.XXXXXX";
 	struct mace_opts o = MACE_OPTS_INIT;
 	struct mace_session *s;
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	struct seen w = { 0 };
 	int fd = mkstemp(file), r;
 	int64_t outside;
