@@ -65,6 +65,11 @@ static __u64 mono_ns(void)
 }
 
 /* ---- libbpf messages go to the log hook ---------------------------------- */
+/*
+ * libbpf's print hook is one per process and may be the caller's: ours is
+ * set only while this file calls libbpf to load or attach (bpf_open, bpf_start),
+ * then the previous one is back.
+ */
 
 /* The last warning libbpf gave, appended to load errors (the rest is debug). */
 static __thread char libbpf_last[256];
@@ -389,8 +394,8 @@ static void bpf_destroy(struct mace_backend *b)
 	free(b);
 }
 
-static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
-		    size_t errlen)
+static int open_backend(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
+			size_t errlen)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const struct mace_path *path = cfg->path;
@@ -424,7 +429,6 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 	ret = check_tracepoints(path, err, errlen);
 	if (ret)
 		return ret;
-	libbpf_set_print(libbpf_print);
 
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -534,7 +538,36 @@ fail:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
+		    size_t errlen)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(libbpf_print);
+	int ret = open_backend(out, cfg, err, errlen);
+
+	libbpf_set_print(prev);
+	return ret;
+}
+
 /* ---- start / poll ------------------------------------------------------- */
+
+static int attach_all(struct mace_backend *b)
+{
+	__u32 mask = mace__path_tp_mask(b->cfg.path);
+
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		if (!(mask & (1u << tp)))
+			continue;
+		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
+		if (!b->links[tp]) {
+			int e = errno;
+
+			mace_err("bpf: attaching to %s:%s: %s", mace__tp_info(tp)->system,
+				 mace__tp_info(tp)->name, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
 
 static int bpf_start(struct mace_backend *b)
 {
@@ -542,22 +575,16 @@ static int bpf_start(struct mace_backend *b)
 		.it_interval = { 0, TICK_NS },
 		.it_value = { 0, TICK_NS },
 	};
-	__u32 mask = mace__path_tp_mask(b->cfg.path);
+	libbpf_print_fn_t prev;
 	int ret;
 
 	if (b->started || !b->skel)
 		return b->started ? 0 : -EINVAL;
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-		if (!(mask & (1u << tp)))
-			continue;
-		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
-		if (!b->links[tp]) {
-			ret = -errno;
-			mace_err("bpf: attaching to %s:%s: %s", mace__tp_info(tp)->system,
-				 mace__tp_info(tp)->name, strerror(errno));
-			goto fail;
-		}
-	}
+	prev = libbpf_set_print(libbpf_print);
+	ret = attach_all(b);
+	libbpf_set_print(prev);
+	if (ret)
+		goto fail;
 	if (timerfd_settime(b->timerfd, 0, &its, NULL)) {
 		ret = -errno;
 		mace_err("bpf: timerfd: %s", strerror(errno));
