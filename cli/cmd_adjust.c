@@ -128,7 +128,7 @@ static int read_records(struct adjust *a, const char *file, FILE *f)
 {
 	const char *header = mace_csv_header();
 	size_t hlen = strcspn(header, "\n"), cap = 0;
-	struct mace_record rec;
+	struct mace_record rec = { .sz = sizeof(rec) };
 	char *line = NULL, path[64];
 	unsigned long lineno = 0;
 	ssize_t len;

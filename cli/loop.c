@@ -167,7 +167,7 @@ static int shell_status(int status)
 static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint64_t *last_n)
 {
 	uint64_t t = now_ns(), n;
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	double dt;
 
 	if (t - *last_t < 1000000000ull)

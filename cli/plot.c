@@ -21,7 +21,7 @@ struct series {
 
 static int read_records(const char *file, struct series *se)
 {
-	struct mace_record rec;
+	struct mace_record rec = { .sz = sizeof(rec) };
 	char *line = NULL;
 	size_t cap = 0;
 	unsigned long lineno = 0;

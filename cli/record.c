@@ -37,7 +37,7 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 	struct cli_writer w = { .fmt = o->format };
 	struct sinks k = { 0 };
 	struct cli_loop l = { 0 };
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	int rc;
 
 	rc = cli_check_path(o);

@@ -104,7 +104,7 @@ static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h
 {
 	struct cli_stats *st = ctx;
 	struct stat_group *g = group(st, netns, dir);
-	struct mace_summary sum;
+	struct mace_summary sum = { .sz = sizeof(sum) };
 
 	if (!g) {
 		mace_hist_summary(h, &sum);
@@ -143,7 +143,7 @@ static int cmp_group(const void *a, const void *b)
 
 static void text_row(FILE *f, const char *who, unsigned int dir, const struct mace_hist *h)
 {
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	fprintf(f, "%-16s %-7s %9llu", who, dir_name(dir), (unsigned long long)s.count);
@@ -159,7 +159,7 @@ static void text_row(FILE *f, const char *who, unsigned int dir, const struct ma
 static void json_obj(FILE *f, const char *who, uint32_t netns, unsigned int dir,
 		     const struct mace_hist *h)
 {
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	fprintf(f, "{\"netns\":%u,\"name\":\"%s\",\"dir\":\"%s\",\"count\":%llu,"
@@ -181,7 +181,7 @@ static void json_safe(char *s)
 
 void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f)
 {
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	bool several;
 	unsigned int i, d;
 	char name[64];

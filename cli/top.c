@@ -510,7 +510,7 @@ static uint64_t now_ns(void)
  * each row's own, and the rest; rows whose netns left the session are gone. */
 static void update_counters(struct view *v, uint64_t now)
 {
-	struct mace_counters c, k;
+	struct mace_counters c = { .sz = sizeof(c) }, k = { .sz = sizeof(k) };
 	unsigned int i;
 	int r;
 
@@ -562,7 +562,7 @@ static uint64_t interfaces_signature(void)
  * attached and no count resets. */
 static void retire(struct view *v, struct mace_session *old)
 {
-	struct mace_counters c, k;
+	struct mace_counters c = { .sz = sizeof(c) }, k = { .sz = sizeof(k) };
 	unsigned int i;
 	int r;
 
@@ -709,7 +709,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 int cmd_top(int argc, char **argv)
 {
 	struct view v = { .screen = SCREEN_TABLE };
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	struct cli_opts o;
 	sigset_t mask;
 	int rc, sfd = -1, r;

@@ -105,7 +105,7 @@ void top_model_add_hist(struct top_model *m, uint32_t netns, unsigned int dir,
 			const struct mace_hist *h)
 {
 	struct top_row *r;
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	r = dir <= MACE_INGRESS ? row_for(m, netns) : NULL;
@@ -122,7 +122,7 @@ static void drop_gone(struct top_model *m, uint64_t now_ns);
 
 static void dirstat(const struct mace_hist *h, struct top_dirstat *out)
 {
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	out->count = s.count;

@@ -249,7 +249,7 @@ static int lookup(struct pinger *p, struct mace_probe *probe, struct mace_overhe
 
 static void summary_line(const char *what, struct mace_hist *h)
 {
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	if (!s.count) {
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 	unsigned long count = 0, sent = 0, replies = 0, adjusted = 0, negative = 0, i;
 	double adj_sum = 0, adj_ss = 0;	/* signed adjusted RTTs, us */
 	double interval = 1.0;
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	struct stat ns;
 	int opt, r, ret = 1;
 	char *end;
@@ -373,9 +373,9 @@ int main(int argc, char **argv)
 	for (i = 0; !stop && (!count || i < count); i++) {
 		uint16_t seq = (uint16_t)(i + 1);
 		uint64_t start = mono_ns(), next = start + (uint64_t)(interval * 1e9);
-		struct mace_probe probe = { .proto = IPPROTO_ICMP, .id = p.id, .seq = seq,
-					    .netns = (uint32_t)ns.st_ino };
-		struct mace_overhead o;
+		struct mace_probe probe = { .sz = sizeof(probe), .proto = IPPROTO_ICMP, .id = p.id,
+					    .seq = seq, .netns = (uint32_t)ns.st_ino };
+		struct mace_overhead o = { .sz = sizeof(o) };
 		uint64_t rtt;
 
 		if (send_echo(&p, seq, &probe.sent_ns))

@@ -6,6 +6,21 @@
  * kernel tracepoints.  One header; everything exported is prefixed mace_.
  * Functions return 0 or a negative errno; constructors return NULL and set
  * errno.  Every *_free(NULL) is a no-op.
+ *
+ * ABI: a struct passed in either direction begins with size_t sz, which the
+ * caller sets to sizeof the struct as its mace.h declares it (libbpf's
+ * rule), so a struct can grow at its end without breaking programs built
+ * against an older or newer header:
+ *  - input (mace_opts, mace_probe, a record given to mace_record_format):
+ *    a smaller struct reads as if its missing fields were zero; a larger
+ *    one is accepted when every byte the library does not know is zero,
+ *    else -EINVAL with a message naming the struct;
+ *  - output (mace_counters, mace_summary, mace_overhead, a record filled by
+ *    mace_record_parse): the library fills what fits in sz, zeroes the
+ *    bytes past what it knows and leaves sz as the caller set it.
+ * Records handed to a mace_record_fn have sz = sizeof(struct mace_record)
+ * of the library: read a field only when sz covers it.  -EINVAL if sz is
+ * smaller than sizeof(size_t).  New fields are only ever appended.
  */
 #ifndef MACE_H
 #define MACE_H
@@ -40,8 +55,13 @@ enum mace_backend_kind {
 	MACE_BACKEND_FTRACE,
 };
 
-/* One packet, one direction: the time between its start and end points. */
+/* One packet, one direction: the time between its start and end points.
+ * seg_ns has MACE_MAX_SEGMENTS entries for good: that constant is part of
+ * the ABI and does not change (only the first nseg entries mean anything).
+ * Should paths ever have more points, their further segments come in a new
+ * field appended at the end, read where sz covers it. */
 struct mace_record {
+	size_t sz;		/* see "ABI" above */
 	uint64_t ts_ns;		/* CLOCK_MONOTONIC of the start point */
 	uint64_t latency_ns;	/* end - start */
 	uint64_t seg_ns[MACE_MAX_SEGMENTS]; /* point i to i+1; MACE_SEG_UNKNOWN if unseen */
@@ -64,6 +84,7 @@ struct mace_record {
  * matched, unmatched, expired, replaced, duplicates or pending:
  * events == matched + unmatched + expired + replaced + duplicates + pending. */
 struct mace_counters {
+	size_t sz;		/* see "ABI" above */
 	uint64_t events;	/* events the correlator consumed */
 	uint64_t records;	/* records emitted */
 	uint64_t matched;	/* events that ended up in a record */
@@ -108,6 +129,7 @@ int mace_path_write(const struct mace_path *path, FILE *out);
 /* Log-linear histogram: at most 1% relative error on any quantile. */
 struct mace_hist;
 struct mace_summary {
+	size_t sz;		/* see "ABI" above */
 	uint64_t count;
 	double mean, stddev;	/* stddev is the sample deviation (n - 1) */
 	uint64_t min, max, mode; /* mode: centre of the fullest bucket */
@@ -118,7 +140,7 @@ void mace_hist_add(struct mace_hist *h, uint64_t value);
 void mace_hist_merge(struct mace_hist *into, const struct mace_hist *from);
 void mace_hist_reset(struct mace_hist *h);
 uint64_t mace_hist_quantile(const struct mace_hist *h, double q);
-void mace_hist_summary(const struct mace_hist *h, struct mace_summary *out);
+int mace_hist_summary(const struct mace_hist *h, struct mace_summary *out);
 /* Buckets in increasing order, i = 0.. until it returns false; empty ones skipped. */
 bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter, uint64_t *lo,
 		      uint64_t *hi, uint64_t *count);
@@ -144,7 +166,7 @@ struct mace_session;
 typedef void (*mace_record_fn)(const struct mace_record *rec, void *ctx);
 
 struct mace_opts {
-	size_t sz;		/* sizeof(struct mace_opts) */
+	size_t sz;		/* sizeof(struct mace_opts): see "ABI" above */
 	const char *path;	/* shipped path name or path file; default "inner-dev" */
 	const char *netns;	/* NAME, PATH or PID; NULL: every netns with a veth peer here */
 	const char *outer;	/* DEV or DEV@NETNS; NULL: the host's default-route device */
@@ -177,7 +199,7 @@ int mace_session_fd(const struct mace_session *s);
 int mace_session_poll(struct mace_session *s, int timeout_ms);
 /* Detach, drain, flush in-flight packets into counters.  Idempotent. */
 int mace_session_stop(struct mace_session *s);
-void mace_session_counters(const struct mace_session *s, struct mace_counters *out);
+int mace_session_counters(const struct mace_session *s, struct mace_counters *out);
 /* The counters of one container netns of the session: events of packets seen
  * at a container point, with the same sum rule as above (collisions, lost and
  * user_drops stay 0).  netns 0: everything no container can claim (packets
@@ -219,6 +241,7 @@ int mace_session_set_window(struct mace_session *s, uint64_t lo_ns, uint64_t hi_
 /* What one probe is: its key when the backend sees packet contents, and its
  * send/receive times (CLOCK_MONOTONIC, ns) for the time-window fallback. */
 struct mace_probe {
+	size_t sz;		/* see "ABI" above */
 	uint8_t proto;		/* IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP */
 	uint16_t id;		/* ICMP echo id (or 0: any) */
 	uint32_t seq;		/* ICMP echo seq */
@@ -228,6 +251,7 @@ struct mace_probe {
 };
 enum mace_match_how { MACE_MATCH_NONE, MACE_MATCH_KEY, MACE_MATCH_WINDOW, MACE_MATCH_AMBIGUOUS };
 struct mace_overhead {
+	size_t sz;		/* see "ABI" above */
 	uint64_t egress_ns, ingress_ns;
 	enum mace_match_how egress_how, ingress_how;
 };

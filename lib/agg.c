@@ -16,12 +16,12 @@ struct mace_agg {
 	unsigned int n, cap;
 };
 
-struct mace_agg *mace_agg_new(void)
+struct mace_agg *mace__agg_new(void)
 {
 	return calloc(1, sizeof(struct mace_agg));
 }
 
-struct mace_hist *mace_agg_hist(struct mace_agg *a, __u32 netns, __u8 dir)
+struct mace_hist *mace__agg_hist(struct mace_agg *a, __u32 netns, __u8 dir)
 {
 	struct agg_entry *e;
 
@@ -49,17 +49,17 @@ struct mace_hist *mace_agg_hist(struct mace_agg *a, __u32 netns, __u8 dir)
 	return e->h;
 }
 
-void mace_agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx)
+void mace__agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx)
 {
 	for (unsigned int i = 0; i < a->n; i++) {
-		if (!mace_hist_count(a->e[i].h))
+		if (!mace__hist_count(a->e[i].h))
 			continue;
 		fn(a->e[i].netns, a->e[i].dir, a->e[i].h, ctx);
 		mace_hist_reset(a->e[i].h);
 	}
 }
 
-void mace_agg_free(struct mace_agg *a)
+void mace__agg_free(struct mace_agg *a)
 {
 	if (!a)
 		return;

@@ -985,8 +985,8 @@ out:
  * roles: the roles the path needs; each must be found.  0 binds whatever can
  * be found and requires nothing (for describing a netns).
  */
-int mace_bind(const char *netns_spec, const char *outer_spec, __u32 roles,
-	      struct mace_binding *out, char *err, size_t errlen)
+int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
+	       struct mace_binding *out, char *err, size_t errlen)
 {
 	struct ctx c = {
 		.want = roles ? roles : ~0u,
@@ -1025,7 +1025,7 @@ out:
 	else
 		for (unsigned int i = 0; i < out->ndev; i++)
 			mace_dbg("bound %s %s ifindex %u in netns %s (inode %u)",
-				 mace_role_name(out->dev[i].role), out->dev[i].name,
+				 mace__role_name(out->dev[i].role), out->dev[i].name,
 				 out->dev[i].ifindex, out->dev[i].netns_name, out->dev[i].netns);
 	ns_close(&c.cur);
 	for (unsigned int i = 0; i < c.cand.n; i++)
@@ -1034,7 +1034,7 @@ out:
 	return ret;
 }
 
-const struct mace_bound_dev *mace_binding_find(const struct mace_binding *b, __u32 netns,
+const struct mace_bound_dev *mace__binding_find(const struct mace_binding *b, __u32 netns,
 						__u32 ifindex)
 {
 	for (unsigned int i = 0; b && i < b->ndev; i++)
@@ -1043,7 +1043,7 @@ const struct mace_bound_dev *mace_binding_find(const struct mace_binding *b, __u
 	return NULL;
 }
 
-bool mace_binding_is_container(const struct mace_binding *b, __u32 netns)
+bool mace__binding_is_container(const struct mace_binding *b, __u32 netns)
 {
 	for (unsigned int i = 0; b && i < b->ndev; i++)
 		if (b->dev[i].role == MACE_ROLE_CONTAINER && b->dev[i].netns == netns)
@@ -1053,13 +1053,13 @@ bool mace_binding_is_container(const struct mace_binding *b, __u32 netns)
 
 /* One line per device; names and netns spelled out, since ftrace filters by
  * name and the same name (eth0) lives in many namespaces. */
-int mace_binding_describe(const struct mace_binding *b, FILE *out)
+int mace__binding_describe(const struct mace_binding *b, FILE *out)
 {
 	for (unsigned int i = 0; i < b->ndev; i++) {
 		const struct mace_bound_dev *d = &b->dev[i];
 
 		fprintf(out, "%-9s %-15s ifindex %-4u netns %s (inode %u)",
-			mace_role_name(d->role), d->name, d->ifindex,
+			mace__role_name(d->role), d->name, d->ifindex,
 			d->netns_name[0] ? d->netns_name : "?", d->netns);
 		if (d->container_netns && d->container_netns != d->netns)
 			fprintf(out, " for container netns %u", d->container_netns);
@@ -1070,7 +1070,7 @@ int mace_binding_describe(const struct mace_binding *b, FILE *out)
 	return 0;
 }
 
-void mace_binding_drop(struct mace_binding *b, unsigned int i)
+void mace__binding_drop(struct mace_binding *b, unsigned int i)
 {
 	if (i >= b->ndev)
 		return;
@@ -1078,7 +1078,7 @@ void mace_binding_drop(struct mace_binding *b, unsigned int i)
 	b->ndev--;
 }
 
-unsigned int mace_binding_drop_container(struct mace_binding *b, __u32 netns)
+unsigned int mace__binding_drop_container(struct mace_binding *b, __u32 netns)
 {
 	unsigned int n = 0;
 
@@ -1086,14 +1086,14 @@ unsigned int mace_binding_drop_container(struct mace_binding *b, __u32 netns)
 		const struct mace_bound_dev *d = &b->dev[i];
 
 		if (d->netns == netns || d->container_netns == netns) {
-			mace_binding_drop(b, i);
+			mace__binding_drop(b, i);
 			n++;
 		}
 	}
 	return n;
 }
 
-unsigned int mace_binding_containers(const struct mace_binding *b)
+unsigned int mace__binding_containers(const struct mace_binding *b)
 {
 	unsigned int n = 0;
 
@@ -1108,7 +1108,7 @@ unsigned int mace_binding_containers(const struct mace_binding *b)
 	return n;
 }
 
-int mace_netns_socket(__u32 ino, char *err, size_t errlen)
+int mace__netns_socket(__u32 ino, char *err, size_t errlen)
 {
 	struct ctx c = { .err = err, .errlen = errlen, .cur = { .fd = -1 } };
 	struct stat st;

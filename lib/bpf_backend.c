@@ -65,6 +65,11 @@ static __u64 mono_ns(void)
 }
 
 /* ---- libbpf messages go to the log hook ---------------------------------- */
+/*
+ * libbpf's print hook is one per process and may be the caller's: ours is
+ * set only while this file calls libbpf to load or attach (bpf_open, bpf_start),
+ * then the previous one is back.
+ */
 
 /* The last warning libbpf gave, appended to load errors (the rest is debug). */
 static __thread char libbpf_last[256];
@@ -131,7 +136,7 @@ static bool syscall_tp_exists(const char *name)
 /* Every tracepoint of the path must exist here: name the first that does not. */
 static int check_tracepoints(const struct mace_path *path, char *err, size_t errlen)
 {
-	__u32 mask = mace_path_tp_mask(path);
+	__u32 mask = mace__path_tp_mask(path);
 	struct btf *vmlinux;
 	char name[96];
 	int ret = 0;
@@ -148,7 +153,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 		return ret;
 	}
 	for (int tp = 1; tp < MACE_TP_COUNT && !ret; tp++) {
-		const struct mace_tp_info *ti = mace_tp_info(tp);
+		const struct mace_tp_info *ti = mace__tp_info(tp);
 		bool ok;
 
 		if (!(mask & (1u << tp)))
@@ -158,7 +163,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 			ok = btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
 		} else {
 			/* libbpf finds syscall tracepoint ids in tracefs (ip netns exec hides it). */
-			ret = mace_tracefs_mount("bpf", err, errlen);
+			ret = mace__tracefs_mount("bpf", err, errlen);
 			if (ret)
 				break;
 			ok = syscall_tp_exists(ti->name);
@@ -180,7 +185,7 @@ static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), "tp_%s", mace_tp_info(tp)->name);
+	snprintf(name, sizeof(name), "tp_%s", mace__tp_info(tp)->name);
 	return bpf_object__find_program_by_name(skel->obj, name);
 }
 
@@ -311,6 +316,7 @@ static void to_record(const struct mace_bpf_record *k, __u16 path_id, struct mac
 	unsigned int n = k->npoints;
 
 	memset(r, 0, sizeof(*r));
+	r->sz = sizeof(*r);
 	if (n < 2 || n > MACE_MAX_POINTS)
 		n = 2;
 	r->ts_ns = k->ts0;
@@ -384,12 +390,12 @@ static void bpf_destroy(struct mace_backend *b)
 		close(b->timerfd);
 	free(b->sweep_keys);
 	free(b->sweep_vals);
-	mace_bpf_hists_free(b->hists);
+	mace__bpf_hists_free(b->hists);
 	free(b);
 }
 
-static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
-		    size_t errlen)
+static int open_backend(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
+			size_t errlen)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	const struct mace_path *path = cfg->path;
@@ -412,7 +418,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		snprintf(err, errlen, "no %s callback", cfg->kernel_correlation ? "record" : "event");
 		return -EINVAL;
 	}
-	if (cfg->kernel_correlation && !mace_path_kernel_correlatable(path)) {
+	if (cfg->kernel_correlation && !mace__path_kernel_correlatable(path)) {
 		snprintf(err, errlen, "path '%s' cannot be correlated in the kernel (it needs "
 			 "content keys or syscall points)", path->name);
 		return -EINVAL;
@@ -423,7 +429,6 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 	ret = check_tracepoints(path, err, errlen);
 	if (ret)
 		return ret;
-	libbpf_set_print(libbpf_print);
 
 	b = calloc(1, sizeof(*b));
 	if (!b) {
@@ -467,13 +472,13 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
-	mask = mace_path_tp_mask(path);
+	mask = mace__path_tp_mask(path);
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 		struct bpf_program *p = prog_of(b->skel, tp);
 
 		if (!p) {
 			ret = -ENOENT;
-			snprintf(err, errlen, "no BPF program for tracepoint %s", mace_tp_info(tp)->name);
+			snprintf(err, errlen, "no BPF program for tracepoint %s", mace__tp_info(tp)->name);
 			goto fail;
 		}
 		bpf_program__set_autoload(p, !!(mask & (1u << tp)));
@@ -506,7 +511,7 @@ static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cf
 		goto fail;
 	}
 	if (aggregating) {
-		b->hists = mace_bpf_hists_new(b->slot_netns, b->nslots, b->ncpu);
+		b->hists = mace__bpf_hists_new(b->slot_netns, b->nslots, b->ncpu);
 		if (!b->hists) {
 			ret = -ENOMEM;
 			snprintf(err, errlen, "out of memory");
@@ -533,7 +538,36 @@ fail:
 	return ret < 0 ? ret : -EINVAL;
 }
 
+static int bpf_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
+		    size_t errlen)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(libbpf_print);
+	int ret = open_backend(out, cfg, err, errlen);
+
+	libbpf_set_print(prev);
+	return ret;
+}
+
 /* ---- start / poll ------------------------------------------------------- */
+
+static int attach_all(struct mace_backend *b)
+{
+	__u32 mask = mace__path_tp_mask(b->cfg.path);
+
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+		if (!(mask & (1u << tp)))
+			continue;
+		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
+		if (!b->links[tp]) {
+			int e = errno;
+
+			mace_err("bpf: attaching to %s:%s: %s", mace__tp_info(tp)->system,
+				 mace__tp_info(tp)->name, strerror(e));
+			return -e;
+		}
+	}
+	return 0;
+}
 
 static int bpf_start(struct mace_backend *b)
 {
@@ -541,22 +575,16 @@ static int bpf_start(struct mace_backend *b)
 		.it_interval = { 0, TICK_NS },
 		.it_value = { 0, TICK_NS },
 	};
-	__u32 mask = mace_path_tp_mask(b->cfg.path);
+	libbpf_print_fn_t prev;
 	int ret;
 
 	if (b->started || !b->skel)
 		return b->started ? 0 : -EINVAL;
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-		if (!(mask & (1u << tp)))
-			continue;
-		b->links[tp] = bpf_program__attach(prog_of(b->skel, tp));
-		if (!b->links[tp]) {
-			ret = -errno;
-			mace_err("bpf: attaching to %s:%s: %s", mace_tp_info(tp)->system,
-				 mace_tp_info(tp)->name, strerror(errno));
-			goto fail;
-		}
-	}
+	prev = libbpf_set_print(libbpf_print);
+	ret = attach_all(b);
+	libbpf_set_print(prev);
+	if (ret)
+		goto fail;
 	if (timerfd_settime(b->timerfd, 0, &its, NULL)) {
 		ret = -errno;
 		mace_err("bpf: timerfd: %s", strerror(errno));
@@ -804,7 +832,7 @@ static int bpf_stop(struct mace_backend *b)
 			if (r && !ret)
 				ret = r;
 		}
-		int r = b->hists ? mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
+		int r = b->hists ? mace__bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
 
 		if (r) {
 			mace_err("bpf: reading the histograms: %s", strerror(-r));
@@ -848,13 +876,13 @@ static int bpf_update(struct mace_backend *b)
 	while (nk < MACE_MAX_BOUND && !bpf_map_get_next_key(dfd, pk, &k)) {
 		keys[nk] = k;
 		pk = &keys[nk];
-		if (!mace_binding_find(bind, k.netns, k.ifindex))
+		if (!mace__binding_find(bind, k.netns, k.ifindex))
 			nk++;
 	}
 	while (nc < MACE_MAX_BOUND && !bpf_map_get_next_key(cfd, pc, &c)) {
 		ctrs[nc] = c;
 		pc = &ctrs[nc];
-		if (!mace_binding_is_container(bind, c))
+		if (!mace__binding_is_container(bind, c))
 			nc++;
 	}
 	for (unsigned int i = 0; i < nk; i++)
@@ -871,7 +899,7 @@ static int bpf_update(struct mace_backend *b)
 /* Kernel memory the histograms may take, and as much again in user space. */
 #define AGG_BUDGET_BYTES (64u << 20)
 
-bool mace_bpf_agg_fits(const struct mace_binding *bind)
+bool mace__bpf_agg_fits(const struct mace_binding *bind)
 {
 	struct mace_backend b = { .cfg.binding = bind };
 	int ncpu = libbpf_num_possible_cpus();
@@ -893,13 +921,13 @@ static int64_t bpf_hists(struct mace_backend *b, mace_hist_fn fn, void *ctx)
 		/* The window's count as of now; later ones go to the next call. */
 		ret = read_kernel(b, &c);
 		if (!ret)
-			ret = mace_bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists));
+			ret = mace__bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists));
 		if (ret) {
 			mace_err("bpf: reading the histograms: %s", strerror(-ret));
 			return ret;
 		}
 	}
-	mace_bpf_hists_take(b->hists, fn, ctx);
+	mace__bpf_hists_take(b->hists, fn, ctx);
 	outside = (int64_t)(b->outside - b->outside_taken);
 	b->outside_taken = b->outside;
 	return outside;
@@ -917,7 +945,7 @@ static int bpf_set_window(struct mace_backend *b, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-const struct mace_backend_ops mace_bpf_backend = {
+const struct mace_backend_ops mace__bpf_backend = {
 	.name = "bpf",
 	.open = bpf_open,
 	.start = bpf_start,

@@ -24,7 +24,7 @@ struct mace_bpf_hists {
 	struct mace_agg *agg;		/* what the reads gained, until taken */
 };
 
-struct mace_bpf_hists *mace_bpf_hists_new(const __u32 *slot_netns, unsigned int nslots, int ncpu)
+struct mace_bpf_hists *mace__bpf_hists_new(const __u32 *slot_netns, unsigned int nslots, int ncpu)
 {
 	struct mace_bpf_hists *hs = calloc(1, sizeof(*hs));
 	size_t entries = (size_t)nslots * 2;
@@ -38,9 +38,9 @@ struct mace_bpf_hists *mace_bpf_hists_new(const __u32 *slot_netns, unsigned int 
 	hs->cur = calloc(ncpu, sizeof(*hs->cur));
 	hs->diff = calloc(MACE_BPF_HIST_BUCKETS, sizeof(*hs->diff));
 	hs->tmp = mace_hist_new();
-	hs->agg = mace_agg_new();
+	hs->agg = mace__agg_new();
 	if (!hs->slot_netns || !hs->prev || !hs->cur || !hs->diff || !hs->tmp || !hs->agg) {
-		mace_bpf_hists_free(hs);
+		mace__bpf_hists_free(hs);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -81,16 +81,16 @@ static int read_entry(struct mace_bpf_hists *hs, int map_fd, __u32 idx)
 	memcpy(prev, hs->cur, hs->ncpu * sizeof(*prev));
 	if (!n)
 		return 0;
-	h = mace_agg_hist(hs->agg, hs->slot_netns[idx / 2], idx % 2);
+	h = mace__agg_hist(hs->agg, hs->slot_netns[idx / 2], idx % 2);
 	if (!h)
 		return -ENOMEM;
-	mace_hist_set(hs->tmp, hs->diff, MACE_BPF_HIST_BUCKETS, sum, (long double)sumsq,
-		      floor == UINT64_MAX ? 0 : floor, ceil ? ceil : UINT64_MAX);
+	mace__hist_set(hs->tmp, hs->diff, MACE_BPF_HIST_BUCKETS, sum, (long double)sumsq,
+		       floor == UINT64_MAX ? 0 : floor, ceil ? ceil : UINT64_MAX);
 	mace_hist_merge(h, hs->tmp);
 	return 0;
 }
 
-int mace_bpf_hists_read(struct mace_bpf_hists *hs, int map_fd)
+int mace__bpf_hists_read(struct mace_bpf_hists *hs, int map_fd)
 {
 	for (__u32 idx = 0; idx < hs->nslots * 2; idx++) {
 		int ret = read_entry(hs, map_fd, idx);
@@ -101,12 +101,12 @@ int mace_bpf_hists_read(struct mace_bpf_hists *hs, int map_fd)
 	return 0;
 }
 
-void mace_bpf_hists_take(struct mace_bpf_hists *hs, mace_hist_fn fn, void *ctx)
+void mace__bpf_hists_take(struct mace_bpf_hists *hs, mace_hist_fn fn, void *ctx)
 {
-	mace_agg_take(hs->agg, fn, ctx);
+	mace__agg_take(hs->agg, fn, ctx);
 }
 
-void mace_bpf_hists_free(struct mace_bpf_hists *hs)
+void mace__bpf_hists_free(struct mace_bpf_hists *hs)
 {
 	if (!hs)
 		return;
@@ -115,6 +115,6 @@ void mace_bpf_hists_free(struct mace_bpf_hists *hs)
 	free(hs->cur);
 	free(hs->diff);
 	mace_hist_free(hs->tmp);
-	mace_agg_free(hs->agg);
+	mace__agg_free(hs->agg);
 	free(hs);
 }

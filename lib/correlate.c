@@ -486,6 +486,7 @@ static void emit(struct mace_correlator *c, __u32 e)
 	struct mace_record r;
 
 	memset(&r, 0, sizeof(r));
+	r.sz = sizeof(r);
 	r.ts_ns = p->t[0];
 	r.latency_ns = p->t[n - 1] - p->t[0];
 	for (unsigned int i = 0; i < MACE_MAX_SEGMENTS; i++)
@@ -735,7 +736,7 @@ static int ring_grow(struct mace_correlator *c)
 	return 0;
 }
 
-void mace_corr_push(struct mace_correlator *c, const struct mace_event *ev)
+void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev)
 {
 	__u32 mask, i;
 
@@ -765,7 +766,7 @@ void mace_corr_push(struct mace_correlator *c, const struct mace_event *ev)
 		release_until(c, c->newest - c->o.reorder_ns);
 }
 
-void mace_corr_advance(struct mace_correlator *c, __u64 now_ns)
+void mace__corr_advance(struct mace_correlator *c, __u64 now_ns)
 {
 	if (now_ns > c->newest)
 		c->newest = now_ns;
@@ -775,14 +776,14 @@ void mace_corr_advance(struct mace_correlator *c, __u64 now_ns)
 	expire_until(c, c->rcount && ring_at(c, 0)->ts < now_ns ? ring_at(c, 0)->ts : now_ns);
 }
 
-void mace_corr_flush(struct mace_correlator *c)
+void mace__corr_flush(struct mace_correlator *c)
 {
 	release_until(c, UINT64_MAX);
 	while (c->oldest != NIL)
 		drop(c, c->oldest, &c->cnt.expired);
 }
 
-void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *out)
+void mace__corr_counters(const struct mace_correlator *c, struct mace_counters *out)
 {
 	out->events += c->cnt.events;
 	out->records += c->cnt.records;
@@ -797,8 +798,8 @@ void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *o
 
 /* Settled events from the table; pending ones by walking the packets in
  * flight (bounded by max_pending, and only asked for about once a second). */
-int mace_corr_netns_counters(const struct mace_correlator *c, __u32 netns,
-			     struct mace_counters *out)
+int mace__corr_netns_counters(const struct mace_correlator *c, __u32 netns,
+			      struct mace_counters *out)
 {
 	struct mace_counters sum = { 0 }, pend = { 0 };
 
@@ -811,7 +812,7 @@ int mace_corr_netns_counters(const struct mace_correlator *c, __u32 netns,
 			sum = x->c;
 	} else {
 		/* everything no container can claim: the rest of the totals */
-		mace_corr_counters(c, &sum);
+		mace__corr_counters(c, &sum);
 		for (__u32 i = 0; c->ns && i < NS_SLOTS; i++) {
 			const struct mace_counters *x = &c->ns[i].c;
 
@@ -871,7 +872,7 @@ static int build_lut(struct mace_correlator *c)
 					return -EINVAL;	/* tp+role twice in the path */
 				c->lut[tp][pt->role] = (d << 4 | k) + 1;
 				/* alternatives of one point share a kind */
-				c->kind[d][k] = mace_tp_info(tp)->kind;
+				c->kind[d][k] = mace__tp_info(tp)->kind;
 			}
 			if (c->kind[d][k] == MACE_TPK_SYS_ENTER && !(k == 0 && d == MACE_EGRESS))
 				return -EINVAL;
@@ -883,7 +884,7 @@ static int build_lut(struct mace_correlator *c)
 	return 0;
 }
 
-struct mace_correlator *mace_corr_new(const struct mace_corr_opts *opts)
+struct mace_correlator *mace__corr_new(const struct mace_corr_opts *opts)
 {
 	struct mace_correlator *c;
 	int err = -EINVAL;
@@ -927,12 +928,12 @@ struct mace_correlator *mace_corr_new(const struct mace_corr_opts *opts)
 	c->oldest = c->youngest = NIL;
 	return c;
 fail:
-	mace_corr_free(c);
+	mace__corr_free(c);
 	errno = -err;
 	return NULL;
 }
 
-void mace_corr_free(struct mace_correlator *c)
+void mace__corr_free(struct mace_correlator *c)
 {
 	if (!c)
 		return;

@@ -165,13 +165,15 @@ static void put_json_str(struct out *o, const char *p)
 
 #define PUT_LIT(o, s) put_mem(o, s, sizeof(s) - 1)
 
-MACE_EXPORT int mace_record_format(const struct mace_record *r, const char *path_name,
+MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *path_name,
 				   enum mace_format fmt, char *buf, size_t size)
 {
 	struct out o = { buf, size, 0 };
 	bool json = fmt == MACE_FORMAT_JSON;
+	struct mace_record copy;
+	const struct mace_record *r = &copy;
 
-	if (!r || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
+	if (!rec || MACE_ABI_IN(mace_record, &copy, rec) || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
 	    r->nseg > MACE_MAX_SEGMENTS)
 		return -EINVAL;
 	if (!path_name)
@@ -623,6 +625,7 @@ MACE_EXPORT int mace_record_parse(const char *line, enum mace_format fmt, struct
 				  char *path_name, size_t path_size)
 {
 	struct field f[NFIELDS];
+	struct mace_record r = { .sz = sizeof(r) };
 	char scratch[1024];
 	int err;
 
@@ -637,5 +640,8 @@ MACE_EXPORT int mace_record_parse(const char *line, enum mace_format fmt, struct
 		err = -EINVAL;
 	if (err)
 		return err;
-	return fill(f, rec, path_name, path_size);
+	err = fill(f, &r, path_name, path_size);
+	if (err)
+		return err;
+	return MACE_ABI_OUT(mace_record, rec, &r);
 }

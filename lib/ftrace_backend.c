@@ -145,7 +145,7 @@ static int packet_filter(struct mace_backend *b, const struct ft_tp *t, char *er
 static int syscall_filters(struct mace_backend *b, char *err, size_t errlen)
 {
 	char f[FT_FILTER_MAX];
-	unsigned int n = ft_tasks_filter(&b->tasks, f, sizeof(f));
+	unsigned int n = mace__ft_tasks_filter(&b->tasks, f, sizeof(f));
 	int ret;
 
 	if (n < b->tasks.n[b->tasks.cur] && !b->warned_tasks) {
@@ -165,7 +165,7 @@ static int syscall_filters(struct mace_backend *b, char *err, size_t errlen)
 
 static int rescan_tasks(struct mace_backend *b, char *err, size_t errlen)
 {
-	int ret = ft_tasks_scan(&b->tasks);
+	int ret = mace__ft_tasks_scan(&b->tasks);
 
 	if (ret < 0) {
 		snprintf(err, errlen, "ftrace: cannot scan /proc for container tasks: %s",
@@ -194,7 +194,7 @@ static int create_instance(struct mace_backend *b, char *err, size_t errlen)
 	char kb[32];
 	int ret;
 
-	ft_remove_stale_instances();
+	mace__ft_remove_stale_instances();
 	for (;;) {
 		if (seq)
 			snprintf(b->inst_name, sizeof(b->inst_name), "mace-%d-%u", getpid(), seq);
@@ -324,7 +324,7 @@ static void ft_destroy(struct mace_backend *b)
 		kbuffer_free(b->st[i].kbuf);
 	}
 	free(b->st);
-	ft_tasks_free(&b->tasks);
+	mace__ft_tasks_free(&b->tasks);
 	tep_free(b->tep);
 	free(b);
 }
@@ -349,13 +349,13 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	b->cfg = *cfg;
 	b->epfd = -1;
 	b->timerfd = -1;
-	ret = ft_plan(b, err, errlen);
+	ret = mace__ft_plan(b, err, errlen);
 	if (!ret && geteuid() != 0) {
 		snprintf(err, errlen, "ftrace: needs root to create a tracefs instance");
 		ret = -EPERM;
 	}
 	if (!ret)
-		ret = mace_tracefs_mount("ftrace", err, errlen);
+		ret = mace__tracefs_mount("ftrace", err, errlen);
 	if (ret)
 		goto fail;
 	if (b->sys)
@@ -370,14 +370,14 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		ret = resolve_tp(b, &b->tps[i], err, errlen);
 	if (!ret)
-		ft_check_foreign_names(b->devs, b->ndev, b->cfg.binding);
+		mace__ft_check_foreign_names(b->devs, b->ndev, b->cfg.binding);
 	if (!ret)
 		ret = create_instance(b, err, errlen);
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		if (b->tps[i].info->kind == MACE_TPK_PACKET)
 			ret = packet_filter(b, &b->tps[i], err, errlen);
 	if (!ret && b->sys) {
-		ret = ft_tasks_scan(&b->tasks);
+		ret = mace__ft_tasks_scan(&b->tasks);
 		if (ret < 0)
 			snprintf(err, errlen, "ftrace: cannot scan /proc for container tasks: %s",
 				 strerror(-ret));
@@ -469,9 +469,9 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 	}
 	if (now >= b->next_stats) {
 		b->next_stats = now + FT_STATS_NS;
-		ft_read_stats(b);
+		mace__ft_read_stats(b);
 	}
-	return ft_drain(b, now);
+	return mace__ft_drain(b, now);
 }
 
 static int ft_stop(struct mace_backend *b)
@@ -484,8 +484,8 @@ static int ft_stop(struct mace_backend *b)
 	if (b->started) {
 		if (tracefs_trace_off(b->inst))
 			mace_warn("ftrace: cannot turn tracing off in %s", b->inst_name);
-		ret = ft_drain(b, UINT64_MAX);
-		ft_read_stats(b);
+		ret = mace__ft_drain(b, UINT64_MAX);
+		mace__ft_read_stats(b);
 	}
 	teardown(b);
 	return ret < 0 ? ret : 0;
@@ -499,7 +499,7 @@ static int ft_update(struct mace_backend *b)
 
 	if (b->stopped)
 		return 0;
-	ret = ft_plan_devices(b, false, err, sizeof(err));
+	ret = mace__ft_plan_devices(b, false, err, sizeof(err));
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		if (b->tps[i].info->kind == MACE_TPK_PACKET)
 			ret = packet_filter(b, &b->tps[i], err, sizeof(err));
@@ -519,7 +519,7 @@ static void ft_counters(struct mace_backend *b, struct mace_counters *out)
 	out->user_drops += b->user_drops;
 }
 
-const struct mace_backend_ops mace_ftrace_backend = {
+const struct mace_backend_ops mace__ftrace_backend = {
 	.name = "ftrace",
 	.open = ft_open,
 	.start = ft_start,

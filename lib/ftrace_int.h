@@ -31,13 +31,13 @@ struct ft_tasks {
 };
 
 /* Rescans /proc.  1 if the set of tids changed, 0 if not, -errno. */
-int ft_tasks_scan(struct ft_tasks *t);
+int mace__ft_tasks_scan(struct ft_tasks *t);
 /* The netns of a tid seen by the last two scans, 0 if unknown. */
-uint32_t ft_tasks_netns(const struct ft_tasks *t, uint32_t tid);
+uint32_t mace__ft_tasks_netns(const struct ft_tasks *t, uint32_t tid);
 /* Writes a kernel filter "common_pid == a || ..." for the current tids into
  * buf.  Returns the number of tids it holds (the ones that fit in len). */
-unsigned int ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len);
-void ft_tasks_free(struct ft_tasks *t);
+unsigned int mace__ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len);
+void mace__ft_tasks_free(struct ft_tasks *t);
 
 /* ---- ftrace_backend.c: the backend's state --------------------------------- */
 
@@ -88,26 +88,26 @@ struct mace_backend {
 
 /* Fills b->tps (compacted, b->ntp), b->devs and the container netns list
  * from b->cfg; refuses what ftrace cannot do, saying why in err. */
-int ft_plan(struct mace_backend *b, char *err, size_t errlen);
+int mace__ft_plan(struct mace_backend *b, char *err, size_t errlen);
 /* Refills b->devs and the container netns list from the binding as it is
  * now (after devices went or were renamed). */
-int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen);
+int mace__ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen);
 
 /* ---- ftrace_read.c: per-CPU buffers to events ------------------------------- */
 
 /* Delivers events up to cutoff (CLOCK_MONOTONIC ns) from every CPU, oldest
  * first.  Returns events delivered or -errno. */
-int ft_drain(struct mace_backend *b, __u64 cutoff);
+int mace__ft_drain(struct mace_backend *b, __u64 cutoff);
 /* Sets b->lost from the per-CPU stats of the instance. */
-void ft_read_stats(struct mace_backend *b);
+void mace__ft_read_stats(struct mace_backend *b);
 
 /* Warns for each of devs whose name also exists in a netns that is not bound
  * (another container's "eth0"): ftrace would count its packets as ours.
  * Best effort: sees the netns of running tasks only. */
-void ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
-			    const struct mace_binding *bd);
+void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
+				  const struct mace_binding *bd);
 
 /* Removes mace-<pid>[-<n>] instances whose pid is gone.  Returns how many. */
-int ft_remove_stale_instances(void);
+int mace__ft_remove_stale_instances(void);
 
 #endif /* MACE_FTRACE_INT_H */

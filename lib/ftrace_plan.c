@@ -16,7 +16,7 @@
  * devices: ftrace knows no netns.  strict: every role the path needs has a
  * device (at start; later a device may go while others stay).
  */
-int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen)
+int mace__ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errlen)
 {
 	const struct mace_path *p = b->cfg.path;
 	const struct mace_binding *bd = b->cfg.binding;
@@ -40,7 +40,7 @@ int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errle
 			continue;
 		if (strpbrk(dv->name, "\"\\") || !dv->name[0]) {
 			snprintf(err, errlen, "ftrace: device name '%s' (role %s) cannot be put in "
-				 "an ftrace filter", dv->name, mace_role_name(dv->role));
+				 "an ftrace filter", dv->name, mace__role_name(dv->role));
 			return -EINVAL;
 		}
 		for (unsigned int k = 0; k < b->ndev; k++) {
@@ -52,8 +52,8 @@ int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errle
 				 "netns %s (%u) and role %s in netns %s (%u); ftrace filters by "
 				 "device name only and cannot tell them apart%s; use the eBPF "
 				 "backend (-b bpf), which filters by netns and ifindex", dv->name,
-				 mace_role_name(o->role), o->netns_name[0] ? o->netns_name : "?",
-				 o->netns, mace_role_name(dv->role),
+				 mace__role_name(o->role), o->netns_name[0] ? o->netns_name : "?",
+				 o->netns, mace__role_name(dv->role),
 				 dv->netns_name[0] ? dv->netns_name : "?", dv->netns,
 				 o->role == dv->role ? " (nor which container an event is from)" :
 				 "");
@@ -71,7 +71,7 @@ int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errle
 			bound |= b->devs[k]->role == r;
 		if ((pkt_roles & (1u << r)) && !bound) {
 			snprintf(err, errlen, "ftrace: no device is bound to role %s, which path %s "
-				 "needs", mace_role_name(r), p->name);
+				 "needs", mace__role_name(r), p->name);
 			return -ENODEV;
 		}
 	}
@@ -84,10 +84,10 @@ int ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t errle
 }
 
 /* Which tracepoints with which roles, then the devices. */
-int ft_plan(struct mace_backend *b, char *err, size_t errlen)
+int mace__ft_plan(struct mace_backend *b, char *err, size_t errlen)
 {
 	const struct mace_path *p = b->cfg.path;
-	__u32 tpmask = mace_path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
+	__u32 tpmask = mace__path_tp_mask(p), roles[MACE_TP_COUNT] = { 0 };
 
 	if ((p->match & MACE_PATH_MATCH_KEY) && !(p->match & MACE_PATH_MATCH_SKB)) {
 		snprintf(err, errlen, "ftrace: path %s matches packets only by content key, and "
@@ -106,7 +106,7 @@ int ft_plan(struct mace_backend *b, char *err, size_t errlen)
 				if (!(pt->tp_mask & (1u << tp)))
 					continue;
 				roles[tp] |= 1u << pt->role;
-				if (mace_tp_info(tp)->kind == MACE_TPK_PACKET)
+				if (mace__tp_info(tp)->kind == MACE_TPK_PACKET)
 					b->pkt_roles |= 1u << pt->role;
 				else
 					b->sys = true;
@@ -117,9 +117,9 @@ int ft_plan(struct mace_backend *b, char *err, size_t errlen)
 		if (!(tpmask & (1u << tp)))
 			continue;
 		b->tps[b->ntp].tp = tp;
-		b->tps[b->ntp].info = mace_tp_info(tp);
+		b->tps[b->ntp].info = mace__tp_info(tp);
 		b->tps[b->ntp].roles = roles[tp];
 		b->ntp++;
 	}
-	return ft_plan_devices(b, true, err, errlen);
+	return mace__ft_plan_devices(b, true, err, errlen);
 }

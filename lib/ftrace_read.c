@@ -78,7 +78,7 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 	} else {
 		__s64 n = t->len.size ? (__s64)rd(s->data, &t->len) : 0;
 
-		ev.netns = ft_tasks_netns(&b->tasks, ev.tid);
+		ev.netns = mace__ft_tasks_netns(&b->tasks, ev.tid);
 		if (!ev.netns) {
 			b->user_drops++;	/* task left before we learnt its netns */
 			return;
@@ -114,7 +114,7 @@ static int advance(struct mace_backend *b, struct ft_stream *s)
 
 /* Events after cutoff wait for the next round, so a CPU read earlier in this
  * round cannot fall behind one read later. */
-int ft_drain(struct mace_backend *b, __u64 cutoff)
+int mace__ft_drain(struct mace_backend *b, __u64 cutoff)
 {
 	int delivered = 0, ret;
 
@@ -147,7 +147,7 @@ err:
 }
 
 /* lost = overruns + dropped events summed over the CPUs of our instance. */
-void ft_read_stats(struct mace_backend *b)
+void mace__ft_read_stats(struct mace_backend *b)
 {
 	static const char *const keys[] = { "overrun: ", "commit overrun: ", "dropped events: " };
 	__u64 lost = 0;

@@ -75,7 +75,7 @@ static int add_threads(struct ft_tasks *t, unsigned int k, const char *pid)
 	return err;
 }
 
-int ft_tasks_scan(struct ft_tasks *t)
+int mace__ft_tasks_scan(struct ft_tasks *t)
 {
 	unsigned int k = !t->cur, old = t->cur;
 	char ns[288];
@@ -127,14 +127,14 @@ static uint32_t find(const struct ft_tid *a, unsigned int n, uint32_t tid)
 	return 0;
 }
 
-uint32_t ft_tasks_netns(const struct ft_tasks *t, uint32_t tid)
+uint32_t mace__ft_tasks_netns(const struct ft_tasks *t, uint32_t tid)
 {
 	uint32_t ns = find(t->buf[t->cur], t->n[t->cur], tid);
 
 	return ns ? ns : find(t->buf[!t->cur], t->n[!t->cur], tid);
 }
 
-unsigned int ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len)
+unsigned int mace__ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len)
 {
 	const struct ft_tid *cur = t->buf[t->cur];
 	size_t off = 0;
@@ -157,7 +157,7 @@ unsigned int ft_tasks_filter(const struct ft_tasks *t, char *buf, size_t len)
 	return i;
 }
 
-void ft_tasks_free(struct ft_tasks *t)
+void mace__ft_tasks_free(struct ft_tasks *t)
 {
 	for (int k = 0; k < 2; k++) {
 		free(t->buf[k]);
@@ -200,7 +200,7 @@ static int collect_stale(const char *name, void *ctx)
 	return 0;
 }
 
-int ft_remove_stale_instances(void)
+int mace__ft_remove_stale_instances(void)
 {
 	struct stale st = { .n = 0 };
 	int removed = 0;
@@ -261,15 +261,15 @@ static void check_netns_devices(const char *pid, uint32_t ino,
 			mace_warn("ftrace: device name '%s' (role %s) also exists in netns inode %u "
 				  "(of pid %s), which is not bound; ftrace filters by name only, so "
 				  "its packets will count as this %s's; use -b bpf to filter by netns",
-				  name, mace_role_name(devs[k]->role), ino, pid,
-				  mace_role_name(devs[k]->role));
+				  name, mace__role_name(devs[k]->role), ino, pid,
+				  mace__role_name(devs[k]->role));
 		}
 	}
 	fclose(f);
 }
 
-void ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
-			    const struct mace_binding *bd)
+void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
+				  const struct mace_binding *bd)
 {
 	uint32_t seen[1024];
 	unsigned int nseen = 0;

@@ -10,7 +10,7 @@
 
 #include "mace_int.h"
 
-__u64 mace_content_key(const void *ip_hdr, size_t len)
+__u64 mace__content_key(const void *ip_hdr, size_t len)
 {
 	struct mace_flow f = {};
 

@@ -20,7 +20,7 @@ MACE_EXPORT void mace_set_log(mace_log_fn fn, void *ctx)
 	log_ctx = ctx;
 }
 
-void mace_log(enum mace_log_level level, const char *fmt, ...)
+void mace__log(enum mace_log_level level, const char *fmt, ...)
 {
 	char *msg;
 	va_list ap;

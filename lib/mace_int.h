@@ -20,12 +20,26 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- log.c ------------------------------------------------------------- */
-void mace_log(enum mace_log_level level, const char *fmt, ...)
+void mace__log(enum mace_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-#define mace_err(...) mace_log(MACE_LOG_ERROR, __VA_ARGS__)
-#define mace_warn(...) mace_log(MACE_LOG_WARN, __VA_ARGS__)
-#define mace_info(...) mace_log(MACE_LOG_INFO, __VA_ARGS__)
-#define mace_dbg(...) mace_log(MACE_LOG_DEBUG, __VA_ARGS__)
+#define mace_err(...) mace__log(MACE_LOG_ERROR, __VA_ARGS__)
+#define mace_warn(...) mace__log(MACE_LOG_WARN, __VA_ARGS__)
+#define mace_info(...) mace__log(MACE_LOG_INFO, __VA_ARGS__)
+#define mace_dbg(...) mace__log(MACE_LOG_DEBUG, __VA_ARGS__)
+
+/* ---- abi.c: structs whose first member is size_t sz (see mace.h) ------- */
+/* Copies the caller's struct src (may be NULL: all zero) into the library's
+ * dst of dst_sz bytes: a smaller (older) one is zero-extended, a larger
+ * (newer) one is accepted when the bytes past dst_sz are zero; dst->sz is
+ * dst_sz after.  -EINVAL, logged naming type, otherwise. */
+int mace__abi_in(void *dst, size_t dst_sz, const void *src, const char *type);
+/* Copies the library's src (src_sz bytes) into the caller's dst, as much as
+ * dst->sz holds; the caller's bytes past src_sz are zeroed, dst->sz kept. */
+int mace__abi_out(void *dst, const void *src, size_t src_sz, const char *type);
+#define MACE_ABI_IN(type, dst, src) \
+	mace__abi_in((dst), sizeof(struct type), (src), "struct " #type)
+#define MACE_ABI_OUT(type, dst, src) \
+	mace__abi_out((dst), (src), sizeof(struct type), "struct " #type)
 
 /* ---- tracepoints.c: the tracepoint and role tables --------------------- */
 enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
@@ -35,10 +49,10 @@ struct mace_tp_info {
 	enum mace_tp_kind kind;
 	enum mace_dir dir;	/* syscalls only: send = egress, recv = ingress */
 };
-const struct mace_tp_info *mace_tp_info(enum mace_tp tp);	/* NULL if out of range */
-enum mace_tp mace_tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */
-const char *mace_role_name(enum mace_role role);	/* "container", "host-veth", ... */
-enum mace_role mace_role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
+const struct mace_tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
+enum mace_tp mace__tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */
+const char *mace__role_name(enum mace_role role);	/* "container", "host-veth", ... */
+enum mace_role mace__role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
 
 /* ---- path.c: parsed event paths ----------------------------------------- */
 #define MACE_PATH_MATCH_SKB 0x1	/* skb address identity */
@@ -62,18 +76,18 @@ struct mace_path {
 	struct mace_dirpath dir[2];
 };
 /* Tracepoints used anywhere in the path, as a mask of (1u << enum mace_tp). */
-__u32 mace_path_tp_mask(const struct mace_path *path);
+__u32 mace__path_tp_mask(const struct mace_path *path);
 /* Roles used anywhere in the path, as a mask of (1u << enum mace_role). */
-__u32 mace_path_role_mask(const struct mace_path *path);
+__u32 mace__path_role_mask(const struct mace_path *path);
 /* True when every point is a packet point and matching is skb-only, so the
  * BPF backend may correlate in the kernel. */
-bool mace_path_kernel_correlatable(const struct mace_path *path);
-bool mace_kernel_correlates(const struct mace_opts *o, const struct mace_path *path);
+bool mace__path_kernel_correlatable(const struct mace_path *path);
+bool mace__kernel_correlates(const struct mace_opts *o, const struct mace_path *path);
 
 /* paths_builtin.c (generated from the files in paths/ at build time) */
 struct mace_builtin_path { const char *name; const char *text; };
-extern const struct mace_builtin_path mace_builtin_paths[];
-extern const unsigned int mace_builtin_path_count;
+extern const struct mace_builtin_path mace__builtin_paths[];
+extern const unsigned int mace__builtin_path_count;
 
 /* ---- correlate.c -------------------------------------------------------- */
 struct mace_correlator;
@@ -90,21 +104,21 @@ struct mace_corr_opts {
 	mace_record_fn emit;
 	void *ctx;
 };
-struct mace_correlator *mace_corr_new(const struct mace_corr_opts *opts);
+struct mace_correlator *mace__corr_new(const struct mace_corr_opts *opts);
 /* Takes one event (may be up to reorder_ns older than the newest seen). */
-void mace_corr_push(struct mace_correlator *c, const struct mace_event *ev);
+void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev);
 /* Lets time pass without events: expires starts older than now - expire_ns. */
-void mace_corr_advance(struct mace_correlator *c, __u64 now_ns);
+void mace__corr_advance(struct mace_correlator *c, __u64 now_ns);
 /* Drains the reorder window and expires every pending packet. */
-void mace_corr_flush(struct mace_correlator *c);
+void mace__corr_flush(struct mace_correlator *c);
 /* Adds this correlator's counters into *out (lost/user_drops untouched). */
-void mace_corr_counters(const struct mace_correlator *c, struct mace_counters *out);
+void mace__corr_counters(const struct mace_correlator *c, struct mace_counters *out);
 /* Adds the counters of one container netns (events of packets seen at a
  * container point) into *out; netns 0: the rest, which no container can
  * claim.  -ENOSPC if more containers were seen than it can tell apart. */
-int mace_corr_netns_counters(const struct mace_correlator *c, __u32 netns,
-			     struct mace_counters *out);
-void mace_corr_free(struct mace_correlator *c);
+int mace__corr_netns_counters(const struct mace_correlator *c, __u32 netns,
+			      struct mace_counters *out);
+void mace__corr_free(struct mace_correlator *c);
 
 /* ---- bind.c: roles bound to real devices --------------------------------- */
 #define MACE_MAX_BOUND 256
@@ -128,24 +142,24 @@ struct mace_binding {
  * in the current netns.  outer_spec: DEV or DEV@NETNS; NULL: default route.
  * roles: mask of roles the path needs (1u << enum mace_role).  Fills *out;
  * on error writes a message naming what was wrong to err. */
-int mace_bind(const char *netns_spec, const char *outer_spec, __u32 roles,
-	      struct mace_binding *out, char *err, size_t errlen);
+int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
+	       struct mace_binding *out, char *err, size_t errlen);
 /* The bound device of an event, or NULL. */
-const struct mace_bound_dev *mace_binding_find(const struct mace_binding *b, __u32 netns,
+const struct mace_bound_dev *mace__binding_find(const struct mace_binding *b, __u32 netns,
 						__u32 ifindex);
 /* True if netns is a bound container netns. */
-bool mace_binding_is_container(const struct mace_binding *b, __u32 netns);
-int mace_binding_describe(const struct mace_binding *b, FILE *out);
+bool mace__binding_is_container(const struct mace_binding *b, __u32 netns);
+int mace__binding_describe(const struct mace_binding *b, FILE *out);
 /* Removes device i, keeping the order of the others. */
-void mace_binding_drop(struct mace_binding *b, unsigned int i);
+void mace__binding_drop(struct mace_binding *b, unsigned int i);
 /* Removes every device of container netns (its own and those serving it
  * only).  Returns how many went. */
-unsigned int mace_binding_drop_container(struct mace_binding *b, __u32 netns);
+unsigned int mace__binding_drop_container(struct mace_binding *b, __u32 netns);
 /* How many container netns are bound. */
-unsigned int mace_binding_containers(const struct mace_binding *b);
+unsigned int mace__binding_containers(const struct mace_binding *b);
 /* A non-blocking rtnetlink socket in the netns with inode ino (the current
  * one, or one found under /run/netns or /proc).  fd, or -errno with err. */
-int mace_netns_socket(__u32 ino, char *err, size_t errlen);
+int mace__netns_socket(__u32 ino, char *err, size_t errlen);
 
 /* ---- watch.c: bound devices watched through rtnetlink -------------------- */
 /*
@@ -157,13 +171,13 @@ int mace_netns_socket(__u32 ino, char *err, size_t errlen);
 struct mace_watch;
 /* Devices already gone are dropped from b at once (with a warning).  NULL
  * + errno, message in err. */
-struct mace_watch *mace_watch_new(struct mace_binding *b, char *err, size_t errlen);
-int mace_watch_fd(const struct mace_watch *w);	/* readable when there is news */
+struct mace_watch *mace__watch_new(struct mace_binding *b, char *err, size_t errlen);
+int mace__watch_fd(const struct mace_watch *w);	/* readable when there is news */
 /* Applies the news to b, a warning logged for each: a renamed device gets its
  * new name, a container whose veth went loses all its devices, a shared
  * device that went is dropped.  1 if b changed, 0 if not, or -errno. */
-int mace_watch_update(struct mace_watch *w, struct mace_binding *b);
-void mace_watch_free(struct mace_watch *w);
+int mace__watch_update(struct mace_watch *w, struct mace_binding *b);
+void mace__watch_free(struct mace_watch *w);
 
 /* ---- backends ------------------------------------------------------------ */
 struct mace_backend;
@@ -204,11 +218,11 @@ struct mace_backend_ops {
 	int64_t (*hists)(struct mace_backend *b, mace_hist_fn fn, void *ctx);
 	int (*set_window)(struct mace_backend *b, uint64_t lo, uint64_t hi);
 };
-extern const struct mace_backend_ops mace_bpf_backend;
+extern const struct mace_backend_ops mace__bpf_backend;
 /* Whether the kernel's histograms for bind's containers fit the memory budget
  * (else an aggregating session aggregates records in user space). */
-bool mace_bpf_agg_fits(const struct mace_binding *bind);
-extern const struct mace_backend_ops mace_ftrace_backend;
+bool mace__bpf_agg_fits(const struct mace_binding *bind);
+extern const struct mace_backend_ops mace__ftrace_backend;
 
 /* ---- rawfile.c: raw-event recordings ------------------------------------- */
 /*
@@ -226,57 +240,57 @@ struct mace_raw_header {
 	char backend[16];
 	struct mace_binding binding;
 };
-struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_header *h);
-int mace_raw_write(struct mace_raw_writer *w, const struct mace_event *ev);
-int mace_raw_close(struct mace_raw_writer *w);	/* flushes; reports write errors */
+struct mace_raw_writer *mace__raw_create(const char *file, const struct mace_raw_header *h);
+int mace__raw_write(struct mace_raw_writer *w, const struct mace_event *ev);
+int mace__raw_close(struct mace_raw_writer *w);	/* flushes; reports write errors */
 /* On error NULL + errno, message in err. */
-struct mace_raw_reader *mace_raw_open(const char *file, struct mace_raw_header *h,
-				      char *err, size_t errlen);
+struct mace_raw_reader *mace__raw_open(const char *file, struct mace_raw_header *h,
+				       char *err, size_t errlen);
 /* 1: an event, 0: clean end, -errno: truncated/corrupt (message in err). */
-int mace_raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen);
-void mace_raw_free(struct mace_raw_reader *r);
+int mace__raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen);
+void mace__raw_free(struct mace_raw_reader *r);
 
 /* ---- stats.c: histograms filled from a kernel histogram ------------------ */
-void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
-		   long double sumsq, uint64_t floor, uint64_t ceil);
-uint64_t mace_hist_count(const struct mace_hist *h);
+void mace__hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
+		    long double sumsq, uint64_t floor, uint64_t ceil);
+uint64_t mace__hist_count(const struct mace_hist *h);
 
 /* ---- agg.c: latency histograms per (container netns, direction) ---------- */
 struct mace_agg;
-struct mace_agg *mace_agg_new(void);
+struct mace_agg *mace__agg_new(void);
 /* The histogram of (netns, dir), made on first use; NULL (ENOMEM) if it cannot be. */
-struct mace_hist *mace_agg_hist(struct mace_agg *a, __u32 netns, __u8 dir);
+struct mace_hist *mace__agg_hist(struct mace_agg *a, __u32 netns, __u8 dir);
 /* Hands each non-empty histogram to fn, then empties it. */
-void mace_agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx);
-void mace_agg_free(struct mace_agg *a);
+void mace__agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx);
+void mace__agg_free(struct mace_agg *a);
 
 /* ---- bpf_hists.c: the kernel's per-CPU histograms, read as differences --- */
 struct mace_bpf_hists;
 /* For a map of nslots * 2 entries: slot i holds the packets of netns
  * slot_netns[i], entry i * 2 + dir a direction. */
-struct mace_bpf_hists *mace_bpf_hists_new(const __u32 *slot_netns, unsigned int nslots,
-					  int ncpu);
+struct mace_bpf_hists *mace__bpf_hists_new(const __u32 *slot_netns, unsigned int nslots,
+					   int ncpu);
 /* Adds what the map gained since the last read to the histograms taken next. */
-int mace_bpf_hists_read(struct mace_bpf_hists *hs, int map_fd);
-void mace_bpf_hists_take(struct mace_bpf_hists *hs, mace_hist_fn fn, void *ctx);
-void mace_bpf_hists_free(struct mace_bpf_hists *hs);
+int mace__bpf_hists_read(struct mace_bpf_hists *hs, int map_fd);
+void mace__bpf_hists_take(struct mace_bpf_hists *hs, mace_hist_fn fn, void *ctx);
+void mace__bpf_hists_free(struct mace_bpf_hists *hs);
 
 /* ---- key.c: content keys (user-space twin of the BPF key) ----------------- */
 /* Hash of rewrite-proof fields of the packet starting at its IP header. */
-__u64 mace_content_key(const void *ip_hdr, size_t len);
+__u64 mace__content_key(const void *ip_hdr, size_t len);
 
 /* ---- overhead.c: recent records kept for RTT correction ------------------ */
 struct mace_keep;
-struct mace_keep *mace_keep_new(unsigned int n);	/* ring of the last n records */
-void mace_keep_add(struct mace_keep *k, const struct mace_record *rec);
+struct mace_keep *mace__keep_new(unsigned int n);	/* ring of the last n records */
+void mace__keep_add(struct mace_keep *k, const struct mace_record *rec);
 /* Fills *out for one probe; 0, or -ENOENT if egress or ingress is unknown. */
-int mace_keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
-		     struct mace_overhead *out);
-void mace_keep_free(struct mace_keep *k);
+int mace__keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
+		      struct mace_overhead *out);
+void mace__keep_free(struct mace_keep *k);
 
 /* ---- tracefs_mount.c: tracefs where the backends look for it ------------- */
 #define MACE_TRACEFS_DIR "/sys/kernel/tracing"
 /* Mounts tracefs there unless it is; 0 or -errno with err "WHO: ...". */
-int mace_tracefs_mount(const char *who, char *err, size_t errlen);
+int mace__tracefs_mount(const char *who, char *err, size_t errlen);
 
 #endif /* MACE_INT_H */

@@ -29,7 +29,7 @@ struct mace_keep {
 	struct mace_record rec[];
 };
 
-struct mace_keep *mace_keep_new(unsigned int n)
+struct mace_keep *mace__keep_new(unsigned int n)
 {
 	struct mace_keep *k;
 
@@ -44,7 +44,7 @@ struct mace_keep *mace_keep_new(unsigned int n)
 	return k;
 }
 
-void mace_keep_add(struct mace_keep *k, const struct mace_record *rec)
+void mace__keep_add(struct mace_keep *k, const struct mace_record *rec)
 {
 	k->rec[k->head] = *rec;
 	k->head = (k->head + 1) % k->n;
@@ -52,7 +52,7 @@ void mace_keep_add(struct mace_keep *k, const struct mace_record *rec)
 		k->count++;
 }
 
-void mace_keep_free(struct mace_keep *k)
+void mace__keep_free(struct mace_keep *k)
 {
 	free(k);
 }
@@ -179,8 +179,8 @@ static void lookup_dir(const struct mace_keep *k, const struct mace_probe *p, in
 	}
 }
 
-int mace_keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
-		     struct mace_overhead *out)
+int mace__keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
+		      struct mace_overhead *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->egress_how = out->ingress_how = MACE_MATCH_NONE;

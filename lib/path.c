@@ -150,7 +150,7 @@ static int unknown_tp(struct parser *ps, const struct tok *t)
 	/* Names are short: a long token is not a typo of any of them. */
 	if (len <= 64) {
 		for (int i = 1; i < MACE_TP_COUNT; i++) {
-			const struct mace_tp_info *info = mace_tp_info(i);
+			const struct mace_tp_info *info = mace__tp_info(i);
 			unsigned int d = edit_distance(name, len, info->name);
 
 			if (d < best_d) {
@@ -173,7 +173,7 @@ static int unknown_role(struct parser *ps, const struct tok *t)
 
 	for (int i = 1; i < MACE_ROLE_COUNT; i++)
 		n += snprintf(list + n, sizeof(list) - n, "%s%s", i > 1 ? ", " : "",
-			      mace_role_name(i));
+			      mace__role_name(i));
 	tok_str(t, buf, sizeof(buf));
 	return perr(ps, ps->line, t->col, "unknown role '%s' (roles: %s)", buf, list);
 }
@@ -329,8 +329,8 @@ static int parse_point(struct parser *ps, int d, const struct tok *t, unsigned i
 
 		if (tp_tok[i]->len >= sizeof(name))
 			return unknown_tp(ps, tp_tok[i]);
-		tp = mace_tp_by_name(tok_str(tp_tok[i], name, sizeof(name)));
-		info = mace_tp_info(tp);
+		tp = mace__tp_by_name(tok_str(tp_tok[i], name, sizeof(name)));
+		info = mace__tp_info(tp);
 		if (!info)
 			return unknown_tp(ps, tp_tok[i]);
 		if (pt.tp_mask & (1u << tp))
@@ -351,7 +351,7 @@ static int parse_point(struct parser *ps, int d, const struct tok *t, unsigned i
 
 	if (role_tok->len >= sizeof(buf))
 		return unknown_role(ps, role_tok);
-	pt.role = mace_role_by_name(tok_str(role_tok, buf, sizeof(buf)));
+	pt.role = mace__role_by_name(tok_str(role_tok, buf, sizeof(buf)));
 	if (pt.role == MACE_ROLE_NONE)
 		return unknown_role(ps, role_tok);
 	if (kind != MACE_TPK_PACKET && pt.role != MACE_ROLE_CONTAINER)
@@ -380,7 +380,7 @@ static int parse_point(struct parser *ps, int d, const struct tok *t, unsigned i
 		char name[80];
 
 		tok_str(tp_tok[i], name, sizeof(name));
-		o = find_overlap(ps->p, 1u << mace_tp_by_name(name), pt.role);
+		o = find_overlap(ps->p, 1u << mace__tp_by_name(name), pt.role);
 		if (o)
 			return perr(ps, ps->line, tp_tok[i]->col,
 				    "duplicate point '%s @%s' (already at line %u)", name,
@@ -473,7 +473,7 @@ static int parse_text(struct parser *ps, const char *text, size_t len)
 			/* All tracepoints of one point are of one kind. */
 			int tp = __builtin_ctz(dp->pt[i].tp_mask);
 
-			if (mace_tp_info(tp)->kind != MACE_TPK_PACKET)
+			if (mace__tp_info(tp)->kind != MACE_TPK_PACKET)
 				sys = &dp->pt[i];
 			else if (dp->pt[i].role == MACE_ROLE_CONTAINER)
 				pkt = true;
@@ -596,10 +596,10 @@ MACE_EXPORT struct mace_path *mace_path_load(const char *name_or_file, char *err
 		errno = EINVAL;
 		return NULL;
 	}
-	for (unsigned int i = 0; i < mace_builtin_path_count; i++) {
-		if (strcmp(mace_builtin_paths[i].name, name_or_file))
+	for (unsigned int i = 0; i < mace__builtin_path_count; i++) {
+		if (strcmp(mace__builtin_paths[i].name, name_or_file))
 			continue;
-		p = mace_path_parse(mace_builtin_paths[i].text, strlen(mace_builtin_paths[i].text),
+		p = mace_path_parse(mace__builtin_paths[i].text, strlen(mace__builtin_paths[i].text),
 				    "<builtin>", err, errlen);
 		if (!p)
 			mace_err("shipped path '%s' does not parse: %s", name_or_file, err ? err : "");
@@ -609,9 +609,9 @@ MACE_EXPORT struct mace_path *mace_path_load(const char *name_or_file, char *err
 		return load_file(name_or_file, err, errlen);
 
 	/* A bare word that is neither: most likely a mistyped shipped name. */
-	for (unsigned int i = 0; i < mace_builtin_path_count && n < sizeof(names); i++)
+	for (unsigned int i = 0; i < mace__builtin_path_count && n < sizeof(names); i++)
 		n += snprintf(names + n, sizeof(names) - n, "%s%s", i ? ", " : "",
-			      mace_builtin_paths[i].name);
+			      mace__builtin_paths[i].name);
 	if (err && errlen)
 		snprintf(err, errlen, "%s: not a shipped path (%s) nor a readable file: %s",
 			 name_or_file, names, strerror(ENOENT));
@@ -636,7 +636,7 @@ MACE_EXPORT const char *mace_path_description(const struct mace_path *path)
 
 MACE_EXPORT const char *mace_path_builtin_name(unsigned int i)
 {
-	return i < mace_builtin_path_count ? mace_builtin_paths[i].name : NULL;
+	return i < mace__builtin_path_count ? mace__builtin_paths[i].name : NULL;
 }
 
 MACE_EXPORT int mace_path_write(const struct mace_path *path, FILE *out)
@@ -659,10 +659,10 @@ MACE_EXPORT int mace_path_write(const struct mace_path *path, FILE *out)
 			for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 				if (!(dp->pt[i].tp_mask & (1u << tp)))
 					continue;
-				fprintf(out, "%s%s", first ? "" : "|", mace_tp_info(tp)->name);
+				fprintf(out, "%s%s", first ? "" : "|", mace__tp_info(tp)->name);
 				first = false;
 			}
-			fprintf(out, " @%s\n", mace_role_name(dp->pt[i].role));
+			fprintf(out, " @%s\n", mace__role_name(dp->pt[i].role));
 		}
 	}
 	if (fflush(out) || ferror(out))
@@ -670,7 +670,7 @@ MACE_EXPORT int mace_path_write(const struct mace_path *path, FILE *out)
 	return 0;
 }
 
-__u32 mace_path_tp_mask(const struct mace_path *path)
+__u32 mace__path_tp_mask(const struct mace_path *path)
 {
 	__u32 m = 0;
 
@@ -680,7 +680,7 @@ __u32 mace_path_tp_mask(const struct mace_path *path)
 	return m;
 }
 
-__u32 mace_path_role_mask(const struct mace_path *path)
+__u32 mace__path_role_mask(const struct mace_path *path)
 {
 	__u32 m = 0;
 
@@ -690,11 +690,11 @@ __u32 mace_path_role_mask(const struct mace_path *path)
 	return m;
 }
 
-bool mace_path_kernel_correlatable(const struct mace_path *path)
+bool mace__path_kernel_correlatable(const struct mace_path *path)
 {
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
-		if ((mace_path_tp_mask(path) & (1u << tp)) &&
-		    mace_tp_info(tp)->kind != MACE_TPK_PACKET)
+		if ((mace__path_tp_mask(path) & (1u << tp)) &&
+		    mace__tp_info(tp)->kind != MACE_TPK_PACKET)
 			return false;
 	return path->match == MACE_PATH_MATCH_SKB;
 }

@@ -151,7 +151,7 @@ static int wflush(struct mace_raw_writer *w)
 	return w->err;
 }
 
-struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_header *h)
+struct mace_raw_writer *mace__raw_create(const char *file, const struct mace_raw_header *h)
 {
 	const struct mace_binding *b = &h->binding;
 	struct mace_raw_writer *w;
@@ -214,7 +214,7 @@ struct mace_raw_writer *mace_raw_create(const char *file, const struct mace_raw_
 	return w;
 }
 
-int mace_raw_write(struct mace_raw_writer *w, const struct mace_event *ev)
+int mace__raw_write(struct mace_raw_writer *w, const struct mace_event *ev)
 {
 	if (w->err)
 		return w->err;
@@ -225,7 +225,7 @@ int mace_raw_write(struct mace_raw_writer *w, const struct mace_event *ev)
 	return 0;
 }
 
-int mace_raw_close(struct mace_raw_writer *w)
+int mace__raw_close(struct mace_raw_writer *w)
 {
 	int err;
 
@@ -247,8 +247,8 @@ int mace_raw_close(struct mace_raw_writer *w)
 		goto fail;                                    \
 	} while (0)
 
-struct mace_raw_reader *mace_raw_open(const char *file, struct mace_raw_header *h, char *err,
-				      size_t errlen)
+struct mace_raw_reader *mace__raw_open(const char *file, struct mace_raw_header *h, char *err,
+				       size_t errlen)
 {
 	unsigned char pre[16], *hdr = NULL;
 	const unsigned char *p;
@@ -325,11 +325,11 @@ struct mace_raw_reader *mace_raw_open(const char *file, struct mace_raw_header *
 	return r;
 fail:
 	free(hdr);
-	mace_raw_free(r);
+	mace__raw_free(r);
 	return NULL;
 }
 
-int mace_raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen)
+int mace__raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, size_t errlen)
 {
 	unsigned char buf[EV_SIZE];
 	size_t got = fread(buf, 1, EV_SIZE, r->f);
@@ -357,7 +357,7 @@ int mace_raw_next(struct mace_raw_reader *r, struct mace_event *ev, char *err, s
 	return 1;
 }
 
-void mace_raw_free(struct mace_raw_reader *r)
+void mace__raw_free(struct mace_raw_reader *r)
 {
 	if (!r)
 		return;

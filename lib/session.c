@@ -70,7 +70,7 @@ static void deliver(const struct mace_record *rec, void *ctx)
 
 	s->delivered++;
 	if (s->keep)
-		mace_keep_add(s->keep, rec);
+		mace__keep_add(s->keep, rec);
 	if (s->agg) {
 		struct mace_hist *h;
 
@@ -78,7 +78,7 @@ static void deliver(const struct mace_record *rec, void *ctx)
 			s->outside++;
 			return;
 		}
-		h = mace_agg_hist(s->agg, rec->netns, rec->dir & 1);
+		h = mace__agg_hist(s->agg, rec->netns, rec->dir & 1);
 		if (!h) {
 			s->extra.user_drops++;
 			return;
@@ -95,23 +95,20 @@ static void consume_event(const struct mace_event *ev, void *ctx)
 	struct mace_session *s = ctx;
 
 	if (s->save && !s->save_err) {
-		s->save_err = mace_raw_write(s->save, ev);
+		s->save_err = mace__raw_write(s->save, ev);
 		if (s->save_err)
 			mace_err("writing %s: %s", s->opts.save_file, strerror(-s->save_err));
 	}
-	mace_corr_push(s->corr, ev);
+	mace__corr_push(s->corr, ev);
 }
 
-/* Copies the caller's options, tolerating older (smaller) structs. */
+/* Copies the caller's options (older or newer mace.h: see mace__abi_in). */
 static int copy_opts(struct mace_opts *dst, const struct mace_opts *src)
 {
-	memset(dst, 0, sizeof(*dst));
-	if (!src)
-		return 0;
-	if (src->sz < offsetof(struct mace_opts, sz) + sizeof(src->sz) || src->sz > sizeof(*dst))
-		return -EINVAL;
-	memcpy(dst, src, src->sz);
-	dst->sz = sizeof(*dst);
+	int ret = MACE_ABI_IN(mace_opts, dst, src);
+
+	if (ret)
+		return ret;
 	if (!dst->max_pending)
 		dst->max_pending = DEFAULT_MAX_PENDING;
 	if (!dst->expire_ns)
@@ -147,7 +144,7 @@ static int new_correlator(struct mace_session *s, bool from_ftrace)
 		.ctx = s,
 	};
 
-	s->corr = mace_corr_new(&co);
+	s->corr = mace__corr_new(&co);
 	return s->corr ? 0 : -errno;
 }
 
@@ -158,7 +155,7 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 		.binding = &s->binding,
 		.kernel_correlation = s->kernel_correlation,
 		.aggregate = s->kernel_correlation && s->opts.aggregate &&
-			     mace_bpf_agg_fits(&s->binding),
+			     mace__bpf_agg_fits(&s->binding),
 		.max_pending = s->opts.max_pending,
 		.expire_ns = s->opts.expire_ns,
 		.buffer_kb = s->opts.buffer_kb,
@@ -179,16 +176,16 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 	s->kernel_agg = cfg.aggregate;
 	if (s->opts.aggregate && s->kernel_correlation && !cfg.aggregate)
 		mace_info("the kernel's histograms for %u containers would take too much memory: "
-			  "aggregating records in user space", mace_binding_containers(&s->binding));
+			  "aggregating records in user space", mace__binding_containers(&s->binding));
 	return 0;
 }
 
 /* Whether the eBPF backend may correlate in the kernel: the path allows it,
  * nobody asked for raw events, and expiry fits the records' 32-bit offsets. */
-bool mace_kernel_correlates(const struct mace_opts *o, const struct mace_path *path)
+bool mace__kernel_correlates(const struct mace_opts *o, const struct mace_path *path)
 {
 	return !o->raw_events && !o->save_file && o->expire_ns <= MACE_BPF_MAX_SPAN_NS &&
-	       mace_path_kernel_correlatable(path);
+	       mace__path_kernel_correlatable(path);
 }
 
 /* Aggregating without the kernel's help: the session's own histograms. */
@@ -197,7 +194,7 @@ static int new_agg(struct mace_session *s)
 	s->win_hi = UINT64_MAX;
 	if (!s->opts.aggregate || s->kernel_agg)
 		return 0;
-	s->agg = mace_agg_new();
+	s->agg = mace__agg_new();
 	return s->agg ? 0 : -ENOMEM;
 }
 
@@ -205,19 +202,19 @@ static int new_agg(struct mace_session *s)
 static int choose_backend(struct mace_session *s)
 {
 	enum mace_backend_kind kind = s->opts.backend;
-	bool kernel_ok = mace_kernel_correlates(&s->opts, s->path);
+	bool kernel_ok = mace__kernel_correlates(&s->opts, s->path);
 	int ret;
 
 	if (kind == MACE_BACKEND_FTRACE)
-		return open_backend(s, &mace_ftrace_backend);
+		return open_backend(s, &mace__ftrace_backend);
 
 	s->kernel_correlation = kernel_ok;
-	ret = open_backend(s, &mace_bpf_backend);
+	ret = open_backend(s, &mace__bpf_backend);
 	if (ret == 0 || kind == MACE_BACKEND_BPF)
 		return ret;
 	mace_warn("eBPF backend unavailable, falling back to ftrace");
 	s->kernel_correlation = false;
-	return open_backend(s, &mace_ftrace_backend);
+	return open_backend(s, &mace__ftrace_backend);
 }
 
 static int open_save_file(struct mace_session *s)
@@ -231,7 +228,7 @@ static int open_save_file(struct mace_session *s)
 
 	snprintf(h.path, sizeof(h.path), "%s", mace_path_name(s->path));
 	snprintf(h.backend, sizeof(h.backend), "%s", s->ops->name);
-	s->save = mace_raw_create(s->opts.save_file, &h);
+	s->save = mace__raw_create(s->opts.save_file, &h);
 	if (!s->save) {
 		int e = errno;
 
@@ -319,18 +316,18 @@ static int open_watch(struct mace_session *s)
 	char err[512] = "";
 
 	label_containers(s);
-	s->watch = mace_watch_new(&s->binding, err, sizeof(err));
+	s->watch = mace__watch_new(&s->binding, err, sizeof(err));
 	if (!s->watch) {
 		mace_err("%s", err[0] ? err : strerror(errno));
 		return -errno;
 	}
-	if (!mace_binding_containers(&s->binding)) {
+	if (!mace__binding_containers(&s->binding)) {
 		mace_err("container netns %s is gone; nothing left to trace", s->ctr_label);
 		return -ENODEV;
 	}
 	label_containers(s);
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, mace_watch_fd(s->watch), &ev) ||
+	if (s->epfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, mace__watch_fd(s->watch), &ev) ||
 	    (s->ops->fd(s->backend) >= 0 &&
 	     epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->ops->fd(s->backend), &ev))) {
 		mace_err("session: epoll: %s", strerror(errno));
@@ -342,18 +339,18 @@ static int open_watch(struct mace_session *s)
 /* Follows the binding's changes; -ENODEV when no container is left. */
 static int follow_binding(struct mace_session *s)
 {
-	unsigned int before = mace_binding_containers(&s->binding);
-	int ret = mace_watch_update(s->watch, &s->binding);
+	unsigned int before = mace__binding_containers(&s->binding);
+	int ret = mace__watch_update(s->watch, &s->binding);
 
 	if (ret <= 0)
 		return ret;
-	if (!mace_binding_containers(&s->binding)) {
+	if (!mace__binding_containers(&s->binding)) {
 		mace_err("container netns %s is gone; nothing left to trace", s->ctr_label);
 		return -ENODEV;
 	}
 	label_containers(s);
-	if (mace_binding_containers(&s->binding) < before)
-		mace_info("still tracing %u container netns", mace_binding_containers(&s->binding));
+	if (mace__binding_containers(&s->binding) < before)
+		mace_info("still tracing %u container netns", mace__binding_containers(&s->binding));
 	if (s->ops->update) {
 		ret = s->ops->update(s->backend);
 		if (ret < 0) {
@@ -384,8 +381,8 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 	ret = check_privileges(s->opts.backend);
 	if (ret)
 		goto fail;
-	ret = mace_bind(s->opts.netns, s->opts.outer, mace_path_role_mask(s->path), &s->binding,
-			err, sizeof(err));
+	ret = mace__bind(s->opts.netns, s->opts.outer, mace__path_role_mask(s->path), &s->binding,
+			 err, sizeof(err));
 	if (ret) {
 		mace_err("%s", err[0] ? err : strerror(-ret));
 		goto fail;
@@ -396,7 +393,7 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 	if (ret)
 		goto fail;
 	if (!s->kernel_correlation) {
-		ret = new_correlator(s, s->ops == &mace_ftrace_backend);
+		ret = new_correlator(s, s->ops == &mace__ftrace_backend);
 		if (ret)
 			goto fail;
 	}
@@ -429,7 +426,7 @@ MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
 	ret = copy_opts(&s->opts, opts);
 	if (ret)
 		goto fail;
-	s->replay = mace_raw_open(file, &h, err, sizeof(err));
+	s->replay = mace__raw_open(file, &h, err, sizeof(err));
 	if (!s->replay) {
 		ret = -errno;
 		mace_err("%s", err[0] ? err : strerror(-ret));
@@ -486,15 +483,15 @@ static int poll_replay(struct mace_session *s)
 	int ret = 0;
 
 	for (int i = 0; i < REPLAY_BATCH; i++) {
-		ret = mace_raw_next(s->replay, &ev, err, sizeof(err));
+		ret = mace__raw_next(s->replay, &ev, err, sizeof(err));
 		if (ret <= 0)
 			break;
-		mace_corr_push(s->corr, &ev);
+		mace__corr_push(s->corr, &ev);
 	}
 	if (ret > 0)
 		return s->delivered;
 	/* End or damage: what was read so far still becomes records. */
-	mace_corr_flush(s->corr);
+	mace__corr_flush(s->corr);
 	s->stopped = true;
 	if (ret < 0) {
 		mace_err("%s: %s", s->replay_file, err[0] ? err : strerror(-ret));
@@ -531,7 +528,7 @@ MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
 	if (ret < 0 && ret != -EINTR)
 		return ret;
 	if (s->corr)
-		mace_corr_advance(s->corr, now_ns(CLOCK_MONOTONIC));
+		mace__corr_advance(s->corr, now_ns(CLOCK_MONOTONIC));
 	if (now_ns(CLOCK_MONOTONIC) - s->last_offset_refresh > 1000000000ull)
 		refresh_realtime_offset(s);
 	return s->delivered;
@@ -552,9 +549,9 @@ MACE_EXPORT int mace_session_stop(struct mace_session *s)
 			ret = r;
 	}
 	if (s->corr)
-		mace_corr_flush(s->corr);
+		mace__corr_flush(s->corr);
 	if (s->save) {
-		r = mace_raw_close(s->save);
+		r = mace__raw_close(s->save);
 		s->save = NULL;
 		if (r < 0 && !s->save_err) {
 			mace_err("writing %s: %s", s->opts.save_file, strerror(-r));
@@ -566,32 +563,36 @@ MACE_EXPORT int mace_session_stop(struct mace_session *s)
 	return ret;
 }
 
-MACE_EXPORT void mace_session_counters(const struct mace_session *s, struct mace_counters *out)
+MACE_EXPORT int mace_session_counters(const struct mace_session *s, struct mace_counters *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!s)
-		return;
-	if (s->corr)
-		mace_corr_counters(s->corr, out);
-	if (s->backend)
-		s->ops->counters(s->backend, out);
-	out->user_drops += s->extra.user_drops;
+	struct mace_counters c = { .sz = sizeof(c) };
+
+	if (!out)
+		return -EINVAL;
+	if (s) {
+		if (s->corr)
+			mace__corr_counters(s->corr, &c);
+		if (s->backend)
+			s->ops->counters(s->backend, &c);
+		c.user_drops += s->extra.user_drops;
+	}
+	return MACE_ABI_OUT(mace_counters, out, &c) ?: (s ? 0 : -EINVAL);
 }
 
-MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
-					   struct mace_counters *out)
+/* The counters of netns (see mace_session_counters_netns) into *out. */
+static int counters_netns(const struct mace_session *s, uint32_t netns,
+			  struct mace_counters *out)
 {
 	int ret;
 
-	memset(out, 0, sizeof(*out));
 	if (!s)
 		return -EINVAL;
-	if (netns && !mace_binding_is_container(&s->binding, netns))
+	if (netns && !mace__binding_is_container(&s->binding, netns))
 		return -ENOENT;
 	/* the kernel counts for the whole session only */
 	if (s->kernel_correlation || !s->corr)
 		return -EOPNOTSUPP;
-	ret = mace_corr_netns_counters(s->corr, netns, out);
+	ret = mace__corr_netns_counters(s->corr, netns, out);
 	if (ret)
 		return ret;
 	if (!netns) {
@@ -603,6 +604,18 @@ MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32
 	return 0;
 }
 
+MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32_t netns,
+					   struct mace_counters *out)
+{
+	struct mace_counters c = { .sz = sizeof(c) };
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	ret = counters_netns(s, netns, &c);
+	return MACE_ABI_OUT(mace_counters, out, &c) ?: ret;
+}
+
 MACE_EXPORT int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, void *ctx)
 {
 	int64_t outside;
@@ -611,7 +624,7 @@ MACE_EXPORT int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, 
 		return -EINVAL;
 	if (s->kernel_agg)
 		return s->ops->hists(s->backend, fn, ctx);
-	mace_agg_take(s->agg, fn, ctx);
+	mace__agg_take(s->agg, fn, ctx);
 	outside = (int64_t)s->outside;
 	s->outside = 0;
 	return outside;
@@ -648,7 +661,7 @@ MACE_EXPORT int mace_session_describe(const struct mace_session *s, FILE *out)
 		mace_session_backend_name(s),
 		s->kernel_agg ? " (correlating in the kernel, into histograms)" :
 		s->kernel_correlation ? " (correlating in the kernel)" : "");
-	return mace_binding_describe(&s->binding, out);
+	return mace__binding_describe(&s->binding, out);
 }
 
 MACE_EXPORT int64_t mace_session_realtime_offset(const struct mace_session *s)
@@ -660,22 +673,28 @@ MACE_EXPORT int mace_session_keep(struct mace_session *s, unsigned int n)
 {
 	if (!s || (n && s->opts.aggregate))
 		return -EINVAL;
-	mace_keep_free(s->keep);
+	mace__keep_free(s->keep);
 	s->keep = NULL;
 	if (!n)
 		return 0;
-	s->keep = mace_keep_new(n);
+	s->keep = mace__keep_new(n);
 	return s->keep ? 0 : -errno;
 }
 
 MACE_EXPORT int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
 				     struct mace_overhead *out)
 {
+	struct mace_probe p;
+	struct mace_overhead o = { .sz = sizeof(o) };
+	int ret;
+
 	if (!s || !probe || !out)
 		return -EINVAL;
-	if (!s->keep)
-		return -ENOENT;
-	return mace_keep_lookup(s->keep, probe, out);
+	ret = MACE_ABI_IN(mace_probe, &p, probe);
+	if (ret)
+		return ret;
+	ret = s->keep ? mace__keep_lookup(s->keep, &p, &o) : -ENOENT;
+	return MACE_ABI_OUT(mace_overhead, out, &o) ?: ret;
 }
 
 MACE_EXPORT void mace_session_free(struct mace_session *s)
@@ -686,15 +705,15 @@ MACE_EXPORT void mace_session_free(struct mace_session *s)
 		s->ops->stop(s->backend);
 	if (s->backend)
 		s->ops->destroy(s->backend);
-	mace_watch_free(s->watch);
+	mace__watch_free(s->watch);
 	if (s->epfd >= 0)
 		close(s->epfd);
 	if (s->save)
-		mace_raw_close(s->save);
-	mace_raw_free(s->replay);
-	mace_corr_free(s->corr);
-	mace_agg_free(s->agg);
-	mace_keep_free(s->keep);
+		mace__raw_close(s->save);
+	mace__raw_free(s->replay);
+	mace__corr_free(s->corr);
+	mace__agg_free(s->agg);
+	mace__keep_free(s->keep);
 	mace_path_free(s->path);
 	free(s);
 }

@@ -138,26 +138,29 @@ MACE_EXPORT uint64_t mace_hist_quantile(const struct mace_hist *h, double q)
 	return h->max;
 }
 
-MACE_EXPORT void mace_hist_summary(const struct mace_hist *h, struct mace_summary *out)
+MACE_EXPORT int mace_hist_summary(const struct mace_hist *h, struct mace_summary *out)
 {
+	struct mace_summary s = { .sz = sizeof(s) };
 	unsigned int best = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!h->count)
-		return;
-	out->count = h->count;
-	out->mean = h->mean;
-	out->stddev = h->count > 1 ? sqrt(h->m2 / (double)(h->count - 1)) : 0;
-	out->min = h->min;
-	out->max = h->max;
-	for (unsigned int i = 1; i < NBUCKETS; i++)
-		if (h->b[i] > h->b[best])
-			best = i;
-	out->mode = bucket_mid(best);
-	out->p50 = mace_hist_quantile(h, 0.5);
-	out->p90 = mace_hist_quantile(h, 0.9);
-	out->p99 = mace_hist_quantile(h, 0.99);
-	out->p999 = mace_hist_quantile(h, 0.999);
+	if (!h || !out)
+		return -EINVAL;
+	if (h->count) {
+		s.count = h->count;
+		s.mean = h->mean;
+		s.stddev = h->count > 1 ? sqrt(h->m2 / (double)(h->count - 1)) : 0;
+		s.min = h->min;
+		s.max = h->max;
+		for (unsigned int i = 1; i < NBUCKETS; i++)
+			if (h->b[i] > h->b[best])
+				best = i;
+		s.mode = bucket_mid(best);
+		s.p50 = mace_hist_quantile(h, 0.5);
+		s.p90 = mace_hist_quantile(h, 0.9);
+		s.p99 = mace_hist_quantile(h, 0.99);
+		s.p999 = mace_hist_quantile(h, 0.999);
+	}
+	return MACE_ABI_OUT(mace_summary, out, &s);
 }
 
 /* hi is inclusive, so the last bucket can end at UINT64_MAX. */
@@ -182,8 +185,8 @@ MACE_EXPORT bool mace_hist_bucket(const struct mace_hist *h, unsigned int *iter,
  * min and max are the bounds of the outer buckets, narrowed to floor/ceil
  * when the caller knows a bound (exact when the values include it).
  */
-void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
-		   long double sumsq, uint64_t floor, uint64_t ceil)
+void mace__hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint64_t sum,
+		    long double sumsq, uint64_t floor, uint64_t ceil)
 {
 	unsigned int first = NBUCKETS, last = 0;
 	uint64_t lo, hi;
@@ -212,7 +215,7 @@ void mace_hist_set(struct mace_hist *h, const uint64_t *b, unsigned int nb, uint
 	h->m2 = m2 > 0 ? (double)m2 : 0;
 }
 
-uint64_t mace_hist_count(const struct mace_hist *h)
+uint64_t mace__hist_count(const struct mace_hist *h)
 {
 	return h->count;
 }

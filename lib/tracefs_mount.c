@@ -13,7 +13,7 @@
 
 #define TRACEFS_MAGIC_NR 0x74726163
 
-int mace_tracefs_mount(const char *who, char *err, size_t errlen)
+int mace__tracefs_mount(const char *who, char *err, size_t errlen)
 {
 	struct statfs sfs;
 	int e;

@@ -35,14 +35,14 @@ static const char *const roles[MACE_ROLE_COUNT] = {
 	[MACE_ROLE_TUN] = "tun",	     [MACE_ROLE_OUTER] = "outer",
 };
 
-const struct mace_tp_info *mace_tp_info(enum mace_tp tp)
+const struct mace_tp_info *mace__tp_info(enum mace_tp tp)
 {
 	if (tp <= MACE_TP_NONE || tp >= MACE_TP_COUNT)
 		return NULL;
 	return &tps[tp];
 }
 
-enum mace_tp mace_tp_by_name(const char *name)
+enum mace_tp mace__tp_by_name(const char *name)
 {
 	const char *colon = strchr(name, ':');
 	size_t syslen = colon ? (size_t)(colon - name) : 0;
@@ -57,14 +57,14 @@ enum mace_tp mace_tp_by_name(const char *name)
 	return MACE_TP_NONE;
 }
 
-const char *mace_role_name(enum mace_role role)
+const char *mace__role_name(enum mace_role role)
 {
 	if (role <= MACE_ROLE_NONE || role >= MACE_ROLE_COUNT)
 		return "none";
 	return roles[role];
 }
 
-enum mace_role mace_role_by_name(const char *name)
+enum mace_role mace__role_by_name(const char *name)
 {
 	for (int i = 1; i < MACE_ROLE_COUNT; i++)
 		if (!strcmp(roles[i], name))

@@ -91,7 +91,7 @@ static void container_gone(struct mace_binding *b, __u32 ctr, const char *dev, c
 	/* name points into b: say it before the devices are dropped */
 	mace_warn("container netns %s (inode %u) is gone (%s %s); no longer tracing it", name,
 		  ctr, dev, why);
-	n = mace_binding_drop_container(b, ctr);
+	n = mace__binding_drop_container(b, ctr);
 	mace_dbg("watch: %u devices of netns %u dropped", n, ctr);
 }
 
@@ -113,7 +113,7 @@ static bool dev_gone(struct mace_binding *b, __u32 netns, __u32 ifindex, const c
 		if (d->netns != netns || d->ifindex != ifindex)
 			continue;
 		if (d->role == MACE_ROLE_CONTAINER || d->role == MACE_ROLE_HOST_VETH) {
-			snprintf(dev, sizeof(dev), "its %s device %s", mace_role_name(d->role),
+			snprintf(dev, sizeof(dev), "its %s device %s", mace__role_name(d->role),
 				 d->name);
 			container_gone(b, d->role == MACE_ROLE_CONTAINER ? d->netns :
 					  d->container_netns, dev, why);
@@ -127,9 +127,9 @@ static bool dev_gone(struct mace_binding *b, __u32 netns, __u32 ifindex, const c
 			continue;
 		if (!changed)
 			mace_warn("%s device %s (ifindex %u) in netns %s (inode %u) %s; its "
-				  "events are no longer traced", mace_role_name(d->role), d->name,
+				  "events are no longer traced", mace__role_name(d->role), d->name,
 				  ifindex, ns_label(d), netns, why);
-		mace_binding_drop(b, i);
+		mace__binding_drop(b, i);
 		changed = true;
 	}
 	return changed;
@@ -145,7 +145,7 @@ static bool dev_renamed(struct mace_binding *b, __u32 netns, __u32 ifindex, cons
 		if (d->netns != netns || d->ifindex != ifindex || !strcmp(d->name, name))
 			continue;
 		mace_warn("%s device %s (ifindex %u) in netns %s (inode %u) was renamed %s; "
-			  "following it", mace_role_name(d->role), d->name, ifindex, ns_label(d),
+			  "following it", mace__role_name(d->role), d->name, ifindex, ns_label(d),
 			  netns, name);
 		snprintf(d->name, sizeof(d->name), "%s", name);
 		changed = true;
@@ -333,7 +333,7 @@ static int add_sock(struct mace_watch *w, __u32 netns, char *err, size_t errlen)
 	struct wsock *ws = &w->sock[w->nsock];
 	int one = 1;
 
-	ws->fd = mace_netns_socket(netns, err, errlen);
+	ws->fd = mace__netns_socket(netns, err, errlen);
 	if (ws->fd < 0)
 		return ws->fd;
 	ws->netns = netns;
@@ -348,7 +348,7 @@ static int add_sock(struct mace_watch *w, __u32 netns, char *err, size_t errlen)
 	return 0;
 }
 
-struct mace_watch *mace_watch_new(struct mace_binding *b, char *err, size_t errlen)
+struct mace_watch *mace__watch_new(struct mace_binding *b, char *err, size_t errlen)
 {
 	struct mace_watch *w = calloc(1, sizeof(*w));
 	int ret = 0;
@@ -373,7 +373,7 @@ struct mace_watch *mace_watch_new(struct mace_binding *b, char *err, size_t errl
 				  "no veth peer outside it, so its end would go unnoticed",
 				  ns_label(d), d->netns, d->name);
 		/* never a socket inside a container: it would keep it alive */
-		if (ns && !mace_binding_is_container(b, ns) && !has_sock(w, ns))
+		if (ns && !mace__binding_is_container(b, ns) && !has_sock(w, ns))
 			ret = add_sock(w, ns, err, errlen);
 	}
 	/* Subscribed first, then listed: nothing falls between the two. */
@@ -387,17 +387,17 @@ struct mace_watch *mace_watch_new(struct mace_binding *b, char *err, size_t errl
 		goto fail;
 	return w;
 fail:
-	mace_watch_free(w);
+	mace__watch_free(w);
 	errno = -ret;
 	return NULL;
 }
 
-int mace_watch_fd(const struct mace_watch *w)
+int mace__watch_fd(const struct mace_watch *w)
 {
 	return w ? w->epfd : -1;
 }
 
-int mace_watch_update(struct mace_watch *w, struct mace_binding *b)
+int mace__watch_update(struct mace_watch *w, struct mace_binding *b)
 {
 	int changed = 0, ret;
 
@@ -421,7 +421,7 @@ int mace_watch_update(struct mace_watch *w, struct mace_binding *b)
 	return changed;
 }
 
-void mace_watch_free(struct mace_watch *w)
+void mace__watch_free(struct mace_watch *w)
 {
 	if (!w)
 		return;

@@ -19,6 +19,8 @@ run() {	# run PREFIX CMD... : tag each result line with PREFIX, note crashes
 	fi
 }
 
+# Static checks of the tree and the build (no kernel needed).
+for t in tests/static/*.sh; do [ -f "$t" ] && run "" sh "$t"; done
 for t in "$B"/tests/test_*; do [ -x "$t" ] && run "" "$t"; done
 for t in "$B"/asan/tests/test_*; do [ -x "$t" ] && run "asan:" "$t"; done
 if [ "${MACE_ONLY:-}" != unit ]; then

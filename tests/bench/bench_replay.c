@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 						 MACE_ROLE_CONTAINER };
 	out = malloc(CHUNK * sizeof(*out));
 	tmp = malloc(CHUNK * sizeof(*tmp));
-	c = mace_corr_new(&o);
+	c = mace__corr_new(&o);
 	if (!out || !tmp || !c) {
 		fprintf(stderr, "bench_replay: out of memory\n");
 		return 1;
@@ -186,15 +186,15 @@ int main(int argc, char **argv)
 			nout = want - done;
 		t0 = now();
 		for (size_t i = 0; i < nout; i++)
-			mace_corr_push(c, &out[i]);
+			mace__corr_push(c, &out[i]);
 		t += now() - t0;
 		done += nout;
 	}
 	t0 = now();
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	t += now() - t0;
 	memset(&k, 0, sizeof(k));
-	mace_corr_counters(c, &k);
+	mace__corr_counters(c, &k);
 	getrusage(RUSAGE_SELF, &ru);
 	if (k.events != done || k.pending ||
 	    k.events != k.matched + k.unmatched + k.expired + k.replaced + k.duplicates) {
@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)k.records, (unsigned long long)k.matched,
 	       (unsigned long long)k.unmatched, (unsigned long long)k.expired,
 	       (unsigned long long)k.replaced, nrecords ? (double)latency_sum / nrecords : 0);
-	mace_corr_free(c);
+	mace__corr_free(c);
 	free(out);
 	free(tmp);
 	return 0;

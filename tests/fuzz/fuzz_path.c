@@ -41,9 +41,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	}
 	if (!p->dir[0].npoints && !p->dir[1].npoints)
 		abort();
-	(void)mace_path_tp_mask(p);
-	(void)mace_path_role_mask(p);
-	(void)mace_path_kernel_correlatable(p);
+	(void)mace__path_tp_mask(p);
+	(void)mace__path_role_mask(p);
+	(void)mace__path_kernel_correlatable(p);
 
 	f = open_memstream(&text, &len);
 	if (!f)

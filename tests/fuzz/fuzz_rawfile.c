@@ -21,20 +21,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	}
 	snprintf(name, sizeof(name), "/proc/self/fd/%d", fd);
-	r = mace_raw_open(name, &h, err, sizeof(err));
+	r = mace__raw_open(name, &h, err, sizeof(err));
 	if (r) {
 		/* the header we hand out must be sane */
 		if (h.binding.ndev > MACE_MAX_BOUND || h.path[sizeof(h.path) - 1] ||
 		    h.backend[sizeof(h.backend) - 1])
 			__builtin_trap();
-		while ((rc = mace_raw_next(r, &ev, err, sizeof(err))) == 1) {
+		while ((rc = mace__raw_next(r, &ev, err, sizeof(err))) == 1) {
 			if (ev.tp >= MACE_TP_COUNT || ev.role >= MACE_ROLE_COUNT)
 				__builtin_trap();
 			n++;
 		}
 		if (rc < 0 && !err[0])
 			__builtin_trap();	/* an error always says why */
-		mace_raw_free(r);
+		mace__raw_free(r);
 	} else if (!err[0]) {
 		__builtin_trap();
 	}

@@ -169,6 +169,13 @@ else
 	pass "bpf_aggregate_handover ($h)"
 fi
 
+# libbpf's print hook is the caller's: libmace's only lives while it loads.
+if out=$("${B:-build}/itests/print_hook" "$TB_CTR" 2>&1); then
+	pass "bpf_libbpf_print_hook_kept ($out)"
+else
+	fail bpf_libbpf_print_hook_kept "$(echo "$out" | tail -2 | tr '\n' ' ')"
+fi
+
 # While running, only the path's programs are loaded (inner-dev: two; no
 # third tracepoint on every packet's path to read headers).
 # bpftool here shows no owner pids: judge the programs that appeared.

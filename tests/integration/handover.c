@@ -33,7 +33,7 @@ static uint64_t now_ns(void)
 static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
 {
 	struct side *sd = ctx;
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	(void)netns;
 	(void)dir;
@@ -81,7 +81,7 @@ static struct mace_session *open_session(const char *netns)
 int main(int argc, char **argv)
 {
 	struct side a = { 0 }, b = { 0 };
-	struct mace_counters ca, cb;
+	struct mace_counters ca = { .sz = sizeof(ca) }, cb = { .sz = sizeof(cb) };
 	uint64_t t0, cut, span;
 	int rc = 1;
 

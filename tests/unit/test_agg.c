@@ -25,7 +25,7 @@ static int bucket_holds(uint32_t v)
 	int ok;
 
 	b[mace_bpf_hist_bucket(v)] = 1;
-	mace_hist_set(h, b, MACE_BPF_HIST_BUCKETS, v, (long double)v * v, 0, UINT64_MAX);
+	mace__hist_set(h, b, MACE_BPF_HIST_BUCKETS, v, (long double)v * v, 0, UINT64_MAX);
 	ok = mace_hist_bucket(h, &it, &lo, &hi, &cnt) && cnt == 1 && lo <= v && v <= hi;
 	mace_hist_free(h);
 	return ok;
@@ -81,12 +81,12 @@ TEST(set_summarises_as_added)
 	static uint64_t b[MACE_BPF_HIST_BUCKETS];
 	struct mace_hist *h1 = mace_hist_new(), *h2 = mace_hist_new();
 	uint64_t sum = 0, min = UINT64_MAX, max = 0;
-	struct mace_summary s1, s2;
+	struct mace_summary s1 = { .sz = sizeof(s1) }, s2 = { .sz = sizeof(s2) };
 	long double sumsq = 0;
 
 	srandom(11);
 	fill(h1, b, &sum, &sumsq, &min, &max, 200000);
-	mace_hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, min, max);
+	mace__hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, min, max);
 	mace_hist_summary(h1, &s1);
 	mace_hist_summary(h2, &s2);
 	CHECK_EQ_U64(s2.count, s1.count);
@@ -98,7 +98,7 @@ TEST(set_summarises_as_added)
 	CHECK_EQ_U64(s2.p99, s1.p99);
 	CHECK_EQ_U64(s2.mode, s1.mode);
 	/* Not knowing the extremes: the outer buckets' bounds, within 1%. */
-	mace_hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, 0, UINT64_MAX);
+	mace__hist_set(h2, b, MACE_BPF_HIST_BUCKETS, sum, sumsq, 0, UINT64_MAX);
 	mace_hist_summary(h2, &s2);
 	CHECK(s2.min <= s1.min && s2.min >= s1.min * 0.99);
 	CHECK(s2.max >= s1.max && s2.max <= s1.max * 1.01);
@@ -119,6 +119,7 @@ static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h
 	w->netns = netns;
 	w->dir = dir;
 	w->calls++;
+	w->s.sz = sizeof(w->s);
 	mace_hist_summary(h, &w->s);
 }
 
@@ -145,7 +146,7 @@ TEST(per_cpu_map_read_as_differences)
 	struct mace_bpf_hists *hs;
 	struct mace_bpf_hist *vals;
 	struct mace_hist *want = mace_hist_new();
-	struct mace_summary ws;
+	struct mace_summary ws = { .sz = sizeof(ws) };
 	struct seen w = { 0 };
 
 	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "test_hists", sizeof(__u32),
@@ -158,15 +159,15 @@ TEST(per_cpu_map_read_as_differences)
 	if (fd < 0 || ncpu <= 0)
 		return;
 	vals = calloc(ncpu, sizeof(*vals));
-	hs = mace_bpf_hists_new(netns, 2, ncpu);
+	hs = mace__bpf_hists_new(netns, 2, ncpu);
 	CHECK(vals && hs);
 	if (!vals || !hs)
 		goto out;
 	/* First read: values on every CPU, a bucket about to wrap on CPU 0. */
 	vals[0].b[mace_bpf_hist_bucket(5000)] = 0xfffffff0u;
 	CHECK(!bpf_map_update_elem(fd, &idx, vals, 0));
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	CHECK_EQ_U64(w.calls, 1);
 	CHECK_EQ_U64(w.s.count, 0xfffffff0u);
 	/* Second read: only what came since, the wrap included. */
@@ -179,8 +180,8 @@ TEST(per_cpu_map_read_as_differences)
 		mace_hist_add(want, v);
 	}
 	CHECK(!bpf_map_update_elem(fd, &idx, vals, 0));
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	mace_hist_summary(want, &ws);
 	CHECK_EQ_U64(w.calls, 1);
 	CHECK_EQ_U64(w.netns, netns[1]);
@@ -194,11 +195,11 @@ TEST(per_cpu_map_read_as_differences)
 	CHECK_EQ_U64(w.s.max, ws.max);
 	/* Nothing new: nothing handed out. */
 	w.calls = 0;
-	CHECK(!mace_bpf_hists_read(hs, fd));
-	mace_bpf_hists_take(hs, on_hist, &w);
+	CHECK(!mace__bpf_hists_read(hs, fd));
+	mace__bpf_hists_take(hs, on_hist, &w);
 	CHECK_EQ_U64(w.calls, 0);
 out:
-	mace_bpf_hists_free(hs);
+	mace__bpf_hists_free(hs);
 	free(vals);
 	mace_hist_free(want);
 	close(fd);
@@ -222,7 +223,7 @@ static int write_packets(const char *file, int n)
 		.netns = CTR_NETNS, .ifindex = 2, .container_netns = CTR_NETNS, .name = "c0" };
 	h.binding.dev[1] = (struct mace_bound_dev){ .role = MACE_ROLE_OUTER,
 		.netns = HOST_NETNS, .ifindex = 3, .name = "o0" };
-	w = mace_raw_create(file, &h);
+	w = mace__raw_create(file, &h);
 	if (!w)
 		return -errno;
 	for (int i = 0; i < n && !err; i++) {
@@ -239,13 +240,13 @@ static int write_packets(const char *file, int n)
 		};
 
 		for (int k = 0; k < 4 && !err; k++)
-			err = mace_raw_write(w, &e[k]);
+			err = mace__raw_write(w, &e[k]);
 	}
 	if (err) {
-		mace_raw_close(w);
+		mace__raw_close(w);
 		return err;
 	}
-	return mace_raw_close(w);
+	return mace__raw_close(w);
 }
 
 static void count_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
@@ -255,6 +256,7 @@ static void count_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist
 	if (netns != CTR_NETNS)
 		return;
 	w->calls++;
+	w->s.sz = sizeof(w->s);
 	mace_hist_summary(h, &w->s);
 	w->dir = dir;
 }
@@ -267,7 +269,7 @@ TEST(session_aggregates_records_in_a_window)
 	char file[] = "/tmp/mace-test-agg.XXXXXX";
 	struct mace_opts o = MACE_OPTS_INIT;
 	struct mace_session *s;
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	struct seen w = { 0 };
 	int fd = mkstemp(file), r;
 	int64_t outside;

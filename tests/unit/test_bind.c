@@ -25,8 +25,8 @@ static __u32 mask(enum mace_role r)
 
 TEST(unknown_name_is_named)
 {
-	int ret = mace_bind("mace-no-such-netns", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
-			    sizeof(err));
+	int ret = mace__bind("mace-no-such-netns", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
+			     sizeof(err));
 
 	CHECK(ret == -ENOENT);
 	CHECK(strstr(err, "netns 'mace-no-such-netns'") != NULL);
@@ -36,7 +36,7 @@ TEST(unknown_name_is_named)
 
 TEST(missing_pid_is_named)
 {
-	int ret = mace_bind("2147483646", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err));
+	int ret = mace__bind("2147483646", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err));
 
 	CHECK(ret == -ESRCH);
 	CHECK(strstr(err, "no process 2147483646") != NULL);
@@ -44,20 +44,20 @@ TEST(missing_pid_is_named)
 
 TEST(path_that_is_no_netns)
 {
-	int ret = mace_bind("/dev/null", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err));
+	int ret = mace__bind("/dev/null", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err));
 
 	CHECK(ret == -EINVAL);
 	CHECK(strstr(err, "/dev/null is not a network namespace") != NULL);
-	ret = mace_bind("/proc/self/ns/uts", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
-			sizeof(err));
+	ret = mace__bind("/proc/self/ns/uts", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
+			 sizeof(err));
 	CHECK(ret == -EINVAL);
 	CHECK(strstr(err, "not a network namespace") != NULL);
 }
 
 TEST(missing_path_is_named)
 {
-	int ret = mace_bind("/nonexistent/ns", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
-			    sizeof(err));
+	int ret = mace__bind("/nonexistent/ns", NULL, mask(MACE_ROLE_CONTAINER), &b, err,
+			     sizeof(err));
 
 	CHECK(ret == -ENOENT);
 	CHECK(strstr(err, "netns '/nonexistent/ns': /nonexistent/ns:") != NULL);
@@ -65,9 +65,9 @@ TEST(missing_path_is_named)
 
 TEST(empty_and_dot_specs)
 {
-	CHECK(mace_bind("", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err)) == -EINVAL);
+	CHECK(mace__bind("", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "empty") != NULL);
-	CHECK(mace_bind("..", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err)) == -EINVAL);
+	CHECK(mace__bind("..", NULL, mask(MACE_ROLE_CONTAINER), &b, err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "netns '..'") != NULL);
 }
 
@@ -75,13 +75,13 @@ TEST(outer_spec_errors)
 {
 	__u32 r = mask(MACE_ROLE_OUTER);
 
-	CHECK(mace_bind(NULL, "averyveryverylongname", r, &b, err, sizeof(err)) == -EINVAL);
+	CHECK(mace__bind(NULL, "averyveryverylongname", r, &b, err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "longer than 15") != NULL);
-	CHECK(mace_bind(NULL, "@1", r, &b, err, sizeof(err)) == -EINVAL);
+	CHECK(mace__bind(NULL, "@1", r, &b, err, sizeof(err)) == -EINVAL);
 	CHECK(strstr(err, "outer '@1': no device name") != NULL);
-	CHECK(mace_bind(NULL, "lo@mace-no-such-netns", r, &b, err, sizeof(err)) == -ENOENT);
+	CHECK(mace__bind(NULL, "lo@mace-no-such-netns", r, &b, err, sizeof(err)) == -ENOENT);
 	CHECK(strstr(err, "outer 'mace-no-such-netns'") != NULL);
-	CHECK(mace_bind(NULL, "mace-nodev0", r, &b, err, sizeof(err)) == -ENODEV);
+	CHECK(mace__bind(NULL, "mace-nodev0", r, &b, err, sizeof(err)) == -ENODEV);
 	CHECK(strstr(err, "outer 'mace-nodev0': no device mace-nodev0 in netns") != NULL);
 	CHECK_EQ_U64(b.ndev, 0);
 }
@@ -95,7 +95,7 @@ TEST(outer_override_in_own_netns)
 	int ret;
 
 	CHECK(stat("/proc/self/ns/net", &st) == 0);
-	ret = mace_bind(NULL, "lo", mask(MACE_ROLE_OUTER), &b, err, sizeof(err));
+	ret = mace__bind(NULL, "lo", mask(MACE_ROLE_OUTER), &b, err, sizeof(err));
 	CHECK(ret == 0);
 	if (ret)
 		printf("# %s\n", err);
@@ -108,7 +108,7 @@ TEST(outer_override_in_own_netns)
 	CHECK(b.dev[0].netns_name[0] != '\0');
 	/* The same through DEV@PID. */
 	snprintf(spec, sizeof(spec), "lo@%d", (int)getpid());
-	ret = mace_bind(NULL, spec, mask(MACE_ROLE_OUTER), &b, err, sizeof(err));
+	ret = mace__bind(NULL, spec, mask(MACE_ROLE_OUTER), &b, err, sizeof(err));
 	CHECK(ret == 0);
 	CHECK_EQ_U64(b.ndev, 1);
 	CHECK_EQ_U64(b.dev[0].netns, (__u32)st.st_ino);
@@ -116,8 +116,8 @@ TEST(outer_override_in_own_netns)
 
 TEST(bad_arguments)
 {
-	CHECK(mace_bind(NULL, NULL, 0, NULL, err, sizeof(err)) == -EINVAL);
-	CHECK(mace_bind(NULL, NULL, 0, &b, NULL, 10) == -EINVAL);
+	CHECK(mace__bind(NULL, NULL, 0, NULL, err, sizeof(err)) == -EINVAL);
+	CHECK(mace__bind(NULL, NULL, 0, &b, NULL, 10) == -EINVAL);
 }
 
 static void fill(void)
@@ -138,21 +138,21 @@ TEST(find_by_netns_and_ifindex)
 {
 	fill();
 	/* Same name and ifindex in two netns: the inode tells them apart. */
-	CHECK(mace_binding_find(&b, 100, 2) == &b.dev[0]);
-	CHECK(mace_binding_find(&b, 200, 2) == &b.dev[2]);
-	CHECK(mace_binding_find(&b, 1, 3) == &b.dev[3]);
-	CHECK(mace_binding_find(&b, 1, 2) == NULL);
-	CHECK(mace_binding_find(&b, 300, 2) == NULL);
-	CHECK(mace_binding_find(NULL, 100, 2) == NULL);
+	CHECK(mace__binding_find(&b, 100, 2) == &b.dev[0]);
+	CHECK(mace__binding_find(&b, 200, 2) == &b.dev[2]);
+	CHECK(mace__binding_find(&b, 1, 3) == &b.dev[3]);
+	CHECK(mace__binding_find(&b, 1, 2) == NULL);
+	CHECK(mace__binding_find(&b, 300, 2) == NULL);
+	CHECK(mace__binding_find(NULL, 100, 2) == NULL);
 }
 
 TEST(is_container)
 {
 	fill();
-	CHECK(mace_binding_is_container(&b, 100));
-	CHECK(mace_binding_is_container(&b, 200));
-	CHECK(!mace_binding_is_container(&b, 1));	/* the host holds no container device */
-	CHECK(!mace_binding_is_container(&b, 0));
+	CHECK(mace__binding_is_container(&b, 100));
+	CHECK(mace__binding_is_container(&b, 200));
+	CHECK(!mace__binding_is_container(&b, 1));	/* the host holds no container device */
+	CHECK(!mace__binding_is_container(&b, 0));
 }
 
 TEST(describe_names_everything)
@@ -165,7 +165,7 @@ TEST(describe_names_everything)
 	CHECK(f != NULL);
 	if (!f)
 		return;
-	CHECK(mace_binding_describe(&b, f) == 0);
+	CHECK(mace__binding_describe(&b, f) == 0);
 	fclose(f);
 	CHECK(strstr(text, "container eth0            ifindex 2    netns ctr1 (inode 100)\n") != NULL);
 	CHECK(strstr(text, "host-veth veth1           ifindex 7    netns pid 1 (inode 1) "
@@ -187,20 +187,20 @@ static int drive(char **argv)
 	for (char *r = strtok_r(roles, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(r, "all"))
 			continue;
-		if (mace_role_by_name(r) == MACE_ROLE_NONE) {
+		if (mace__role_by_name(r) == MACE_ROLE_NONE) {
 			fprintf(stderr, "test_bind: unknown role '%s'\n", r);
 			free(roles);
 			return 2;
 		}
-		m |= 1u << mace_role_by_name(r);
+		m |= 1u << mace__role_by_name(r);
 	}
 	free(roles);
-	ret = mace_bind(ns, outer, m, &b, err, sizeof(err));
+	ret = mace__bind(ns, outer, m, &b, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "test_bind: %s (%s)\n", err, strerror(-ret));
 		return 1;
 	}
-	return mace_binding_describe(&b, stdout) ? 1 : 0;
+	return mace__binding_describe(&b, stdout) ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -47,7 +47,7 @@ static struct mace_correlator *corr(void)
 	set_point(&path.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
 	set_point(&path.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
 	nrecs = 0;
-	return mace_corr_new(&o);
+	return mace__corr_new(&o);
 }
 
 static void push(struct mace_correlator *c, __u64 ts, int tp, int role, __u32 netns, __u64 skb)
@@ -56,7 +56,7 @@ static void push(struct mace_correlator *c, __u64 ts, int tp, int role, __u32 ne
 		.ts = ts, .tp = tp, .role = role, .skb = skb, .netns = netns, .len = 84,
 	};
 
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 }
 
 static struct mace_counters ns(struct mace_correlator *c, __u32 netns)
@@ -64,7 +64,7 @@ static struct mace_counters ns(struct mace_correlator *c, __u32 netns)
 	struct mace_counters k;
 
 	memset(&k, 0, sizeof(k));
-	CHECK(mace_corr_netns_counters(c, netns, &k) == 0);
+	CHECK(mace__corr_netns_counters(c, netns, &k) == 0);
 	return k;
 }
 
@@ -96,7 +96,7 @@ TEST(split_by_container)
 	push(c, 8000, recv, O, NS_HOST, 0x50);
 	push(c, 9000, xmit, O, NS_HOST, 0x60);
 	push(c, 10000, recv, C, NS_B, 0x70);
-	mace_corr_advance(c, 20000);
+	mace__corr_advance(c, 20000);
 
 	a = ns(c, NS_A);
 	b = ns(c, NS_B);
@@ -111,12 +111,12 @@ TEST(split_by_container)
 	check_sum(&a);
 	check_sum(&b);
 	check_sum(&u);
-	mace_corr_counters(c, &all);
+	mace__corr_counters(c, &all);
 	CHECK_EQ_U64(a.events + b.events + u.events, all.events);
 	CHECK_EQ_U64(a.pending + b.pending + u.pending, all.pending);
 
 	/* time passes: 0x30 expires as A's, 0x50 as nobody's */
-	mace_corr_advance(c, 5000000);
+	mace__corr_advance(c, 5000000);
 	a = ns(c, NS_A);
 	u = ns(c, 0);
 	CHECK_EQ_U64(a.expired, 1);
@@ -127,10 +127,10 @@ TEST(split_by_container)
 	check_sum(&u);
 	CHECK_EQ_U64(ns(c, NS_B).events, 3);
 	memset(&all, 0, sizeof(all));
-	mace_corr_counters(c, &all);
+	mace__corr_counters(c, &all);
 	CHECK_EQ_U64(a.events + ns(c, NS_B).events + u.events, all.events);
 	CHECK_EQ_U64(nrecs, 3);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 /* A container never seen reads as zeros, not as an error. */
@@ -141,7 +141,7 @@ TEST(unknown_container_is_zero)
 
 	CHECK_EQ_U64(k.events, 0);
 	CHECK_EQ_U64(ns(c, 0).events, 0);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 /* Random streams over three containers: the parts always add up. */
@@ -172,14 +172,14 @@ TEST(random_parts_add_up)
 			struct mace_counters u = ns(c, 0);
 
 			check_sum(&u);
-			mace_corr_counters(c, &all);
+			mace__corr_counters(c, &all);
 			CHECK_EQ_U64(sum.events + u.events, all.events);
 			CHECK_EQ_U64(sum.matched + u.matched, all.matched);
 		}
 	}
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(ns(c, NS_A).pending + ns(c, NS_B).pending + ns(c, 0).pending, 0);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 int main(void)

@@ -53,7 +53,7 @@ static struct mace_correlator *corr(const struct mace_path *p, __u32 max_pending
 
 	nrecs = 0;
 	memset(recs, 0, sizeof(recs));
-	return mace_corr_new(&o);
+	return mace__corr_new(&o);
 }
 
 /* Like corr(), with a receive window (backends that miss receives). */
@@ -66,7 +66,7 @@ static struct mace_correlator *corr_window(const struct mace_path *p, __u64 recv
 
 	nrecs = 0;
 	memset(recs, 0, sizeof(recs));
-	return mace_corr_new(&o);
+	return mace__corr_new(&o);
 }
 
 static struct mace_event E(__u64 ts, int tp, int role, __u64 skb, __u64 key, int cpu)
@@ -80,7 +80,7 @@ static struct mace_event E(__u64 ts, int tp, int role, __u64 skb, __u64 key, int
 
 static void push(struct mace_correlator *c, struct mace_event e)
 {
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 }
 
 static struct mace_counters counters(struct mace_correlator *c)
@@ -88,7 +88,7 @@ static struct mace_counters counters(struct mace_correlator *c)
 	struct mace_counters k;
 
 	memset(&k, 0, sizeof(k));
-	mace_corr_counters(c, &k);
+	mace__corr_counters(c, &k);
 	return k;
 }
 
@@ -116,12 +116,12 @@ TEST(simple_egress_ingress)
 	e.dst[0] = 10;
 	e.id = 7;
 	e.seq = 9;
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	push(c, E(1000 + 25000, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 2));
 	push(c, E(50000, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0, 0));
 	push(c, E(50000 + 8000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
 	CHECK_INVARIANT(c);
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].dir, MACE_EGRESS);
 	CHECK_EQ_U64(recs[0].ts_ns, 1000);
@@ -146,7 +146,7 @@ TEST(simple_egress_ingress)
 	CHECK_EQ_U64(k.records, 2);
 	CHECK_EQ_U64(k.pending, 0);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(events_at_no_point_are_ignored)
@@ -161,13 +161,13 @@ TEST(events_at_no_point_are_ignored)
 	push(c, E(20, MACE_TP_NET_DEV_XMIT, BR, 0xa00, 0, 0));	/* role not in path */
 	push(c, E(30, 200, C, 0xa00, 0, 0));			/* impossible tp */
 	push(c, E(40, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));	/* end, no start */
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(k.events, 1);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_EQ_U64(nrecs, 0);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(skb_reuse_within_microseconds)
@@ -195,7 +195,7 @@ TEST(skb_reuse_within_microseconds)
 	push(c, E(5300, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));
 	/* a stale end with no start left */
 	push(c, E(5400, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].latency_ns, 2000);
 	CHECK_EQ_U64(recs[1].ts_ns, 5000);
@@ -207,7 +207,7 @@ TEST(skb_reuse_within_microseconds)
 	CHECK_EQ_U64(k.matched, 6);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(interleaved_cpus_within_reorder_window)
@@ -228,7 +228,7 @@ TEST(interleaved_cpus_within_reorder_window)
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 4);
 	push(c, E(100000, MACE_TP_NET_DEV_QUEUE, BR, 0, 0, 0));	/* ignored: no point */
-	mace_corr_advance(c, 20000);	/* time passes: window drains */
+	mace__corr_advance(c, 20000);	/* time passes: window drains */
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].latency_ns, 4000);
 	CHECK_EQ_U64(recs[1].latency_ns, 500);
@@ -238,15 +238,15 @@ TEST(interleaved_cpus_within_reorder_window)
 	CHECK_INVARIANT(c);
 	/* an event later than the window is still taken, but only forward */
 	push(c, E(30000, MACE_TP_NET_DEV_XMIT, C, 0xc00, 0, 0));
-	mace_corr_advance(c, 50000);
+	mace__corr_advance(c, 50000);
 	push(c, E(29000, MACE_TP_NET_DEV_XMIT, O, 0xc00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_EQ_U64(k.expired, 1);
 	CHECK_EQ_U64(k.pending, 0);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 static void bridge_path(struct mace_path *p)
@@ -275,7 +275,7 @@ TEST(waypoints_all_seen_and_one_missing)
 	push(c, E(2000, MACE_TP_NET_DEV_QUEUE, C, 0xb00, 0, 0));
 	push(c, E(2300, MACE_TP_NET_DEV_QUEUE, BR, 0xb00, 0, 0));
 	push(c, E(2400, MACE_TP_NET_DEV_XMIT, O, 0xb00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].nseg, 3);
 	CHECK_EQ_U64(recs[0].seg_ns[0], 100);
@@ -288,7 +288,7 @@ TEST(waypoints_all_seen_and_one_missing)
 	CHECK_EQ_U64(recs[1].seg_ns[2], 100);
 	CHECK_EQ_U64(recs[1].latency_ns, 400);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(alternatives_first_wins)
@@ -308,7 +308,7 @@ TEST(alternatives_first_wins)
 	push(c, E(4000, MACE_TP_NETIF_RECEIVE_SKB_ENTRY, O, 0xb00, 0, 0));
 	push(c, E(4100, MACE_TP_NETIF_RECEIVE_SKB_ENTRY, O, 0xb00, 0, 0));
 	push(c, E(4500, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].ts_ns, 1000);
 	CHECK_EQ_U64(recs[0].latency_ns, 2000);
@@ -318,7 +318,7 @@ TEST(alternatives_first_wins)
 	CHECK_EQ_U64(k.replaced, 1);
 	CHECK_EQ_U64(k.matched, 4);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(content_key_when_skb_changes)
@@ -336,26 +336,26 @@ TEST(content_key_when_skb_changes)
 	push(c, E(1300, MACE_TP_NET_DEV_QUEUE, BR, 0xb00, 0, 0));
 	push(c, E(1400, MACE_TP_NET_DEV_XMIT, O, 0xb00, 0, 0));
 	/* skb-only matching cannot follow a clone */
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 1);
 	CHECK_EQ_U64(recs[0].latency_ns, 400);
 	CHECK_EQ_U64(recs[0].seg_ns[2], 100);
 	k = counters(c);
 	CHECK_EQ_U64(k.matched, 4);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 
 	p.match = MACE_PATH_MATCH_SKB;
 	c = corr(&p, 0, 0, 100);
 	push(c, E(1000, MACE_TP_NET_DEV_QUEUE, C, 0xa00, 0x1111, 0));
 	push(c, E(1100, MACE_TP_NET_DEV_QUEUE, MACE_ROLE_HOST_VETH, 0xb00, 0x1111, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(nrecs, 0);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_EQ_U64(k.expired, 1);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(key_collisions_fifo)
@@ -371,7 +371,7 @@ TEST(key_collisions_fifo)
 	push(c, E(2000, MACE_TP_NET_DEV_XMIT, O, 0xc00, 0x77, 0));
 	push(c, E(2500, MACE_TP_NET_DEV_XMIT, O, 0xd00, 0x77, 0));
 	push(c, E(2600, MACE_TP_NET_DEV_XMIT, C, 0xe00, 0, 0));	/* no identity */
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].ts_ns, 1000);
 	CHECK_EQ_U64(recs[0].latency_ns, 1000);
@@ -380,7 +380,7 @@ TEST(key_collisions_fifo)
 	CHECK_EQ_U64(k.collisions, 1);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(syscall_egress_task_binding)
@@ -401,22 +401,22 @@ TEST(syscall_egress_task_binding)
 	push(c, E(1500, MACE_TP_SYS_ENTER_SENDMSG, C, 0, 0, 0));
 	e = E(1700, MACE_TP_SYS_ENTER_SENDTO, C, 0, 0, 1);
 	e.tid = 200;
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	push(c, E(2000, MACE_TP_NET_DEV_QUEUE, C, 0xa00, 0, 0));
 	e = E(2100, MACE_TP_NET_DEV_QUEUE, C, 0xb00, 0, 1);
 	e.tid = 200;
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	e = E(2200, MACE_TP_NET_DEV_QUEUE, C, 0xc00, 0, 1);
 	e.tid = 300;	/* a task that did not send */
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	/* the outer NIC transmits in softirq: another tid, matched by skb */
 	e = E(3000, MACE_TP_NET_DEV_XMIT, O, 0xb00, 0, 1);
 	e.tid = 0;
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	e = E(3500, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0);
 	e.tid = 0;
-	mace_corr_push(c, &e);
-	mace_corr_flush(c);
+	mace__corr_push(c, &e);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].ts_ns, 1700);
 	CHECK_EQ_U64(recs[0].latency_ns, 1300);
@@ -429,7 +429,7 @@ TEST(syscall_egress_task_binding)
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_EQ_U64(k.matched, 6);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(syscall_ingress_netns_fifo)
@@ -461,10 +461,10 @@ TEST(syscall_ingress_netns_fifo)
 	/* a reader in another netns finds nothing */
 	e = E(2600, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0, 0);
 	e.netns = 12345;
-	mace_corr_push(c, &e);
+	mace__corr_push(c, &e);
 	/* a key nobody waits with */
 	push(c, E(2700, MACE_TP_SYS_EXIT_RECVFROM, C, 0, 0x9, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 3);
 	CHECK_EQ_U64(recs[0].ts_ns, 1100);
 	CHECK_EQ_U64(recs[0].latency_ns, 900);
@@ -480,7 +480,7 @@ TEST(syscall_ingress_netns_fifo)
 	CHECK_EQ_U64(k.expired, 0);
 	CHECK_EQ_U64(k.pending, 0);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 /* A packet whose own receive was missed must not be paired with the next
@@ -510,7 +510,7 @@ TEST(syscall_ingress_stale_packet_expires)
 	push(c, E(40 * ms, MACE_TP_NETIF_RECEIVE_SKB, O, 0xc00, 0, 0));
 	push(c, E(40 * ms + 5000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xc00, 0, 0));
 	push(c, E(90 * ms, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].ts_ns, 21 * ms);
 	CHECK_EQ_U64(recs[0].latency_ns, 9000);
@@ -519,7 +519,7 @@ TEST(syscall_ingress_stale_packet_expires)
 	CHECK_EQ_U64(k.expired, 2);
 	CHECK_EQ_U64(k.matched, 6);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 /* Without a window (eBPF sees every receive), a slow reader still gets its
@@ -543,12 +543,12 @@ TEST(syscall_ingress_slow_reader_in_order)
 	/* the reader wakes 30 ms late and reads both */
 	push(c, E(31 * ms, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
 	push(c, E(31 * ms + 2000, MACE_TP_SYS_EXIT_RECVMSG, C, 0, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].ts_ns, 1 * ms);
 	CHECK_EQ_U64(recs[1].ts_ns, 21 * ms);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 /* A packet that left the path (a reply for another container, seen at the
@@ -568,7 +568,7 @@ TEST(reused_skb_with_other_key_is_not_the_same_packet)
 	push(c, E(2000, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0x22, 0));
 	/* our reply reaches the container in the reused 0xa00 */
 	push(c, E(2500, MACE_TP_NETIF_RECEIVE_SKB, C, 0xa00, 0x22, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_EQ_U64(nrecs, 1);
 	CHECK_EQ_U64(recs[0].ts_ns, 2000);
 	CHECK_EQ_U64(recs[0].latency_ns, 500);
@@ -576,7 +576,7 @@ TEST(reused_skb_with_other_key_is_not_the_same_packet)
 	CHECK_EQ_U64(k.replaced, 1);
 	CHECK_EQ_U64(k.matched, 2);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(expiry_by_time)
@@ -589,11 +589,11 @@ TEST(expiry_by_time)
 	c = corr(&p, 0, 1000000, 100);	/* expire after 1 ms */
 	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 0));
 	push(c, E(2000, MACE_TP_NET_DEV_XMIT, C, 0xb00, 0, 0));
-	mace_corr_advance(c, 500000);
+	mace__corr_advance(c, 500000);
 	k = counters(c);
 	CHECK_EQ_U64(k.expired, 0);
 	CHECK_EQ_U64(k.pending, 2);
-	mace_corr_advance(c, 1001500);	/* a is older than 1 ms now, b not */
+	mace__corr_advance(c, 1001500);	/* a is older than 1 ms now, b not */
 	k = counters(c);
 	CHECK_EQ_U64(k.expired, 1);
 	CHECK_EQ_U64(k.pending, 1);
@@ -601,13 +601,13 @@ TEST(expiry_by_time)
 	/* time advanced by an event: the late end for a cannot match */
 	push(c, E(3000000, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));
 	push(c, E(3000000, MACE_TP_NET_DEV_XMIT, O, 0xb00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(nrecs, 0);
 	CHECK_EQ_U64(k.expired, 2);
 	CHECK_EQ_U64(k.unmatched, 2);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(eviction_when_full)
@@ -620,7 +620,7 @@ TEST(eviction_when_full)
 	c = corr(&p, 4, 0, 10);
 	for (int i = 0; i < 1000; i++)
 		push(c, E(1000 + i * 100, MACE_TP_NET_DEV_XMIT, C, 0x1000 + i * 0x100, 0, 0));
-	mace_corr_advance(c, 200000);
+	mace__corr_advance(c, 200000);
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 4);
 	CHECK_EQ_U64(k.expired, 996);
@@ -629,13 +629,13 @@ TEST(eviction_when_full)
 	for (int i = 996; i < 1000; i++)
 		push(c, E(300000 + i, MACE_TP_NET_DEV_XMIT, O, 0x1000 + i * 0x100, 0, 0));
 	push(c, E(300000, MACE_TP_NET_DEV_XMIT, O, 0x1000, 0, 0));	/* evicted */
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(nrecs, 4);
 	CHECK_EQ_U64(k.matched, 8);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(flush_empties_everything)
@@ -652,15 +652,15 @@ TEST(flush_empties_everything)
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 3);
 	CHECK_INVARIANT(c);
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 0);
 	CHECK_EQ_U64(k.expired, 3);
 	CHECK_INVARIANT(c);
-	mace_corr_flush(c);	/* idempotent */
+	mace__corr_flush(c);	/* idempotent */
 	CHECK_EQ_U64(counters(c).expired, 3);
-	mace_corr_free(c);
-	mace_corr_free(NULL);
+	mace__corr_free(c);
+	mace__corr_free(NULL);
 }
 
 TEST(rejects_bad_paths)
@@ -671,12 +671,12 @@ TEST(rejects_bad_paths)
 	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	p.dir[1].pt[1] = p.dir[1].pt[0];	/* tp+role twice */
 	mace_set_log(NULL, NULL);
-	CHECK(mace_corr_new(&o) == NULL);
+	CHECK(mace__corr_new(&o) == NULL);
 	inner_dev(&p, MACE_PATH_MATCH_SKB);
 	p.dir[0].pt[1].tp_mask = BIT(MACE_TP_SYS_ENTER_SENDTO);	/* syscall mid-path */
-	CHECK(mace_corr_new(&o) == NULL);
+	CHECK(mace__corr_new(&o) == NULL);
 	o.path = NULL;
-	CHECK(mace_corr_new(&o) == NULL);
+	CHECK(mace__corr_new(&o) == NULL);
 }
 
 /* Random streams: the invariant holds after every event, nothing crashes. */
@@ -710,19 +710,19 @@ TEST(random_streams_keep_invariant)
 		e.tid = rand_r(&seed) % 4;
 		if (rand_r(&seed) % 4 == 0)
 			e.netns = 99;
-		mace_corr_push(c, &e);
+		mace__corr_push(c, &e);
 		if (i % 1000 == 0)
-			mace_corr_advance(c, ts);
+			mace__corr_advance(c, ts);
 		CHECK_INVARIANT(c);
 		if (t_failures)
 			break;
 	}
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	CHECK_INVARIANT(c);
 	CHECK_EQ_U64(counters(c).pending, 0);
 	CHECK(counters(c).records > 100);
 	CHECK_EQ_U64(counters(c).records, (__u64)nrecs);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 int main(void)

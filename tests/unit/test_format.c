@@ -12,6 +12,7 @@ static struct mace_record sample(void)
 	struct mace_record r;
 
 	memset(&r, 0, sizeof(r));
+	r.sz = sizeof(r);
 	r.ts_ns = 123456789012ULL;
 	r.latency_ns = 25300;
 	r.nseg = 3;
@@ -38,7 +39,7 @@ static struct mace_record sample(void)
 static void round_trip(const struct mace_record *r, const char *name, enum mace_format fmt)
 {
 	char line[1024], back[64];
-	struct mace_record p;
+	struct mace_record p = { .sz = sizeof(p) };
 	int n = mace_record_format(r, name, fmt, line, sizeof(line));
 
 	CHECK(n > 0 && (size_t)n < sizeof(line));
@@ -187,7 +188,7 @@ TEST(rejects_malformed)
 		"\"dport\":0,\"seq\":0,\"len\":0,\"cpu_start\":0,\"cpu_end\":0} x",	/* trailing */
 		"{\"ts_ns\":1,\"netns\":2,\"dir\":\"egress\",\"path\":\"p,\"latency_ns\":3",
 	};
-	struct mace_record r;
+	struct mace_record r = { .sz = sizeof(r) };
 	char name[8];
 
 	for (size_t i = 0; i < sizeof(csv) / sizeof(csv[0]); i++)
@@ -202,7 +203,7 @@ TEST(rejects_malformed)
 
 TEST(accepts_valid_variants)
 {
-	struct mace_record r;
+	struct mace_record r = { .sz = sizeof(r) };
 	char name[4];
 
 	/* whitespace, key order, unknown keys, a long path truncated into name */
@@ -232,7 +233,7 @@ TEST(accepts_valid_variants)
 /* Mutated lines never crash and never parse into garbage silently. */
 TEST(mutations_do_not_crash)
 {
-	struct mace_record r = sample(), p;
+	struct mace_record r = sample(), p = { .sz = sizeof(p) };
 	char line[512], name[64];
 	unsigned int seed = 7;
 
@@ -250,7 +251,7 @@ TEST(mutations_do_not_crash)
 
 				/* whatever parsed must format to something that parses the same */
 				mace_record_format(&p, name, f, again, sizeof(again));
-				struct mace_record q;
+				struct mace_record q = { .sz = sizeof(q) };
 
 				CHECK_EQ_U64(mace_record_parse(again, f, &q, name, sizeof(name)), 0);
 				CHECK(!memcmp(&p, &q, sizeof(p)));

@@ -85,7 +85,7 @@ static __u64 key_of(const unsigned char *b, size_t len)
 	__u64 k;
 
 	memcpy(copy, b, len);
-	k = mace_content_key(copy, len);
+	k = mace__content_key(copy, len);
 	free(copy);
 	return k;
 }
@@ -257,7 +257,7 @@ TEST(truncated_never_crash)
 			g[0] = (rand() & 1 ? 0x40 : 0x60) | (g[0] & 0xf);
 		key_of(g, l);
 	}
-	CHECK_EQ_U64(mace_content_key(NULL, 10), 0);
+	CHECK_EQ_U64(mace__content_key(NULL, 10), 0);
 }
 
 int main(void)

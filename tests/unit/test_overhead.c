@@ -20,7 +20,7 @@ static struct mace_record rec(int dir, uint64_t ts, uint64_t lat, uint8_t proto,
 
 static void add(struct mace_keep *k, struct mace_record r)
 {
-	mace_keep_add(k, &r);
+	mace__keep_add(k, &r);
 }
 
 static struct mace_probe icmp_probe(uint16_t id, uint32_t seq, uint64_t sent, uint64_t recv)
@@ -32,7 +32,7 @@ static struct mace_probe icmp_probe(uint16_t id, uint32_t seq, uint64_t sent, ui
 
 TEST(icmp_exact_key)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
@@ -40,98 +40,98 @@ TEST(icmp_exact_key)
 	add(k, rec(MACE_EGRESS, T0 + 5000, 12000, IPPROTO_ICMP, 7, 3));
 	add(k, rec(MACE_INGRESS, T0 + 200000, 21000, IPPROTO_ICMP, 7, 3));
 	add(k, rec(MACE_INGRESS, T0 + 1 * MS, 22000, IPPROTO_ICMP, 7, 4));
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.egress_ns, 12000);
 	CHECK_EQ_U64(o.ingress_ns, 21000);
 	CHECK(o.egress_how == MACE_MATCH_KEY);
 	CHECK(o.ingress_how == MACE_MATCH_KEY);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(egress_wrong_id_ignored)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
 	/* Another pinger in the same netns with the same seq. */
 	add(k, rec(MACE_EGRESS, T0 + 1000, 99000, IPPROTO_ICMP, 8, 3));
 	add(k, rec(MACE_INGRESS, T0 + 200000, 21000, IPPROTO_ICMP, 7, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_NONE);
 	CHECK_EQ_U64(o.egress_ns, 0);
 	CHECK(o.ingress_how == MACE_MATCH_KEY);
 
 	add(k, rec(MACE_EGRESS, T0 + 2000, 13000, IPPROTO_ICMP, 7, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.egress_ns, 13000);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(ingress_nat_rewritten_id)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
 	add(k, rec(MACE_EGRESS, T0 + 1000, 10000, IPPROTO_ICMP, 7, 3));
 	/* The outer side saw the id NAT chose. */
 	add(k, rec(MACE_INGRESS, T0 + 200000, 20000, IPPROTO_ICMP, 1234, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.ingress_ns, 20000);
 	CHECK(o.ingress_how == MACE_MATCH_KEY);
 
 	/* A reply with our own id wins over the rewritten one... */
 	add(k, rec(MACE_INGRESS, T0 + 210000, 25000, IPPROTO_ICMP, 7, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.ingress_ns, 25000);
 
 	/* ...but two rewritten candidates and none with our id are ambiguous. */
-	mace_keep_free(k);
-	k = mace_keep_new(16);
+	mace__keep_free(k);
+	k = mace__keep_new(16);
 	add(k, rec(MACE_EGRESS, T0 + 1000, 10000, IPPROTO_ICMP, 7, 3));
 	add(k, rec(MACE_INGRESS, T0 + 200000, 20000, IPPROTO_ICMP, 1234, 3));
 	add(k, rec(MACE_INGRESS, T0 + 220000, 30000, IPPROTO_ICMP, 1235, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.ingress_how == MACE_MATCH_AMBIGUOUS);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(missing_ingress)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
 	add(k, rec(MACE_EGRESS, T0 + 1000, 10000, IPPROTO_ICMP, 7, 3));
 	/* Keyed records of other packets are never taken by time window. */
 	add(k, rec(MACE_INGRESS, T0 + 100000, 20000, IPPROTO_ICMP, 7, 2));
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_KEY);
 	CHECK_EQ_U64(o.egress_ns, 10000);
 	CHECK(o.ingress_how == MACE_MATCH_NONE);
 	CHECK_EQ_U64(o.ingress_ns, 0);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(key_outside_time_window)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
 	/* Same key, but 1.5 s before the send (an earlier wrap of seq) and after recv. */
 	add(k, rec(MACE_EGRESS, T0 - 1500 * MS, 10000, IPPROTO_ICMP, 7, 3));
 	add(k, rec(MACE_INGRESS, T0 + 400000, 20000, IPPROTO_ICMP, 7, 3));
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_NONE);
 	CHECK(o.ingress_how == MACE_MATCH_NONE);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(udp_ports_swapped_on_reply)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = { .proto = IPPROTO_UDP, .sport = 40000, .dport = 53,
 				.sent_ns = T0, .recv_ns = T0 + 300000 };
 	struct mace_record r;
@@ -143,19 +143,19 @@ TEST(udp_ports_swapped_on_reply)
 	r = rec(MACE_INGRESS, T0 + 100000, 20000, IPPROTO_UDP, 0, 0);
 	r.sport = 40000, r.dport = 53;	/* not swapped: not our reply */
 	add(k, r);
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_KEY);
 	r.sport = 53, r.dport = 40000;
 	r.latency_ns = 30000;
 	add(k, r);
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.ingress_ns, 30000);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(tcp_seq_on_request)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = { .proto = IPPROTO_TCP, .sport = 40000, .dport = 80, .seq = 1000,
 				.sent_ns = T0, .recv_ns = T0 + 300000 };
 	struct mace_record r;
@@ -167,20 +167,20 @@ TEST(tcp_seq_on_request)
 	r = rec(MACE_INGRESS, T0 + 100000, 20000, IPPROTO_TCP, 0, 777777);
 	r.sport = 80, r.dport = 40000;
 	add(k, r);
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_NONE);
 	CHECK(o.ingress_how == MACE_MATCH_KEY);
 	r = rec(MACE_EGRESS, T0 + 2000, 15000, IPPROTO_TCP, 0, 1000);
 	r.sport = 40000, r.dport = 80;
 	add(k, r);
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.egress_ns, 15000);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(window_single_candidate)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
@@ -189,7 +189,7 @@ TEST(window_single_candidate)
 	add(k, rec(MACE_EGRESS, T0 + 3000, 11000, 0, 0, 0));
 	add(k, rec(MACE_INGRESS, T0 - 100 * MS, 20000, 0, 0, 0));	/* previous reply */
 	add(k, rec(MACE_INGRESS, T0 + 250000, 50500, 0, 0, 0));	/* ends 500 ns after recv */
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK(o.egress_how == MACE_MATCH_WINDOW);
 	CHECK(o.ingress_how == MACE_MATCH_WINDOW);
 	CHECK_EQ_U64(o.egress_ns, 11000);
@@ -197,30 +197,30 @@ TEST(window_single_candidate)
 
 	/* A probe without a key also uses the window, on any record. */
 	p.proto = 0;
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK(o.egress_how == MACE_MATCH_WINDOW);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(window_ambiguous)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_overhead o;
 
 	add(k, rec(MACE_EGRESS, T0 + 3000, 11000, 0, 0, 0));
 	add(k, rec(MACE_EGRESS, T0 + 9000, 12000, 0, 0, 0));	/* other traffic */
 	add(k, rec(MACE_INGRESS, T0 + 250000, 20000, 0, 0, 0));
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_AMBIGUOUS);
 	CHECK_EQ_U64(o.egress_ns, 0);
 	CHECK(o.ingress_how == MACE_MATCH_WINDOW);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(window_other_netns_ignored)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
 	struct mace_record r;
 	struct mace_overhead o;
@@ -230,17 +230,17 @@ TEST(window_other_netns_ignored)
 	r = rec(MACE_EGRESS, T0 + 9000, 12000, 0, 0, 0);
 	r.netns = NETNS + 1;	/* another container */
 	add(k, r);
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.egress_ns, 11000);
 	p.netns = 0;		/* any netns: now two candidates */
-	CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+	CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 	CHECK(o.egress_how == MACE_MATCH_AMBIGUOUS);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(ring_wraps_around)
 {
-	struct mace_keep *k = mace_keep_new(4);
+	struct mace_keep *k = mace__keep_new(4);
 	struct mace_probe p;
 	struct mace_overhead o;
 	uint32_t seq;
@@ -254,29 +254,29 @@ TEST(ring_wraps_around)
 	for (seq = 1; seq <= 6; seq++) {
 		p = icmp_probe(7, seq, T0 + seq * MS, T0 + seq * MS + 400000);
 		if (seq <= 4) {
-			CHECK(mace_keep_lookup(k, &p, &o) == -ENOENT);
+			CHECK(mace__keep_lookup(k, &p, &o) == -ENOENT);
 			CHECK(o.egress_how == MACE_MATCH_NONE);
 		} else {
-			CHECK(mace_keep_lookup(k, &p, &o) == 0);
+			CHECK(mace__keep_lookup(k, &p, &o) == 0);
 			CHECK_EQ_U64(o.egress_ns, 1000 + seq);
 			CHECK_EQ_U64(o.ingress_ns, 2000 + seq);
 		}
 	}
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(bad_arguments)
 {
-	struct mace_keep *k = mace_keep_new(4);
+	struct mace_keep *k = mace__keep_new(4);
 	struct mace_probe p = icmp_probe(7, 3, T0 + 10, T0);	/* received before sent */
 	struct mace_overhead o;
 
 	errno = 0;
-	CHECK(mace_keep_new(0) == NULL && errno == EINVAL);
-	CHECK(mace_keep_lookup(k, &p, &o) == -EINVAL);
-	CHECK(mace_keep_lookup(NULL, &p, &o) == -EINVAL);
-	mace_keep_free(k);
-	mace_keep_free(NULL);
+	CHECK(mace__keep_new(0) == NULL && errno == EINVAL);
+	CHECK(mace__keep_lookup(k, &p, &o) == -EINVAL);
+	CHECK(mace__keep_lookup(NULL, &p, &o) == -EINVAL);
+	mace__keep_free(k);
+	mace__keep_free(NULL);
 }
 
 int main(void)

@@ -46,7 +46,7 @@ static struct mace_path *parse_str(const char *s, char *err, size_t errlen)
 TEST(shipped_paths_parse_and_round_trip)
 {
 	const char *want[] = { "bridge-nat", "inner-dev", "max-dev", "max-dev-auto", "routed",
-			       "syscalls", "syscalls-any", "vxlan-overlay" };
+			       "rx-stamp", "syscalls", "syscalls-any", "vxlan-overlay" };
 	unsigned int n = 0;
 	char err[512];
 
@@ -86,6 +86,47 @@ TEST(shipped_paths_parse_and_round_trip)
 	CHECK(mace_path_builtin_name(n) == NULL);
 }
 
+/* The path a tool's receive stamp asks for: kernel stamps end ingress at the
+ * container device's receive entry, user-space stamps at its protocol
+ * handler; egress is the same for both. */
+TEST(path_for_rx_stamp)
+{
+	const __u32 rx_entries = (1u << MACE_TP_NETIF_RX_ENTRY) |
+				 (1u << MACE_TP_NAPI_GRO_RECEIVE_ENTRY) |
+				 (1u << MACE_TP_NETIF_RECEIVE_SKB_ENTRY);
+	char err[256];
+	struct mace_path *k, *u;
+
+	CHECK_STR(mace_path_for_rx_stamp(MACE_RX_KERNEL), "rx-stamp");
+	CHECK_STR(mace_path_for_rx_stamp(MACE_RX_USER), "inner-dev");
+	CHECK(mace_path_for_rx_stamp((enum mace_rx_stamp)7) == NULL);
+	k = mace_path_load(mace_path_for_rx_stamp(MACE_RX_KERNEL), err, sizeof(err));
+	u = mace_path_load(mace_path_for_rx_stamp(MACE_RX_USER), err, sizeof(err));
+	CHECK(k && u);
+	if (!k || !u)
+		goto out;
+	CHECK(k->match == MACE_PATH_MATCH_SKB && mace__path_kernel_correlatable(k));
+	CHECK_EQ_U64(k->dir[MACE_EGRESS].npoints, 2);
+	for (unsigned int i = 0; i < 2; i++) {
+		CHECK_EQ_U64(k->dir[MACE_EGRESS].pt[i].tp_mask, u->dir[MACE_EGRESS].pt[i].tp_mask);
+		CHECK_EQ_U64(k->dir[MACE_EGRESS].pt[i].role, u->dir[MACE_EGRESS].pt[i].role);
+	}
+	CHECK_EQ_U64(k->dir[MACE_INGRESS].npoints, 2);
+	CHECK_EQ_U64(k->dir[MACE_INGRESS].pt[0].role, MACE_ROLE_OUTER);
+	CHECK_EQ_U64(k->dir[MACE_INGRESS].pt[1].role, MACE_ROLE_CONTAINER);
+	for (unsigned int i = 0; i < 2; i++) {
+		__u32 m = k->dir[MACE_INGRESS].pt[i].tp_mask;
+
+		/* the entries, never a protocol handler after the backlog */
+		CHECK_EQ_U64(m & rx_entries, rx_entries);
+		CHECK(!(m & (1u << MACE_TP_NETIF_RECEIVE_SKB)));
+		CHECK(!(m & (1u << MACE_TP_NETIF_RX)));
+	}
+out:
+	mace_path_free(k);
+	mace_path_free(u);
+}
+
 TEST(inner_dev_is_the_poster_path)
 {
 	char err[256];
@@ -107,11 +148,11 @@ TEST(inner_dev_is_the_poster_path)
 	CHECK_EQ_U64(i->pt[0].role, MACE_ROLE_OUTER);
 	CHECK_EQ_U64(i->pt[1].tp_mask, 1u << MACE_TP_NETIF_RECEIVE_SKB);
 	CHECK_EQ_U64(i->pt[1].role, MACE_ROLE_CONTAINER);
-	CHECK_EQ_U64(mace_path_tp_mask(p),
+	CHECK_EQ_U64(mace__path_tp_mask(p),
 		     (1u << MACE_TP_NET_DEV_XMIT) | (1u << MACE_TP_NETIF_RECEIVE_SKB));
-	CHECK_EQ_U64(mace_path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
+	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB);
-	CHECK(mace_path_kernel_correlatable(p));
+	CHECK(mace__path_kernel_correlatable(p));
 	/* Declared on lines 8..11 of paths/inner-dev.path. */
 	CHECK_EQ_U64(e->pt[0].line, 8);
 	CHECK_EQ_U64(i->pt[1].line, 11);
@@ -130,17 +171,17 @@ TEST(kernel_correlation_choice)
 	if (!p)
 		return;
 	o.expire_ns = 1000000000;
-	CHECK(mace_kernel_correlates(&o, p));
+	CHECK(mace__kernel_correlates(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS;
-	CHECK(mace_kernel_correlates(&o, p));
+	CHECK(mace__kernel_correlates(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS + 1;
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	o.expire_ns = 1000000000;
 	o.raw_events = true;
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	o.raw_events = false;
 	o.save_file = "/tmp/unused.raw";
-	CHECK(!mace_kernel_correlates(&o, p));
+	CHECK(!mace__kernel_correlates(&o, p));
 	mace_path_free(p);
 }
 
@@ -153,8 +194,8 @@ TEST(syscall_paths)
 	CHECK(p && q);
 	if (!p || !q)
 		goto out;
-	CHECK(!mace_path_kernel_correlatable(p));
-	CHECK(!mace_path_kernel_correlatable(q));
+	CHECK(!mace__path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(q));
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].tp_mask, 1u << MACE_TP_SYS_ENTER_SENDTO);
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].role, MACE_ROLE_CONTAINER);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].npoints, 3);
@@ -183,12 +224,12 @@ TEST(alternatives_and_masks)
 		return;
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask, rx);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].role, MACE_ROLE_OUTER);
-	CHECK_EQ_U64(mace_path_tp_mask(p), rx | (1u << MACE_TP_NET_DEV_QUEUE) |
+	CHECK_EQ_U64(mace__path_tp_mask(p), rx | (1u << MACE_TP_NET_DEV_QUEUE) |
 						   (1u << MACE_TP_NET_DEV_XMIT) |
 						   (1u << MACE_TP_NETIF_RECEIVE_SKB));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
 	/* Packet points only, but the content key is needed: user-space correlation. */
-	CHECK(!mace_path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 
 	p = mace_path_load("bridge-nat", err, sizeof(err));
@@ -196,10 +237,10 @@ TEST(alternatives_and_masks)
 	if (!p)
 		return;
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].npoints, 5);
-	CHECK_EQ_U64(mace_path_role_mask(p), (1u << MACE_ROLE_CONTAINER) |
+	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) |
 						     (1u << MACE_ROLE_HOST_VETH) |
 						     (1u << MACE_ROLE_BRIDGE) | (1u << MACE_ROLE_OUTER));
-	CHECK(mace_path_kernel_correlatable(p));
+	CHECK(mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 }
 
@@ -227,7 +268,7 @@ TEST(format_details)
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask,
 		     (1u << MACE_TP_NETIF_RX_ENTRY) | (1u << MACE_TP_NETIF_RECEIVE_SKB_ENTRY));
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].line, 4);
-	CHECK(!mace_path_kernel_correlatable(p));
+	CHECK(!mace__path_kernel_correlatable(p));
 	mace_path_free(p);
 
 	p = parse_str("path k\nmatch key\negress start syscalls:sys_enter_write @container\n"
@@ -553,6 +594,7 @@ int main(void)
 	mace_set_log(NULL, NULL);
 	RUN(shipped_paths_parse_and_round_trip);
 	RUN(inner_dev_is_the_poster_path);
+	RUN(path_for_rx_stamp);
 	RUN(kernel_correlation_choice);
 	RUN(syscall_paths);
 	RUN(alternatives_and_masks);

@@ -64,34 +64,34 @@ static int write_file(unsigned int ndev, int nev)
 	struct mace_raw_writer *w;
 
 	header(&h, ndev);
-	w = mace_raw_create(file, &h);
+	w = mace__raw_create(file, &h);
 	if (!w)
 		return -errno;
 	for (int i = 0; i < nev; i++) {
 		struct mace_event e = ev_n(i);
-		int err = mace_raw_write(w, &e);
+		int err = mace__raw_write(w, &e);
 
 		if (err) {
-			mace_raw_close(w);
+			mace__raw_close(w);
 			return err;
 		}
 	}
-	return mace_raw_close(w);
+	return mace__raw_close(w);
 }
 
 /* Reads everything; returns events read, or -(1000 + events) on an error. */
 static int read_all(char *err, size_t errlen)
 {
 	struct mace_raw_header h;
-	struct mace_raw_reader *r = mace_raw_open(file, &h, err, errlen);
+	struct mace_raw_reader *r = mace__raw_open(file, &h, err, errlen);
 	struct mace_event e;
 	int n = 0, rc;
 
 	if (!r)
 		return -1;
-	while ((rc = mace_raw_next(r, &e, err, errlen)) == 1)
+	while ((rc = mace__raw_next(r, &e, err, errlen)) == 1)
 		n++;
-	mace_raw_free(r);
+	mace__raw_free(r);
 	return rc < 0 ? -(1000 + n) : n;
 }
 
@@ -121,21 +121,21 @@ TEST(round_trip)
 
 	CHECK_EQ_U64(write_file(3, 50000), 0);
 	CHECK(stat(file, &st) == 0 && (st.st_mode & 0777) == 0644);
-	r = mace_raw_open(file, &h, err, sizeof(err));
+	r = mace__raw_open(file, &h, err, sizeof(err));
 	CHECK(r != NULL);
 	if (!r)
 		return;
 	header(&want, 3);
 	CHECK(!memcmp(&h, &want, sizeof(h)));
-	while ((rc = mace_raw_next(r, &e, err, sizeof(err))) == 1) {
+	while ((rc = mace__raw_next(r, &e, err, sizeof(err))) == 1) {
 		x = ev_n(n++);
 		if (memcmp(&e, &x, sizeof(e)))
 			break;
 	}
 	CHECK_EQ_U64(rc, 0);
 	CHECK_EQ_U64(n, 50000);
-	mace_raw_free(r);
-	mace_raw_free(NULL);
+	mace__raw_free(r);
+	mace__raw_free(NULL);
 	/* little-endian on disk whatever the host: the first ts byte is 0x08 */
 	{
 		unsigned char b;
@@ -220,13 +220,13 @@ TEST(writer_refuses_symlinks_and_reports_enospc)
 	snprintf(link, sizeof(link), "%s/link", dir);
 	CHECK(symlink(file, link) == 0);
 	mace_set_log(NULL, NULL);
-	CHECK(mace_raw_create(link, &h) == NULL && errno == ELOOP);
+	CHECK(mace__raw_create(link, &h) == NULL && errno == ELOOP);
 	unlink(link);
 	h.binding.ndev = MACE_MAX_BOUND + 1;
-	CHECK(mace_raw_create(file, &h) == NULL && errno == EINVAL);
+	CHECK(mace__raw_create(file, &h) == NULL && errno == EINVAL);
 	header(&h, 0);
 	/* /dev/full: every write fails with ENOSPC, seen by write or close */
-	w = mace_raw_create("/dev/full", &h);
+	w = mace__raw_create("/dev/full", &h);
 	if (!w) {
 		printf("SKIP writer_enospc: /dev/full: %s\n", strerror(errno));
 		return;
@@ -234,13 +234,13 @@ TEST(writer_refuses_symlinks_and_reports_enospc)
 	for (int i = 0; i < 100000 && !err; i++) {
 		struct mace_event e = ev_n(i);
 
-		err = mace_raw_write(w, &e);
+		err = mace__raw_write(w, &e);
 	}
 	CHECK_EQ_U64(err, (uint64_t)-ENOSPC);
-	CHECK_EQ_U64(mace_raw_close(w), (uint64_t)-ENOSPC);
-	w = mace_raw_create("/dev/full", &h);
-	CHECK(w && mace_raw_close(w) == -ENOSPC);	/* header only: close reports it */
-	CHECK_EQ_U64(mace_raw_close(NULL), 0);
+	CHECK_EQ_U64(mace__raw_close(w), (uint64_t)-ENOSPC);
+	w = mace__raw_create("/dev/full", &h);
+	CHECK(w && mace__raw_close(w) == -ENOSPC);	/* header only: close reports it */
+	CHECK_EQ_U64(mace__raw_close(NULL), 0);
 }
 
 int main(void)

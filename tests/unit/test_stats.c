@@ -41,7 +41,7 @@ static void check_against_exact(uint64_t *v, size_t n)
 {
 	static const double qs[] = { 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 0.9999 };
 	struct mace_hist *h = mace_hist_new();
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 	double mean = 0, m2 = 0, worst = 0;
 
 	CHECK(h != NULL);
@@ -119,7 +119,7 @@ TEST(extremes_and_buckets)
 	uint64_t lo, hi, cnt, total = 0, prev_hi = 0;
 	unsigned int it = 0;
 	int nb = 0;
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	mace_hist_summary(h, &s);
 	CHECK_EQ_U64(s.count, 0);
@@ -154,7 +154,7 @@ TEST(extremes_and_buckets)
 TEST(merge_equals_single)
 {
 	struct mace_hist *a = mace_hist_new(), *b = mace_hist_new(), *all = mace_hist_new();
-	struct mace_summary sa, sall;
+	struct mace_summary sa = { .sz = sizeof(sa) }, sall = { .sz = sizeof(sall) };
 
 	for (int i = 0; i < 50000; i++) {
 		uint64_t v = rnd() % 5000000;
@@ -179,7 +179,7 @@ TEST(merge_equals_single)
 TEST(mode_is_fullest_bucket)
 {
 	struct mace_hist *h = mace_hist_new();
-	struct mace_summary s;
+	struct mace_summary s = { .sz = sizeof(s) };
 
 	for (int i = 0; i < 100; i++)
 		mace_hist_add(h, 1000 + rnd() % 100000);
