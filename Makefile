@@ -50,6 +50,8 @@ ASAN_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(wildcard tests/unit/
 FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCHES := $(patsubst tests/bench/%.c,$(B)/bench/%,$(filter-out %.bpf.c,$(wildcard tests/bench/*.c))) \
 	$(B)/bench/noop.bpf.o
+# Programs of the experiments (tests/experiments/*.c): plain, no library.
+EXPERIMENTS := $(patsubst tests/experiments/%.c,$(B)/experiments/%,$(wildcard tests/experiments/*.c))
 PATH_FILES := $(wildcard paths/*.path)
 
 SOLIB := $(B)/libmace.so.$(VERSION)
@@ -59,7 +61,7 @@ all: lib cli examples
 lib: $(SOLIB) $(ALIB) $(B)/mace.pc
 cli: $(B)/mace
 examples: $(EXAMPLES)
-tests: $(UNIT_TESTS) $(ASAN_TESTS) $(ITESTS) $(BENCHES) $(B)/asan/mace
+tests: $(UNIT_TESTS) $(ASAN_TESTS) $(ITESTS) $(BENCHES) $(EXPERIMENTS) $(B)/asan/mace
 
 # ---- BPF: clang -> bpftool gen object (link + strip) -> skeleton ----------
 $(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c lib/bpf/mace_shared.h lib/bpf/vmlinux.h | $(B)/bpf
@@ -162,11 +164,14 @@ fuzz: $(FUZZERS)
 $(B)/bench/%: tests/bench/%.c $(ALIB) | $(B)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $< $(ALIB) $(PKG_LIBS) -lm
+$(B)/experiments/%: tests/experiments/%.c | $(B)/experiments
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $<
 $(B)/bench/noop.bpf.o: tests/bench/noop.bpf.c lib/bpf/vmlinux.h | $(B)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
 
-$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/itests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/stress $(B)/asan/stress:
+$(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/itests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/experiments $(B)/stress $(B)/asan/stress:
 	$(Q)mkdir -p $@
 
 # ---- set-up, checks, demo --------------------------------------------------

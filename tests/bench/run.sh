@@ -49,3 +49,8 @@ done
 echo
 echo "== 2, 4b, 5b, 6, 7. flood rate, accounting, consumer, memory, start-up (flood.sh) =="
 sh tests/bench/flood.sh || exit 1
+echo
+echo "== fidelity: corrected RTT against native, short setting (tests/experiments/fidelity.sh) =="
+# The full experiment: sh tests/experiments/fidelity.sh 3 100 (about 40 min).
+RATES=${FIDELITY_RATES:-50 5} TOOLS=${FIDELITY_TOOLS:-ping ping-U udp} \
+	PATHS="inner-dev rx-stamp" SECONDS_MAX=10 sh tests/experiments/fidelity.sh 1 40 || exit 1

@@ -6,7 +6,9 @@
 #	env: RATES ("500 50 5 1" probes/s), TOOLS ("ping ping-U mace-ping udp tcp"),
 #	     PATHS ("default inner-dev rx-stamp"; "default" is the path mace
 #	     chooses for the tool), PIN ("1": the tool on CPU 1 and mace on
-#	     CPU 0; "0": unpinned; "0 1": both), SECONDS_MAX (per arm, caps PROBES at low rates), B.
+#	     CPU 0; "0": unpinned; "0 1": both), SECONDS_MAX (per arm, caps
+#	     PROBES at low rates), REMOTE_CPU (set: the remote's receive work
+#	     runs on that CPU, as on a host of its own, through RPS), B.
 #
 # Tools and where each takes its timestamps:
 #   ping       iputils ping: send stamp in user space before sendto(), receive
@@ -49,8 +51,18 @@ tb_up bridge-nat || exit 1
 for ns in "$TB_CTR" "$TB_HOST"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 done
-ip netns exec "$TB_REMOTE" "$RR" server udp $PORT &
-ip netns exec "$TB_REMOTE" "$RR" server tcp $PORT &
+# On one CPU the remote's stack runs right after the host's forwarding, in
+# caches that forwarding warmed: a remote host has caches of its own.
+rsv=
+if [ -n "${REMOTE_CPU:-}" ]; then
+	mask=$(printf %x $((1 << REMOTE_CPU)))
+	ip netns exec "$TB_REMOTE" sh -c "echo $mask >/sys/class/net/${TB_P}r0/queues/rx-0/rps_cpus" &&
+	ip netns exec "$TB_HOST" sh -c "echo 2 >/sys/class/net/$TB_OUTER_DEV/queues/rx-0/rps_cpus" ||
+		exit 1
+	rsv="taskset -c $REMOTE_CPU"
+fi
+ip netns exec "$TB_REMOTE" $rsv "$RR" server udp $PORT &
+ip netns exec "$TB_REMOTE" $rsv "$RR" server tcp $PORT &
 sleep 0.2
 
 # The path mace chooses for a tool: the ends where the tool takes its stamps.
@@ -127,7 +139,7 @@ rotate() {	# rotate N WORDS...: the words shifted left by N
 }
 
 echo "fidelity: $ROUNDS rounds, rates $RATES/s, tools $TOOLS, paths $PATHS, pin $PIN," \
-	"testbed $TB_P" >&2
+	"remote CPU ${REMOTE_CPU:-any}, testbed $TB_P" >&2
 r=0
 while [ "$r" -lt "$ROUNDS" ]; do
 	r=$((r + 1))
@@ -173,7 +185,8 @@ stats() {
 }
 
 printf '\nRTT in us: mean/median/mode/sd; removed = (raw - adjusted) / (raw - native), by mean\n'
-printf '(median over rounds [min..max]) and by median; corr = probes corrected / replies.\n\n'
+printf '(median over rounds [min..max]) and by median; corr = probes corrected / replies;\n'
+printf '* marks the path mace chooses for the tool.\n\n'
 printf '%-5s %-4s %-9s %-10s %-25s %-25s %-25s %-20s %-7s %s\n' rate pin tool path \
 	native raw adjusted "removed(mean)" "rm(med)" corr
 for rate in $RATES; do
@@ -200,7 +213,10 @@ for rate in $RATES; do
 						if (n) printf "%d%% [%d..%d]", v[int((n + 1) / 2)], v[1], v[n]; else print "-" }')
 				rm_med=$(awk -v r="$rmed" -v a="$amed" -v n="$nmed" 'BEGIN {
 					if (r != "-" && a != "-" && r - n > 0) printf "%.0f%%", 100 * (r - a) / (r - n); else print "-" }')
-				lbl=$arm; [ "$arm" = default ] && lbl="($(default_path "$tool"))"
+				# "*": the path mace chooses for this tool
+				lbl=$arm
+				[ "$arm" = default ] && lbl=$(default_path "$tool")
+				[ "$lbl" = "$(default_path "$tool")" ] && lbl="$lbl*"
 				printf '%-5s %-4s %-9s %-10s %-25s %-25s %-25s %-20s %-7s %s/%s\n' "$rate" "$pin" \
 					"$tool" "$lbl" "$nat" "$raw" "$adj" "$rr" "$rm_med" "$na" "$nr"
 			done

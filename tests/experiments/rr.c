@@ -6,8 +6,9 @@
  *	rr server udp|tcp PORT
  *	rr client udp|tcp IP PORT COUNT INTERVAL_S
  *
- * The client prints one line per probe, "seq=N rtt_ns=T", with T measured by
- * CLOCK_MONOTONIC right before send() and right after recv() returns.  Each
+ * The client prints one line per probe, "seq=N rtt_ns=T sent_ns=S", with T
+ * measured by CLOCK_MONOTONIC right before send() (S) and right after recv()
+ * returns.  Each
  * request and response is one 64-byte message; TCP runs on one connection
  * with TCP_NODELAY, so each probe is one data segment each way.
  */
@@ -109,7 +110,8 @@ static int probe(int tcp, const char *ip, int port, long count, double interval)
 				return 1;
 		} else {
 			t1 = mono_ns();
-			printf("seq=%ld rtt_ns=%llu\n", i, (unsigned long long)(t1 - t0));
+			printf("seq=%ld rtt_ns=%llu sent_ns=%llu\n", i, (unsigned long long)(t1 - t0),
+			       (unsigned long long)t0);
 		}
 		fflush(stdout);
 		t1 = mono_ns();
