@@ -24,7 +24,10 @@ CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I$(B)/bpf $(PKG_CFLAGS) $(CFLAGS)
+# -MMD -MP: each object's headers go to a .d file beside it (included below),
+# so touching any header rebuilds exactly its users.
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Ilib -I$(B)/bpf $(PKG_CFLAGS) $(CFLAGS) \
+	-MMD -MP
 
 ifeq ($(V),1)
 Q :=
@@ -64,9 +67,9 @@ examples: $(EXAMPLES)
 tests: $(UNIT_TESTS) $(ASAN_TESTS) $(ITESTS) $(BENCHES) $(EXPERIMENTS) $(B)/asan/mace
 
 # ---- BPF: clang -> bpftool gen object (link + strip) -> skeleton ----------
-$(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c lib/bpf/mace_shared.h lib/bpf/vmlinux.h | $(B)/bpf
+$(B)/bpf/mace.bpf.o: lib/bpf/mace.bpf.c | $(B)/bpf
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -MMD -MP -c $< -o $@
 $(B)/bpf/mace.linked.o: $(B)/bpf/mace.bpf.o
 	$(call msg,LINK,$@)
 	$(Q)$(BPFTOOL) gen object $@ $<
@@ -81,10 +84,10 @@ $(B)/lib/paths_builtin.c: $(PATH_FILES) tools/embed-paths.sh | $(B)/lib
 	$(Q)sh tools/embed-paths.sh $(PATH_FILES) > $@
 
 # ---- library --------------------------------------------------------------
-$(B)/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/lib
+$(B)/lib/%.o: lib/%.c | $(B)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
-$(B)/lib/paths_builtin.o: $(B)/lib/paths_builtin.c lib/mace_int.h
+$(B)/lib/paths_builtin.o: $(B)/lib/paths_builtin.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
@@ -103,7 +106,7 @@ $(B)/mace.pc: mace.pc.in | $(B)
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
 # ---- command line and examples (static, so they run from the tree) --------
-$(B)/cli/%.o: cli/%.c include/mace.h $(wildcard cli/*.h) | $(B)/cli
+$(B)/cli/%.o: cli/%.c | $(B)/cli
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Icli -c $< -o $@
 $(B)/mace: $(CLI_OBJS) $(ALIB)
@@ -114,7 +117,7 @@ $(B)/examples/%: examples/%.c $(ALIB) | $(B)/examples
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 
 # ---- unit tests: plain and ASan+UBSan -------------------------------------
-$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(ALIB) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $(ALIB) | $(B)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 $(B)/itests/%: tests/integration/%.c $(ALIB) | $(B)/itests
@@ -122,19 +125,19 @@ $(B)/itests/%: tests/integration/%.c $(ALIB) | $(B)/itests
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_LIB_OBJS := $(patsubst $(B)/lib/%,$(B)/asan/lib/%,$(LIB_OBJS))
-$(B)/asan/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/asan/lib
+$(B)/asan/lib/%.o: lib/%.c | $(B)/asan/lib
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 $(B)/asan/lib/paths_builtin.o: $(B)/lib/paths_builtin.c | $(B)/asan/lib
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
-$(B)/asan/tests/%: tests/unit/%.c tests/unit/t.h $(ASAN_LIB_OBJS) | $(B)/asan/tests
+$(B)/asan/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(B)/asan/tests
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
 
 # The CLI with ASan+UBSan: the bad-input tests (tests/integration/reliability.sh) run it.
 ASAN_CLI_OBJS := $(patsubst cli/%.c,$(B)/asan/cli/%.o,$(CLI_SRCS))
-$(B)/asan/cli/%.o: cli/%.c include/mace.h $(wildcard cli/*.h) | $(B)/asan/cli
+$(B)/asan/cli/%.o: cli/%.c | $(B)/asan/cli
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli -c $< -o $@
 $(B)/asan/mace: $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS)
@@ -154,9 +157,10 @@ $(B)/asan/stress/%: tests/stress/%.c $(ASAN_LIB_OBJS) | $(B)/asan/stress
 # Parsers only: no backends or sessions, so fuzzers need no kernel.
 FUZZ_SRCS := $(filter-out lib/bpf_backend.c lib/ftrace%.c lib/session.c,$(LIB_SRCS)) \
 	$(B)/lib/paths_builtin.c
-$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) | $(B)/fuzz
+# One command compiles many sources: no .d files (they would land in the tree).
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_SRCS) $(wildcard include/*.h lib/*.h lib/bpf/*.h) | $(B)/fuzz
 	$(call msg,FUZZ,$@)
-	$(Q)$(CLANG) $(ALL_CFLAGS) -DMACE_NO_BACKENDS -fsanitize=fuzzer,address,undefined -o $@ $< \
+	$(Q)$(CLANG) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -fsanitize=fuzzer,address,undefined -o $@ $< \
 		$(FUZZ_SRCS) $(PKG_LIBS) -lm
 fuzz: $(FUZZERS)
 
@@ -169,7 +173,7 @@ $(B)/experiments/%: tests/experiments/%.c | $(B)/experiments
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -o $@ $<
 $(B)/bench/noop.bpf.o: tests/bench/noop.bpf.c lib/bpf/vmlinux.h | $(B)/bench
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -c $< -o $@
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ilib/bpf -MMD -MP -c $< -o $@
 
 $(B) $(B)/bpf $(B)/lib $(B)/cli $(B)/examples $(B)/tests $(B)/itests $(B)/asan/lib $(B)/asan/tests $(B)/asan/cli $(B)/fuzz $(B)/bench $(B)/experiments $(B)/stress $(B)/asan/stress:
 	$(Q)mkdir -p $@
@@ -214,5 +218,16 @@ install: all
 	for m in man/*.[0-9]; do s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 		install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libmace.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmace.so.$(SOVERSION) \
+		$(DESTDIR)$(LIBDIR)/libmace.so $(DESTDIR)$(LIBDIR)/libmace.a \
+		$(DESTDIR)$(INCDIR)/mace.h $(DESTDIR)$(LIBDIR)/pkgconfig/mace.pc $(DESTDIR)$(BINDIR)/mace
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/paths/,$(notdir $(PATH_FILES)))
+	-rmdir $(DESTDIR)$(DATADIR)/paths $(DESTDIR)$(DATADIR) 2>/dev/null
+	for m in man/*.[0-9]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+
 clean:
 	rm -rf $(B)
+
+# Headers each object was built from (-MMD); none before the first build.
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -97,10 +97,6 @@ elif ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -Iinclude -o "$W/example" "$W/ex
 else
 	fail cli_man_example "$(head -3 "$W/cc.err" | tr '\n' ' ')"
 fi
-if command -v mandoc >/dev/null; then
-	expect cli_man_lint 0 "" sh -c 'for m in man/mace.8 man/libmace.3; do
-		mandoc -T lint -W warning "$m" || exit 1; done'
-fi
 
 if ! need_root cli_live; then
 	lib_status
