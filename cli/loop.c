@@ -66,9 +66,8 @@ static const struct {
 	const char *name;
 	size_t off;
 } counter_fields[] = {
-#define F(x) { #x, offsetof(struct mace_counters, x) }
-	F(events), F(records), F(matched), F(unmatched), F(expired), F(replaced),
-	F(duplicates), F(pending), F(collisions), F(lost), F(user_drops),
+#define F(x) { #x, offsetof(struct mace_counters, x) },
+	MACE_COUNTER_FIELDS(F)
 #undef F
 };
 

@@ -97,6 +97,11 @@ struct mace_counters {
 	uint64_t lost;		/* events the kernel could not deliver (ring/buffer full) */
 	uint64_t user_drops;	/* events or records dropped in user space */
 };
+/* X(name) for each counter above, in that order (the order people read
+ * them), for code that treats them all alike. */
+#define MACE_COUNTER_FIELDS(X)                                                     \
+	X(events) X(records) X(matched) X(unmatched) X(expired) X(replaced)        \
+	X(duplicates) X(pending) X(collisions) X(lost) X(user_drops)
 
 /* ---- logging ---------------------------------------------------------- */
 

@@ -780,28 +780,13 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 	return 0;
 }
 
-static void add_counters(struct mace_counters *out, const struct mace_counters *c)
-{
-	out->events += c->events;
-	out->records += c->records;
-	out->matched += c->matched;
-	out->unmatched += c->unmatched;
-	out->expired += c->expired;
-	out->replaced += c->replaced;
-	out->duplicates += c->duplicates;
-	out->pending += c->pending;
-	out->collisions += c->collisions;
-	out->lost += c->lost;
-	out->user_drops += c->user_drops;
-}
-
 static void bpf_counters(struct mace_backend *b, struct mace_counters *out)
 {
 	struct mace_counters c;
 	int ret;
 
 	if (b->stopped || !b->skel) {
-		add_counters(out, &b->final);
+		mace__counters_add(out, &b->final);
 		return;
 	}
 	ret = read_kernel(b, &c);
@@ -809,7 +794,7 @@ static void bpf_counters(struct mace_backend *b, struct mace_counters *out)
 		mace_err("bpf: reading counters: %s", strerror(-ret));
 		return;
 	}
-	add_counters(out, &c);
+	mace__counters_add(out, &c);
 }
 
 static int bpf_stop(struct mace_backend *b)

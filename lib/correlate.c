@@ -785,15 +785,7 @@ void mace__corr_flush(struct mace_correlator *c)
 
 void mace__corr_counters(const struct mace_correlator *c, struct mace_counters *out)
 {
-	out->events += c->cnt.events;
-	out->records += c->cnt.records;
-	out->matched += c->cnt.matched;
-	out->unmatched += c->cnt.unmatched;
-	out->expired += c->cnt.expired;
-	out->replaced += c->cnt.replaced;
-	out->duplicates += c->cnt.duplicates;
-	out->pending += c->cnt.pending;
-	out->collisions += c->cnt.collisions;
+	mace__counters_add(out, &c->cnt);	/* its lost and user_drops stay 0 */
 }
 
 /* Settled events from the table; pending ones by walking the packets in
@@ -814,17 +806,10 @@ int mace__corr_netns_counters(const struct mace_correlator *c, __u32 netns,
 		/* everything no container can claim: the rest of the totals */
 		mace__corr_counters(c, &sum);
 		for (__u32 i = 0; c->ns && i < NS_SLOTS; i++) {
-			const struct mace_counters *x = &c->ns[i].c;
-
-			if (!c->ns[i].netns)
-				continue;
-			sum.events -= x->events;
-			sum.records -= x->records;
-			sum.matched -= x->matched;
-			sum.unmatched -= x->unmatched;
-			sum.expired -= x->expired;
-			sum.replaced -= x->replaced;
-			sum.duplicates -= x->duplicates;
+			/* a container's table holds settled events only;
+			 * its pending ones are counted below */
+			if (c->ns[i].netns)
+				mace__counters_sub(&sum, &c->ns[i].c);
 		}
 	}
 	for (__u32 e = c->oldest; e != NIL; e = c->pend[e].next) {

@@ -41,6 +41,10 @@ int mace__abi_out(void *dst, const void *src, size_t src_sz, const char *type);
 #define MACE_ABI_OUT(type, dst, src) \
 	mace__abi_out((dst), (src), sizeof(struct type), "struct " #type)
 
+/* ---- counters.c: struct mace_counters field by field --------------------- */
+void mace__counters_add(struct mace_counters *into, const struct mace_counters *c);
+void mace__counters_sub(struct mace_counters *from, const struct mace_counters *c);
+
 /* ---- tracepoints.c: the tracepoint and role tables --------------------- */
 enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
 struct mace_tp_info {
