@@ -18,13 +18,26 @@
 
 #include "mace_int.h"
 
-#define NFIELDS 16
-static const char *const field_names[NFIELDS] = {
-	"ts_ns", "netns", "dir", "path", "latency_ns", "segments", "proto", "src",
-	"dst", "id", "sport", "dport", "seq", "len", "cpu_start", "cpu_end",
-};
-enum { F_TS, F_NETNS, F_DIR, F_PATH, F_LAT, F_SEGS, F_PROTO, F_SRC, F_DST, F_ID, F_SPORT,
-       F_DPORT, F_SEQ, F_LEN, F_CPU_START, F_CPU_END };
+/* The fields of a record line, in their order: the one list the CSV header,
+ * the JSON keys, the writer and the parsers follow. */
+#define RECORD_FIELDS(X)                                                          \
+	X(TS, "ts_ns") X(NETNS, "netns") X(DIR, "dir") X(PATH, "path")             \
+	X(LAT, "latency_ns") X(SEGS, "segments") X(PROTO, "proto") X(SRC, "src")   \
+	X(DST, "dst") X(ID, "id") X(SPORT, "sport") X(DPORT, "dport") X(SEQ, "seq") \
+	X(LEN, "len") X(CPU_START, "cpu_start") X(CPU_END, "cpu_end")
+
+#define AS_ENUM(id, name) F_##id,
+enum { RECORD_FIELDS(AS_ENUM) NFIELDS };
+#undef AS_ENUM
+#define AS_NAME(id, name) { name, sizeof(name) - 1 },
+static const struct {
+	const char *s;
+	size_t n;
+} field_names[NFIELDS] = { RECORD_FIELDS(AS_NAME) };
+#undef AS_NAME
+#define AS_CSV(id, name) "," name
+static const char csv_header[] = RECORD_FIELDS(AS_CSV) "\n";
+#undef AS_CSV
 
 static const struct {
 	uint8_t num;
@@ -36,8 +49,7 @@ static const struct {
 
 MACE_EXPORT const char *mace_csv_header(void)
 {
-	return "ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,"
-	       "cpu_start,cpu_end\n";
+	return csv_header + 1;	/* no comma before the first */
 }
 
 /*
@@ -165,6 +177,38 @@ static void put_json_str(struct out *o, const char *p)
 
 #define PUT_LIT(o, s) put_mem(o, s, sizeof(s) - 1)
 
+/* What comes before field i: a comma but for the first, and its JSON key. */
+static void put_key(struct out *o, int i, bool json)
+{
+	if (json) {
+		put_ch(o, i ? ',' : '{');
+		put_ch(o, '"');
+		put_mem(o, field_names[i].s, field_names[i].n);
+		PUT_LIT(o, "\":");
+	} else if (i) {
+		put_ch(o, ',');
+	}
+}
+
+/* A text field: quoted in JSON, as is in CSV. */
+static void put_text(struct out *o, const char *s, bool json)
+{
+	if (json)
+		put_ch(o, '"');
+	put_str(o, s);
+	if (json)
+		put_ch(o, '"');
+}
+
+static void put_addr_field(struct out *o, uint8_t family, const uint8_t *a, bool json)
+{
+	if (json)
+		put_ch(o, '"');
+	put_addr(o, family, a);
+	if (json)
+		put_ch(o, '"');
+}
+
 MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *path_name,
 				   enum mace_format fmt, char *buf, size_t size)
 {
@@ -173,92 +217,62 @@ MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *pa
 	struct mace_record copy;
 	const struct mace_record *r = &copy;
 
-	if (!rec || MACE_ABI_IN(mace_record, &copy, rec) || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
+	if (!rec || MACE_ABI_IN(mace_record, &copy, rec) ||
+	    (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
 	    r->nseg > MACE_MAX_SEGMENTS)
 		return -EINVAL;
 	if (!path_name)
 		path_name = "";
 	if (size)
 		buf[0] = '\0';
-	if (json) {
-		PUT_LIT(&o, "{\"ts_ns\":");
-		put_u64(&o, r->ts_ns);
-		PUT_LIT(&o, ",\"netns\":");
-		put_u64(&o, r->netns);
-		if (r->dir == MACE_EGRESS)
-			PUT_LIT(&o, ",\"dir\":\"egress\",\"path\":");
-		else
-			PUT_LIT(&o, ",\"dir\":\"ingress\",\"path\":");
+	put_key(&o, F_TS, json);
+	put_u64(&o, r->ts_ns);
+	put_key(&o, F_NETNS, json);
+	put_u64(&o, r->netns);
+	put_key(&o, F_DIR, json);
+	put_text(&o, r->dir == MACE_EGRESS ? "egress" : "ingress", json);
+	put_key(&o, F_PATH, json);
+	if (json)
 		put_json_str(&o, path_name);
-		PUT_LIT(&o, ",\"latency_ns\":");
-		put_u64(&o, r->latency_ns);
-		PUT_LIT(&o, ",\"segments\":[");
-	} else {
-		put_u64(&o, r->ts_ns);
-		put_ch(&o, ',');
-		put_u64(&o, r->netns);
-		if (r->dir == MACE_EGRESS)
-			PUT_LIT(&o, ",egress,");
-		else
-			PUT_LIT(&o, ",ingress,");
+	else
 		put_csv_path(&o, path_name);
-		put_ch(&o, ',');
-		put_u64(&o, r->latency_ns);
-		put_ch(&o, ',');
-	}
+	put_key(&o, F_LAT, json);
+	put_u64(&o, r->latency_ns);
+	put_key(&o, F_SEGS, json);
+	if (json)
+		put_ch(&o, '[');
 	for (unsigned int i = 0; i < r->nseg; i++) {
 		if (i)
 			put_ch(&o, json ? ',' : ';');
-		if (r->seg_ns[i] == MACE_SEG_UNKNOWN) {
-			if (json)
-				PUT_LIT(&o, "null");
-			else
-				put_ch(&o, '-');
-		} else {
+		if (r->seg_ns[i] != MACE_SEG_UNKNOWN)
 			put_u64(&o, r->seg_ns[i]);
-		}
+		else if (json)
+			PUT_LIT(&o, "null");
+		else
+			put_ch(&o, '-');
 	}
 	if (json)
-		PUT_LIT(&o, "],\"proto\":");
-	else
-		put_ch(&o, ',');
+		put_ch(&o, ']');
+	put_key(&o, F_PROTO, json);
 	put_proto(&o, r->proto, json);
-	if (json)
-		PUT_LIT(&o, ",\"src\":\"");
-	else
-		put_ch(&o, ',');
-	put_addr(&o, r->family, r->src);
-	if (json)
-		PUT_LIT(&o, "\",\"dst\":\"");
-	else
-		put_ch(&o, ',');
-	put_addr(&o, r->family, r->dst);
-	if (json) {
-		PUT_LIT(&o, "\",\"id\":");
-		put_u64(&o, r->id);
-		PUT_LIT(&o, ",\"sport\":");
-		put_u64(&o, r->sport);
-		PUT_LIT(&o, ",\"dport\":");
-		put_u64(&o, r->dport);
-		PUT_LIT(&o, ",\"seq\":");
-		put_u64(&o, r->seq);
-		PUT_LIT(&o, ",\"len\":");
-		put_u64(&o, r->len);
-		PUT_LIT(&o, ",\"cpu_start\":");
-		put_u64(&o, r->cpu_start);
-		PUT_LIT(&o, ",\"cpu_end\":");
-		put_u64(&o, r->cpu_end);
-		PUT_LIT(&o, "}\n");
-	} else {
+	put_key(&o, F_SRC, json);
+	put_addr_field(&o, r->family, r->src, json);
+	put_key(&o, F_DST, json);
+	put_addr_field(&o, r->family, r->dst, json);
+	{
+		/* F_ID .. F_CPU_END, in the list's order */
 		const uint64_t tail[] = { r->id, r->sport, r->dport, r->seq, r->len,
 					  r->cpu_start, r->cpu_end };
 
+		_Static_assert(ARRAY_SIZE(tail) == NFIELDS - F_ID, "one value per field");
 		for (size_t i = 0; i < ARRAY_SIZE(tail); i++) {
-			put_ch(&o, ',');
+			put_key(&o, F_ID + i, json);
 			put_u64(&o, tail[i]);
 		}
-		put_ch(&o, '\n');
 	}
+	if (json)
+		put_ch(&o, '}');
+	put_ch(&o, '\n');
 	return o.len > INT_MAX ? -EOVERFLOW : (int)o.len;
 }
 
@@ -541,8 +555,8 @@ static int split_json(const char *line, struct field *f, char *scratch, size_t c
 		if (*p++ != '"' || !(p = json_str(p, scratch, cap, &used, &klen)))
 			return -EINVAL;
 		for (int i = 0; i < NFIELDS; i++)
-			if (strlen(field_names[i]) == klen &&
-			    !memcmp(field_names[i], scratch + kstart, klen))
+			if (field_names[i].n == klen &&
+			    !memcmp(field_names[i].s, scratch + kstart, klen))
 				idx = i;
 		used = kstart;
 		if (idx >= 0) {
