@@ -53,14 +53,6 @@ void cli_request_stop(void)
 	stop_requested = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* The counters in the order people read them; text and JSON share it. */
 static const struct {
 	const char *name;
@@ -165,7 +157,7 @@ static int shell_status(int status)
 
 static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint64_t *last_n)
 {
-	uint64_t t = now_ns(), n;
+	uint64_t t = mace_now_ns(), n;
 	struct mace_counters c = { .sz = sizeof(c) };
 	double dt;
 
@@ -231,7 +223,7 @@ int cli_loop_run(struct cli_loop *l)
 			goto out_stop;
 		}
 	}
-	start = last_t = now_ns();
+	start = last_t = mace_now_ns();
 	if (o->duration > 0)
 		deadline = start + (uint64_t)(o->duration * 1e9);
 
@@ -244,7 +236,7 @@ int cli_loop_run(struct cli_loop *l)
 		struct signalfd_siginfo si;
 
 		if (deadline) {
-			uint64_t t = now_ns();
+			uint64_t t = mace_now_ns();
 
 			if (t >= deadline)
 				break;

@@ -498,14 +498,6 @@ static int take_hists(struct view *v, struct mace_session *s)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* The session's counters into the model: totals (with replaced sessions'),
  * each row's own, and the rest; rows whose netns left the session are gone. */
 static void update_counters(struct view *v, uint64_t now)
@@ -588,7 +580,7 @@ static int rebind(struct view *v)
 {
 	struct mace_session *s;
 	struct mace_opts mo;
-	uint64_t t0 = now_ns(), cut;
+	uint64_t t0 = mace_now_ns(), cut;
 	int r;
 
 	cli_fill_mace_opts(v->o, &mo);
@@ -599,7 +591,7 @@ static int rebind(struct view *v)
 	r = mace_session_set_window(s, UINT64_MAX, UINT64_MAX);
 	if (!r)
 		r = mace_session_start(s);
-	cut = now_ns();
+	cut = mace_now_ns();
 	if (!r)
 		r = mace_session_set_window(s, cut, UINT64_MAX);
 	if (!r && v->s)
@@ -613,13 +605,13 @@ static int rebind(struct view *v)
 		retire(v, v->s);
 	v->s = s;
 	v->rebinds++;
-	v->last_rebind_ms = (now_ns() - t0) / 1e6;
+	v->last_rebind_ms = (mace_now_ns() - t0) / 1e6;
 	return 0;
 }
 
 static int loop(struct view *v, const struct cli_opts *o, int sfd)
 {
-	uint64_t next = now_ns() + 1000000000ull, end = 0, last_sig = v->if_sig_session;
+	uint64_t next = mace_now_ns() + 1000000000ull, end = 0, last_sig = v->if_sig_session;
 	struct pollfd pfd[3] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
@@ -629,10 +621,10 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 	int r, ch;
 
 	if (o->duration > 0)
-		end = now_ns() + (uint64_t)(o->duration * 1e9);
+		end = mace_now_ns() + (uint64_t)(o->duration * 1e9);
 	redraw(v);
 	for (;;) {
-		uint64_t t = now_ns();
+		uint64_t t = mace_now_ns();
 		bool dirty = false;
 
 		if (end && t >= end)
@@ -666,7 +658,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 				return EXIT_OK;
 			dirty = true;
 		}
-		t = now_ns();
+		t = mace_now_ns();
 		if (t >= next && v->discover) {
 			uint64_t sig = interfaces_signature();
 
@@ -681,7 +673,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 				}
 				/* with no session, failing to bind just means still none */
 				pfd[2].fd = v->s ? mace_session_fd(v->s) : -1;
-				t = now_ns();
+				t = mace_now_ns();
 			}
 			last_sig = sig;
 		}

@@ -111,6 +111,9 @@ typedef void (*mace_log_fn)(enum mace_log_level level, const char *msg, void *ct
 void mace_set_log(mace_log_fn fn, void *ctx);
 
 const char *mace_version(void);
+/* CLOCK_MONOTONIC in ns: the clock of ts_ns, mace_probe and
+ * mace_session_set_window. */
+uint64_t mace_now_ns(void);
 
 /* ---- event paths ------------------------------------------------------ */
 

@@ -56,14 +56,6 @@ struct mace_backend {
 	__u64 outside, outside_taken;	/* records the window left out: seen, handed out */
 };
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* ---- libbpf messages go to the log hook ---------------------------------- */
 /*
  * libbpf's print hook is one per process and may be the caller's: ours is
@@ -591,7 +583,7 @@ static int bpf_start(struct mace_backend *b)
 		goto fail;
 	}
 	b->started = true;
-	b->last_sweep = mono_ns();
+	b->last_sweep = mace_now_ns();
 	return 0;
 fail:
 	/* Nothing stays attached after a failed start. */
@@ -689,7 +681,7 @@ static int drain(struct mace_backend *b)
 
 static int bpf_poll(struct mace_backend *b, int timeout_ms)
 {
-	__u64 start = mono_ns(), now, tick;
+	__u64 start = mace_now_ns(), now, tick;
 	struct epoll_event evs[2];
 	int ret;
 
@@ -700,7 +692,7 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 		int wait = 100;
 
 		if (timeout_ms >= 0) {
-			__s64 left = (__s64)timeout_ms - (__s64)((mono_ns() - start) / 1000000);
+			__s64 left = (__s64)timeout_ms - (__s64)((mace_now_ns() - start) / 1000000);
 
 			wait = left < 0 ? 0 : left < 100 ? (int)left : 100;
 		}
@@ -716,7 +708,7 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 		ret = drain(b);
 		if (ret)
 			return ret;
-		now = mono_ns();
+		now = mace_now_ns();
 		if (b->cfg.kernel_correlation && now - b->last_sweep >= TICK_NS) {
 			ret = sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
 			if (ret)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "mace.h"
 #include "bpf/mace_shared.h"
@@ -40,6 +41,9 @@ int mace__abi_out(void *dst, const void *src, size_t src_sz, const char *type);
 	mace__abi_in((dst), sizeof(struct type), (src), "struct " #type)
 #define MACE_ABI_OUT(type, dst, src) \
 	mace__abi_out((dst), (src), sizeof(struct type), "struct " #type)
+
+/* ---- clock.c ----------------------------------------------------------- */
+uint64_t mace__clock_ns(clockid_t clock);	/* mace_now_ns for any clock */
 
 /* ---- counters.c: struct mace_counters field by field --------------------- */
 void mace__counters_add(struct mace_counters *into, const struct mace_counters *c);

@@ -45,20 +45,12 @@ struct mace_session {
 	bool started, stopped;
 };
 
-static uint64_t now_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Realtime minus monotonic, read as a bracketed pair so the error is small. */
 static void refresh_realtime_offset(struct mace_session *s)
 {
-	uint64_t m1 = now_ns(CLOCK_MONOTONIC);
-	uint64_t r = now_ns(CLOCK_REALTIME);
-	uint64_t m2 = now_ns(CLOCK_MONOTONIC);
+	uint64_t m1 = mace_now_ns();
+	uint64_t r = mace__clock_ns(CLOCK_REALTIME);
+	uint64_t m2 = mace_now_ns();
 
 	s->realtime_offset = (int64_t)(r - (m1 + (m2 - m1) / 2));
 	s->last_offset_refresh = m2;
@@ -528,8 +520,8 @@ MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
 	if (ret < 0 && ret != -EINTR)
 		return ret;
 	if (s->corr)
-		mace__corr_advance(s->corr, now_ns(CLOCK_MONOTONIC));
-	if (now_ns(CLOCK_MONOTONIC) - s->last_offset_refresh > 1000000000ull)
+		mace__corr_advance(s->corr, mace_now_ns());
+	if (mace_now_ns() - s->last_offset_refresh > 1000000000ull)
 		refresh_realtime_offset(s);
 	return s->delivered;
 }

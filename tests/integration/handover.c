@@ -22,14 +22,6 @@ struct side {
 	uint64_t counted, outside;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
 {
 	struct side *sd = ctx;
@@ -56,7 +48,7 @@ static int take(struct side *sd)
 /* Polls the sessions (both drain and sweep) until t. */
 static int run_until(struct side *a, struct side *b, uint64_t t)
 {
-	while (now_ns() < t) {
+	while (mace_now_ns() < t) {
 		if ((a && mace_session_poll(a->s, 20) < 0) || (b && mace_session_poll(b->s, 20) < 0))
 			return -1;
 		if ((a && take(a)) || (b && take(b)))
@@ -93,7 +85,7 @@ int main(int argc, char **argv)
 	a.s = open_session(argv[1]);
 	if (!a.s || mace_session_start(a.s))
 		goto out;
-	t0 = now_ns();
+	t0 = mace_now_ns();
 	if (run_until(&a, NULL, t0 + span))
 		goto out;
 	b.s = open_session(argv[1]);
@@ -101,7 +93,7 @@ int main(int argc, char **argv)
 	if (!b.s || mace_session_set_window(b.s, UINT64_MAX, UINT64_MAX) ||
 	    mace_session_start(b.s))
 		goto out;
-	cut = now_ns();
+	cut = mace_now_ns();
 	if (mace_session_set_window(b.s, cut, UINT64_MAX) ||
 	    mace_session_set_window(a.s, 0, cut))
 		goto out;
