@@ -173,6 +173,10 @@ int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record
 struct mace_session;
 typedef void (*mace_record_fn)(const struct mace_record *rec, void *ctx);
 
+/* What a zero max_pending and expire_ns of struct mace_opts mean. */
+#define MACE_DEFAULT_MAX_PENDING 65536
+#define MACE_DEFAULT_EXPIRE_NS 1000000000ull	/* 1 s */
+
 struct mace_opts {
 	size_t sz;		/* sizeof(struct mace_opts): see "ABI" above */
 	const char *path;	/* shipped path name or path file; default "inner-dev" */
@@ -181,8 +185,8 @@ struct mace_opts {
 	enum mace_backend_kind backend;
 	mace_record_fn on_record;
 	void *ctx;
-	uint32_t max_pending;	/* packets in flight kept; 0: 65536 */
-	uint64_t expire_ns;	/* a start older than this expires; 0: 1 s; over 4 s,
+	uint32_t max_pending;	/* packets in flight kept; 0: MACE_DEFAULT_MAX_PENDING */
+	uint64_t expire_ns;	/* a start older than this expires; 0: the default; over 4 s,
 				 * correlation moves from the kernel to user space */
 	bool raw_events;	/* correlate in user space even where the kernel could */
 	const char *save_file;	/* also write raw events here (for replay) */

@@ -29,8 +29,6 @@ _Static_assert(MACE_BPF_MAX_POINTS == MACE_MAX_POINTS, "point count differs from
 _Static_assert(sizeof(struct mace_bpf_record) == 104, "record has holes");
 
 #define DEFAULT_RING_BYTES (4u << 20)
-#define DEFAULT_MAX_PENDING 65536
-#define DEFAULT_EXPIRE_NS 1000000000ull
 #define TICK_NS 100000000ull	/* drain and sweep period */
 #define SWEEP_BATCH 1024	/* pending entries read per syscall */
 
@@ -429,9 +427,9 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	}
 	b->cfg = *cfg;
 	if (!b->cfg.max_pending)
-		b->cfg.max_pending = DEFAULT_MAX_PENDING;
+		b->cfg.max_pending = MACE_DEFAULT_MAX_PENDING;
 	if (!b->cfg.expire_ns)
-		b->cfg.expire_ns = DEFAULT_EXPIRE_NS;
+		b->cfg.expire_ns = MACE_DEFAULT_EXPIRE_NS;
 	b->epfd = b->timerfd = -1;
 	b->ncpu = libbpf_num_possible_cpus();
 	if (b->ncpu <= 0) {

@@ -885,9 +885,9 @@ struct mace_correlator *mace__corr_new(const struct mace_corr_opts *opts)
 	}
 	c->o = *opts;
 	if (!c->o.max_pending)
-		c->o.max_pending = 65536;
+		c->o.max_pending = MACE_DEFAULT_MAX_PENDING;
 	if (!c->o.expire_ns)
-		c->o.expire_ns = 1000000000ULL;
+		c->o.expire_ns = MACE_DEFAULT_EXPIRE_NS;
 	if (!c->o.reorder_ns)
 		c->o.reorder_ns = 1000000ULL;
 	memcpy(c->dp, opts->path->dir, sizeof(c->dp));

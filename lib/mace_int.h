@@ -101,8 +101,8 @@ extern const unsigned int mace__builtin_path_count;
 struct mace_correlator;
 struct mace_corr_opts {
 	const struct mace_path *path;
-	__u32 max_pending;	/* 0: 65536 */
-	__u64 expire_ns;	/* 0: 1 s */
+	__u32 max_pending;	/* 0: MACE_DEFAULT_MAX_PENDING */
+	__u64 expire_ns;	/* 0: MACE_DEFAULT_EXPIRE_NS */
 	__u64 reorder_ns;	/* events may arrive this much out of order; 0: 1 ms */
 	/* A keyless receive skips (expires) a packet that waited longer than
 	 * this while a younger one waits behind it.  For backends that can miss

@@ -14,8 +14,6 @@
 
 #include "mace_int.h"
 
-#define DEFAULT_MAX_PENDING 65536
-#define DEFAULT_EXPIRE_NS 1000000000ull
 #define REPLAY_BATCH 65536
 
 struct mace_session {
@@ -102,9 +100,9 @@ static int copy_opts(struct mace_opts *dst, const struct mace_opts *src)
 	if (ret)
 		return ret;
 	if (!dst->max_pending)
-		dst->max_pending = DEFAULT_MAX_PENDING;
+		dst->max_pending = MACE_DEFAULT_MAX_PENDING;
 	if (!dst->expire_ns)
-		dst->expire_ns = DEFAULT_EXPIRE_NS;
+		dst->expire_ns = MACE_DEFAULT_EXPIRE_NS;
 	return 0;
 }
 
