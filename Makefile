@@ -1,7 +1,9 @@
 # mace - Measure the Added Container Expense
 # Quiet by default; V=1 shows full commands.  Everything built goes to build/.
 
-VERSION := 0.1.0
+# The version is set in include/mace.h only.
+VERSION := $(shell awk '/^\#define MACE_VERSION_(MAJOR|MINOR|PATCH) / { v = v s $$3; s = "." } \
+	END { print v }' include/mace.h)
 SOVERSION := 0
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+/* The version: the Makefile, mace_version() and the man pages' checks
+ * take it from here. */
 #define MACE_VERSION_MAJOR 0
 #define MACE_VERSION_MINOR 1
 #define MACE_VERSION_PATCH 0

@@ -40,7 +40,10 @@ void mace__log(enum mace_log_level level, const char *fmt, ...)
 	free(msg);
 }
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 MACE_EXPORT const char *mace_version(void)
 {
-	return "0.1.0";
+	return STR(MACE_VERSION_MAJOR) "." STR(MACE_VERSION_MINOR) "." STR(MACE_VERSION_PATCH);
 }
