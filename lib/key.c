@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Content keys in user space: the same parser and hash the BPF programs run
- * (lib/bpf/mace_shared.h), reading a buffer instead of kernel memory.  Used
+ * (lib/bpf/mace_parse.h), reading a buffer instead of kernel memory.  Used
  * for replay, tests, and to key probes a tool sent.
  */
 #include <string.h>
@@ -9,6 +9,7 @@
 #include <linux/types.h>
 
 #include "mace_int.h"
+#include "bpf/mace_parse.h"
 
 __u64 mace__content_key(const void *ip_hdr, size_t len)
 {

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Log-linear latency histogram.  Values below 128 have a bucket each; above,
- * every power of two is split into 128 linear sub-buckets, so a bucket is at
- * most 1/128 of its lower bound wide and its centre is within 0.4% of any
- * value in it.  Mean and deviation are exact (Welford), min and max too.
+ * Log-linear latency histogram, buckets as in bpf/mace_hist_buckets.h (at
+ * most 0.4% from any value to its bucket's centre).  Mean and deviation are
+ * exact (Welford), min and max too.
  */
 #include <errno.h>
 #include <math.h>
@@ -12,10 +11,7 @@
 
 #include "mace_int.h"
 
-#define SUB_BITS 7
-#define SUB (1u << SUB_BITS)
-/* exact buckets + one group of SUB per exponent 7..63 */
-#define NBUCKETS (SUB + (64 - SUB_BITS) * SUB)
+#define NBUCKETS MACE_HIST_BUCKETS(64)
 
 struct mace_hist {
 	uint64_t count, min, max;
@@ -25,27 +21,14 @@ struct mace_hist {
 
 static inline unsigned int bucket_of(uint64_t v)
 {
-	unsigned int e;
-
-	if (v < SUB)
-		return v;
-	e = 63 - __builtin_clzll(v);
-	return SUB + (e - SUB_BITS) * SUB + ((v >> (e - SUB_BITS)) & (SUB - 1));
+	return v < MACE_HIST_SUB ? v : MACE_HIST_BUCKET_E(v, 63u - __builtin_clzll(v));
 }
 
-/* Inclusive bounds of bucket i. */
+/* Inclusive bounds of bucket i (the last ends at UINT64_MAX). */
 static void bucket_bounds(unsigned int i, uint64_t *lo, uint64_t *hi)
 {
-	unsigned int e, sub;
-
-	if (i < SUB) {
-		*lo = *hi = i;
-		return;
-	}
-	e = (i - SUB) / SUB + SUB_BITS;
-	sub = (i - SUB) % SUB;
-	*lo = ((uint64_t)(SUB + sub)) << (e - SUB_BITS);
-	*hi = *lo + ((1ULL << (e - SUB_BITS)) - 1);
+	*lo = mace_hist_bucket_lo(i);
+	*hi = *lo + (mace_hist_bucket_width(i) - 1);
 }
 
 static uint64_t bucket_mid(unsigned int i)

@@ -19,6 +19,7 @@
  * MACE_PARSE_MAX once the parser's length checks passed). */
 #define MACE_PARSE_OFF(off) ((off) & 0xff)
 #include "mace_shared.h"
+#include "mace_parse.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
