@@ -9,11 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,23 +88,18 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 
 static int check_caps(char *err, size_t errlen)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	bool bpf, perfmon, admin;
+	struct mace_privs p;
+	char missing[64];
+	int ret = mace__privs_read(&p);
 
-	if (syscall(SYS_capget, &hdr, data)) {
-		snprintf(err, errlen, "capget: %s", strerror(errno));
-		return -errno;
+	if (ret) {
+		snprintf(err, errlen, "capget: %s", strerror(-ret));
+		return ret;
 	}
-#define HAS(cap) (data[(cap) / 32].effective & (1u << ((cap) % 32)))
-	admin = HAS(CAP_SYS_ADMIN);
-	bpf = HAS(39 /* CAP_BPF */) || admin;
-	perfmon = HAS(38 /* CAP_PERFMON */) || admin;
-#undef HAS
-	if (bpf && perfmon)
+	if (mace__privs_bpf(&p, missing, sizeof(missing)))
 		return 0;
-	snprintf(err, errlen, "eBPF tracing needs CAP_BPF and CAP_PERFMON (or root); missing %s%s%s",
-		 bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "", perfmon ? "" : "CAP_PERFMON");
+	snprintf(err, errlen, "eBPF tracing needs CAP_BPF and CAP_PERFMON (or root); missing %s",
+		 missing);
 	return -EPERM;
 }
 

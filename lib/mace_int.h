@@ -45,6 +45,21 @@ int mace__abi_out(void *dst, const void *src, size_t src_sz, const char *type);
 /* ---- clock.c ----------------------------------------------------------- */
 uint64_t mace__clock_ns(clockid_t clock);	/* mace_now_ns for any clock */
 
+/* ---- privileges.c: what a live session may do ---------------------------- */
+struct mace_privs {
+	bool admin;		/* CAP_SYS_ADMIN */
+	bool bpf, perfmon;	/* CAP_BPF, CAP_PERFMON */
+	bool root;		/* euid 0 (tracefs instances) */
+};
+int mace__privs_read(struct mace_privs *p);	/* 0 or -errno of capget */
+/* Whether the eBPF backend may load and attach; if not, what it lacks
+ * ("CAP_BPF and CAP_PERFMON") goes to missing. */
+bool mace__privs_bpf(const struct mace_privs *p, char *missing, size_t size);
+/* Every privilege a live session with this backend needs, asked before the
+ * first step that needs one, so a single message (logged) names all that
+ * are missing and what for.  0 or -EPERM. */
+int mace__check_privileges(enum mace_backend_kind kind);
+
 /* ---- counters.c: struct mace_counters field by field --------------------- */
 void mace__counters_add(struct mace_counters *into, const struct mace_counters *c);
 void mace__counters_sub(struct mace_counters *from, const struct mace_counters *c);

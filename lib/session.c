@@ -4,11 +4,9 @@
  * file for replay), the correlator and the caller's record callback.
  */
 #include <errno.h>
-#include <linux/capability.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -228,57 +226,6 @@ static int open_save_file(struct mace_session *s)
 	return 0;
 }
 
-/* Appends "; what" to a message being built in buf. */
-static void say_missing(char *buf, size_t size, const char *what)
-{
-	size_t len = strlen(buf);
-
-	snprintf(buf + len, size - len, "%s%s", len ? "; " : "", what);
-}
-
-/*
- * Every privilege a live session needs, asked before the first step that
- * needs one, so a single message names all that are missing and what for
- * (binding enters other netns first and would hide the backends' needs).
- */
-static int check_privileges(enum mace_backend_kind kind)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = {};
-	bool admin, bpf, perfmon, bpf_ok, ftrace_ok = geteuid() == 0;
-	char miss[512] = "", ebpf[160];
-
-	if (syscall(SYS_capget, &hdr, data)) {
-		mace_err("capget: %s", strerror(errno));
-		return -errno;
-	}
-#define HAS(cap) (!!(data[(cap) / 32].effective & (1u << ((cap) % 32))))
-	admin = HAS(CAP_SYS_ADMIN);
-	bpf = HAS(39 /* CAP_BPF: older headers lack the name */);
-	perfmon = HAS(38 /* CAP_PERFMON */);
-#undef HAS
-	bpf_ok = admin || (bpf && perfmon);
-	snprintf(ebpf, sizeof(ebpf), "%s%s%s, or CAP_SYS_ADMIN (eBPF backend: loading and "
-		 "attaching programs)", bpf ? "" : "CAP_BPF", !bpf && !perfmon ? " and " : "",
-		 perfmon ? "" : "CAP_PERFMON");
-	if (!admin)
-		say_missing(miss, sizeof(miss), "CAP_SYS_ADMIN (binding: entering the container "
-			    "and host network namespaces)");
-	if (kind == MACE_BACKEND_BPF && !bpf_ok)
-		say_missing(miss, sizeof(miss), ebpf);
-	if (kind == MACE_BACKEND_FTRACE && !ftrace_ok)
-		say_missing(miss, sizeof(miss), "root (ftrace backend: creating a tracefs instance)");
-	if (kind == MACE_BACKEND_AUTO && !bpf_ok && !ftrace_ok) {
-		say_missing(miss, sizeof(miss), ebpf);
-		say_missing(miss, sizeof(miss), "or else root (ftrace backend: creating a tracefs "
-			    "instance)");
-	}
-	if (!miss[0])
-		return 0;
-	mace_err("missing privileges: %s", miss);
-	return -EPERM;
-}
-
 /* "ctr1 (inode 4026532000), ..." of the bound containers. */
 static void label_containers(struct mace_session *s)
 {
@@ -368,7 +315,7 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 	ret = load_path(s, s->opts.path ? s->opts.path : "inner-dev");
 	if (ret)
 		goto fail;
-	ret = check_privileges(s->opts.backend);
+	ret = mace__check_privileges(s->opts.backend);
 	if (ret)
 		goto fail;
 	ret = mace__bind(s->opts.netns, s->opts.outer, mace__path_role_mask(s->path), &s->binding,
