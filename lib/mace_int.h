@@ -280,11 +280,17 @@ uint64_t mace__hist_count(const struct mace_hist *h);
 
 /* ---- agg.c: latency histograms per (container netns, direction) ---------- */
 struct mace_agg;
-struct mace_agg *mace__agg_new(void);
+struct mace_agg *mace__agg_new(void);	/* window: everything */
 /* The histogram of (netns, dir), made on first use; NULL (ENOMEM) if it cannot be. */
 struct mace_hist *mace__agg_hist(struct mace_agg *a, __u32 netns, __u8 dir);
-/* Hands each non-empty histogram to fn, then empties it. */
-void mace__agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx);
+/* Adds the record's latency to the histogram of its (netns, dir) if its start
+ * is in the window, else counts it as left out.  0, or -ENOMEM (not added). */
+int mace__agg_add(struct mace_agg *a, const struct mace_record *rec);
+/* From now on only starts in [lo_ns, hi_ns) go into the histograms. */
+void mace__agg_set_window(struct mace_agg *a, uint64_t lo_ns, uint64_t hi_ns);
+/* Hands each non-empty histogram to fn, then empties it.  Returns the
+ * records left out since the last take. */
+uint64_t mace__agg_take(struct mace_agg *a, mace_hist_fn fn, void *ctx);
 void mace__agg_free(struct mace_agg *a);
 
 /* ---- bpf_hists.c: the kernel's per-CPU histograms, read as differences --- */

@@ -26,8 +26,6 @@ struct mace_session {
 	bool kernel_correlation;
 	bool kernel_agg;		/* the kernel aggregates: the backend has the hists */
 	struct mace_agg *agg;		/* else, aggregating: records into these */
-	uint64_t win_lo, win_hi;	/* mace_session_set_window */
-	uint64_t outside;		/* records the window left out, not yet reported */
 	struct mace_correlator *corr;
 	struct mace_raw_writer *save;
 	int save_err;
@@ -60,18 +58,8 @@ static void deliver(const struct mace_record *rec, void *ctx)
 	if (s->keep)
 		mace__keep_add(s->keep, rec);
 	if (s->agg) {
-		struct mace_hist *h;
-
-		if (rec->ts_ns < s->win_lo || rec->ts_ns >= s->win_hi) {
-			s->outside++;
-			return;
-		}
-		h = mace__agg_hist(s->agg, rec->netns, rec->dir & 1);
-		if (!h) {
+		if (mace__agg_add(s->agg, rec))
 			s->extra.user_drops++;
-			return;
-		}
-		mace_hist_add(h, rec->latency_ns);
 		return;
 	}
 	if (s->opts.on_record)
@@ -179,7 +167,6 @@ bool mace__kernel_correlates(const struct mace_opts *o, const struct mace_path *
 /* Aggregating without the kernel's help: the session's own histograms. */
 static int new_agg(struct mace_session *s)
 {
-	s->win_hi = UINT64_MAX;
 	if (!s->opts.aggregate || s->kernel_agg)
 		return 0;
 	s->agg = mace__agg_new();
@@ -555,25 +542,21 @@ MACE_EXPORT int mace_session_counters_netns(const struct mace_session *s, uint32
 
 MACE_EXPORT int64_t mace_session_hists(struct mace_session *s, mace_hist_fn fn, void *ctx)
 {
-	int64_t outside;
-
 	if (!s || !fn || !s->opts.aggregate)
 		return -EINVAL;
 	if (s->kernel_agg)
 		return s->ops->hists(s->backend, fn, ctx);
-	mace__agg_take(s->agg, fn, ctx);
-	outside = (int64_t)s->outside;
-	s->outside = 0;
-	return outside;
+	return (int64_t)mace__agg_take(s->agg, fn, ctx);
 }
 
 MACE_EXPORT int mace_session_set_window(struct mace_session *s, uint64_t lo_ns, uint64_t hi_ns)
 {
 	if (!s || !s->opts.aggregate || lo_ns > hi_ns)
 		return -EINVAL;
-	s->win_lo = lo_ns;
-	s->win_hi = hi_ns;
-	return s->kernel_agg ? s->ops->set_window(s->backend, lo_ns, hi_ns) : 0;
+	if (s->kernel_agg)
+		return s->ops->set_window(s->backend, lo_ns, hi_ns);
+	mace__agg_set_window(s->agg, lo_ns, hi_ns);
+	return 0;
 }
 
 MACE_EXPORT const char *mace_session_path_name(const struct mace_session *s)
