@@ -97,7 +97,7 @@ void cli_writer_record(const struct mace_record *rec, void *ctx);
 /* Flushes; on EPIPE asks the loop to stop.  Returns 0 or -errno. */
 int cli_writer_flush(void *ctx);
 
-/* stat.c */
+/* stats.c: latency summaries */
 struct cli_stats;
 struct cli_stats *cli_stats_new(void);
 void cli_stats_record(const struct mace_record *rec, void *ctx);
@@ -109,7 +109,14 @@ void cli_stats_free(struct cli_stats *st);
 /* netns_name.c: "ctr1" (ip netns name), "pid 1234", or the inode */
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size);
 
-/* Subcommands. */
+/* run.c: one live (replay_file NULL) or replay session into a record file
+ * (records), a summary (stats) or both, with the counters and exit status the
+ * commands share. */
+int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stats);
+/* EXIT_USAGE with a message if the command got arguments, else 0. */
+int cli_no_args(const struct cli_opts *o);
+
+/* Subcommands, one file each: cmd_NAME.c (help is in main.c). */
 int cmd_record(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 int cmd_top(int argc, char **argv);

@@ -2,7 +2,7 @@
 /*
  * The data behind `mace top`: records aggregated per container netns, per
  * interval and in total, sorted by any column.  Plain C, no terminal: the
- * view (top.c) only reads it, the unit test drives it with synthetic records.
+ * view (cmd_top.c) only reads it, the unit test drives it with synthetic records.
  */
 #ifndef MACE_TOP_MODEL_H
 #define MACE_TOP_MODEL_H

@@ -10,7 +10,6 @@
 #include <curses.h>
 #include <errno.h>
 #include <locale.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -21,27 +20,14 @@
 
 #include "cli.h"
 #include "top_model.h"
+#include "top_session.h"
 
 enum view_screen { SCREEN_TABLE, SCREEN_DETAIL, SCREEN_HELP };
 enum { PAIR_HEAD = 1, PAIR_SORT, PAIR_SEL, PAIR_EG, PAIR_IN, PAIR_WARN };
 
 struct view {
 	struct top_model m;
-	struct mace_session *s;
-	const struct cli_opts *o;
-	/* Counters of sessions already replaced (for totals that do not reset). */
-	struct mace_counters retired, retired_unattr;
-	/* When a session replaces another, a cut time T splits their windows:
-	 * the old one keeps packets that started before T, the new one the
-	 * rest, so the packets both saw count once.  The others: */
-	uint64_t overlap_skipped;
-	/* Discovery (no --netns): the host's interfaces, as a cheap sign that a
-	 * container came or went. */
-	bool discover;
-	uint64_t if_sig, if_sig_session;
-	unsigned int rebinds, rebind_failures;
-	double last_rebind_ms;
-	char note[96];			/* why the last rebind failed */
+	struct top_session ts;	/* the session, bound again as containers come and go */
 	enum view_screen screen;
 	unsigned int sel;	/* selected row (display order) */
 	uint32_t sel_netns;	/* kept across re-sorts */
@@ -155,12 +141,12 @@ static void draw_status(struct view *v)
 	time_t t = time(NULL);
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	if (v->s)
+	if (v->ts.s)
 		mvprintw(0, 0, "mace top - path %s, backend %s, %u container%s, latencies in us (%s)",
-			 mace_session_path_name(v->s), mace_session_backend_name(v->s), v->m.n,
+			 mace_session_path_name(v->ts.s), mace_session_backend_name(v->ts.s), v->m.n,
 			 v->m.n == 1 ? "" : "s", v->m.show_total ? "total" : "last second");
 	else
-		mvprintw(0, 0, "mace top - %s", v->note);
+		mvprintw(0, 0, "mace top - %s", v->ts.note);
 	mvprintw(0, COLS > 9 ? COLS - 9 : 0, "%s", when);
 	mvprintw(1, 0, "events %llu  matched %llu (%.1f%%)  unmatched %llu  expired %llu  "
 		 "replaced %llu  lost %llu  drops %llu",
@@ -176,12 +162,12 @@ static void draw_status(struct view *v)
 			 (unsigned long long)v->m.unattributed.matched);
 	else
 		mvprintw(2, 0, "per-container match: - (kernel correlation; --raw for it)  ");
-	if (v->discover)
-		printw("rebinds %u (last %.0f ms, %u failed)  overlap %llu", v->rebinds,
-		       v->last_rebind_ms, v->rebind_failures,
-		       (unsigned long long)v->overlap_skipped);
-	if (v->note[0])
-		printw("  %s", v->note);
+	if (v->ts.discover)
+		printw("rebinds %u (last %.0f ms, %u failed)  overlap %llu", v->ts.rebinds,
+		       v->ts.last_rebind_ms, v->ts.rebind_failures,
+		       (unsigned long long)v->ts.overlap_skipped);
+	if (v->ts.note[0])
+		printw("  %s", v->ts.note);
 }
 
 static void draw_footer(struct view *v)
@@ -480,142 +466,13 @@ static bool key(struct view *v, int ch)
 	return true;
 }
 
-static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
-{
-	struct view *v = ctx;
-
-	top_model_add_hist(&v->m, netns, dir, h);
-}
-
-/* What session s aggregated since the last take, into the model. */
-static int take_hists(struct view *v, struct mace_session *s)
-{
-	int64_t r = mace_session_hists(s, on_hist, v);
-
-	if (r < 0)
-		return (int)r;
-	v->overlap_skipped += (uint64_t)r;
-	return 0;
-}
-
-/* The session's counters into the model: totals (with replaced sessions'),
- * each row's own, and the rest; rows whose netns left the session are gone. */
-static void update_counters(struct view *v, uint64_t now)
-{
-	struct mace_counters c = { .sz = sizeof(c) }, k = { .sz = sizeof(k) };
-	unsigned int i;
-	int r;
-
-	mace_session_counters(v->s, &c);
-	top_counters_add(&c, &v->retired);
-	top_model_set_counters(&v->m, 0, &c);
-	for (i = 0; i < v->m.n; i++) {
-		uint32_t ns = v->m.rows[i].netns;
-
-		r = v->s ? mace_session_counters_netns(v->s, ns, &k) : -ENOENT;
-		if (r == -ENOENT) {
-			top_model_set_gone(&v->m, ns, true, now);
-			continue;
-		}
-		top_model_set_gone(&v->m, ns, false, now);
-		if (!r)
-			top_model_set_counters(&v->m, ns, &k);
-	}
-	r = v->s ? mace_session_counters_netns(v->s, 0, &k) : -ENOENT;
-	v->m.have_unattributed = !r;
-	if (!r) {
-		top_counters_add(&k, &v->retired_unattr);
-		v->m.unattributed = k;
-	}
-}
-
-/* The current netns's interfaces (name and index): a container with its veth
- * peer here cannot come or go without changing them.  One netlink dump. */
-static uint64_t interfaces_signature(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint64_t h = 1469598103934665603ull;
-
-	if (!ifs)
-		return 0;
-	for (i = ifs; i->if_index; i++) {
-		const char *p;
-
-		h = (h ^ i->if_index) * 1099511628211ull;
-		for (p = i->if_name; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	}
-	if_freenameindex(ifs);
-	return h;
-}
-
-/* Stops and frees a session: its last latencies go to the model, its final
- * counters become the base the rows keep adding to, so nothing of it stays
- * attached and no count resets. */
-static void retire(struct view *v, struct mace_session *old)
-{
-	struct mace_counters c = { .sz = sizeof(c) }, k = { .sz = sizeof(k) };
-	unsigned int i;
-	int r;
-
-	mace_session_stop(old);
-	r = take_hists(v, old);
-	if (r < 0)
-		snprintf(v->note, sizeof(v->note), "reading a replaced session: %s", strerror(-r));
-	mace_session_counters(old, &c);
-	top_counters_add(&v->retired, &c);
-	for (i = 0; i < v->m.n; i++)
-		if (!mace_session_counters_netns(old, v->m.rows[i].netns, &k))
-			top_model_set_counters(&v->m, v->m.rows[i].netns, &k);
-	top_model_retire_counters(&v->m);
-	if (!mace_session_counters_netns(old, 0, &k))
-		top_counters_add(&v->retired_unattr, &k);
-	mace_session_free(old);
-}
-
-/* Binds again (a new session sees the containers there are now), starts the
- * new session, cuts at T, then retires the old one (if any): its packets
- * before T and its final counters are kept. */
-static int rebind(struct view *v)
-{
-	struct mace_session *s;
-	struct mace_opts mo;
-	uint64_t t0 = mace_now_ns(), cut;
-	int r;
-
-	cli_fill_mace_opts(v->o, &mo);
-	s = mace_session_new(&mo);
-	if (!s)
-		return -errno;
-	/* nothing until the cut */
-	r = mace_session_set_window(s, UINT64_MAX, UINT64_MAX);
-	if (!r)
-		r = mace_session_start(s);
-	cut = mace_now_ns();
-	if (!r)
-		r = mace_session_set_window(s, cut, UINT64_MAX);
-	if (!r && v->s)
-		r = mace_session_set_window(v->s, 0, cut);
-	if (r < 0) {
-		mace_session_free(s);
-		return r;
-	}
-	v->note[0] = '\0';	/* retire() may leave one */
-	if (v->s)
-		retire(v, v->s);
-	v->s = s;
-	v->rebinds++;
-	v->last_rebind_ms = (mace_now_ns() - t0) / 1e6;
-	return 0;
-}
-
 static int loop(struct view *v, const struct cli_opts *o, int sfd)
 {
-	uint64_t next = mace_now_ns() + 1000000000ull, end = 0, last_sig = v->if_sig_session;
+	uint64_t next = mace_now_ns() + 1000000000ull, end = 0, last_sig = v->ts.if_sig_session;
 	struct pollfd pfd[3] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
-		{ .fd = mace_session_fd(v->s), .events = POLLIN },
+		{ .fd = mace_session_fd(v->ts.s), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	int r, ch;
@@ -639,13 +496,13 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			return EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP: leave cleanly */
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			return EXIT_OK;	/* the terminal went away */
-		r = v->s ? mace_session_poll(v->s, 0) : 0;
-		if (r == -ENODEV && v->discover) {
+		r = v->ts.s ? mace_session_poll(v->ts.s, 0) : 0;
+		if (r == -ENODEV && v->ts.discover) {
 			/* the last container left: wait for new ones */
-			retire(v, v->s);
-			v->s = NULL;
+			top_session_retire(&v->ts, v->ts.s);
+			v->ts.s = NULL;
 			pfd[2].fd = -1;
-			snprintf(v->note, sizeof(v->note), "no containers left; waiting for new ones");
+			snprintf(v->ts.note, sizeof(v->ts.note), "no containers left; waiting for new ones");
 			r = 0;
 		}
 		if (r < 0 && r != -EINTR && r != -EAGAIN) {
@@ -659,33 +516,33 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			dirty = true;
 		}
 		t = mace_now_ns();
-		if (t >= next && v->discover) {
-			uint64_t sig = interfaces_signature();
+		if (t >= next && v->ts.discover) {
+			uint64_t sig = top_interfaces_signature();
 
 			/* changed, and settled for a second (a veth is made, then moved) */
-			if (sig != v->if_sig_session && sig == last_sig) {
-				v->if_sig_session = sig;
-				r = rebind(v);
-				if (r < 0 && v->s) {
-					v->rebind_failures++;
-					snprintf(v->note, sizeof(v->note), "binding again: %s",
+			if (sig != v->ts.if_sig_session && sig == last_sig) {
+				v->ts.if_sig_session = sig;
+				r = top_session_rebind(&v->ts);
+				if (r < 0 && v->ts.s) {
+					v->ts.rebind_failures++;
+					snprintf(v->ts.note, sizeof(v->ts.note), "binding again: %s",
 						 strerror(-r));
 				}
 				/* with no session, failing to bind just means still none */
-				pfd[2].fd = v->s ? mace_session_fd(v->s) : -1;
+				pfd[2].fd = v->ts.s ? mace_session_fd(v->ts.s) : -1;
 				t = mace_now_ns();
 			}
 			last_sig = sig;
 		}
 		if (t >= next) {
-			r = v->s ? take_hists(v, v->s) : 0;
+			r = v->ts.s ? top_session_take(&v->ts, v->ts.s) : 0;
 			if (r < 0) {
 				term_end();
 				fprintf(stderr, "mace: top: reading the histograms: %s\n",
 					strerror(-r));
 				return EXIT_RUNTIME;
 			}
-			update_counters(v, t);
+			top_session_update_counters(&v->ts, t);
 			top_model_tick(&v->m, t);
 			keep_selection(v);
 			if (v->m.n && !v->sel_netns)
@@ -721,12 +578,13 @@ int cmd_top(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	top_model_init(&v.m, cli_netns_name);
-	v.o = &o;
-	v.discover = !o.netns;
-	v.if_sig_session = interfaces_signature();
+	v.ts.o = &o;
+	v.ts.m = &v.m;
+	v.ts.discover = !o.netns;
+	v.ts.if_sig_session = top_interfaces_signature();
 	o.aggregate = true;
-	v.s = cli_session_open(&o, NULL, NULL, NULL);
-	if (!v.s) {
+	v.ts.s = cli_session_open(&o, NULL, NULL, NULL);
+	if (!v.ts.s) {
 		top_model_fini(&v.m);
 		return EXIT_RUNTIME;
 	}
@@ -741,7 +599,7 @@ int cmd_top(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	r = mace_session_start(v.s);
+	r = mace_session_start(v.ts.s);
 	if (r < 0) {
 		fprintf(stderr, "mace: top: cannot start tracing: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
@@ -752,19 +610,19 @@ int cmd_top(int argc, char **argv)
 	rc = loop(&v, &o, sfd);
 	term_end();
 	cli_log_hold(false);
-	r = v.s ? mace_session_stop(v.s) : 0;
+	r = v.ts.s ? mace_session_stop(v.ts.s) : 0;
 	if (r < 0) {
 		fprintf(stderr, "mace: top: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
 	}
-	mace_session_counters(v.s, &c);
-	top_counters_add(&c, &v.retired);
+	mace_session_counters(v.ts.s, &c);
+	top_counters_add(&c, &v.ts.retired);
 	cli_print_counters(stderr, &c);
 out:
 	if (sfd >= 0)
 		close(sfd);
 	cli_unblock_signals();
-	mace_session_free(v.s);
+	mace_session_free(v.ts.s);
 	top_model_fini(&v.m);
 	return rc;
 }

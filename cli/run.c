@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* mace record, mace stat, mace replay: a session's records to a file or a summary. */
+/* What mace record, stat and replay share: one session's records to a file, a summary or both. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +31,7 @@ static int flush(void *ctx)
 	return k->w ? cli_writer_flush(k->w) : 0;
 }
 
-/* Runs one live or replay session into the sinks the options ask for. */
-static int run(struct cli_opts *o, const char *replay_file, bool records, bool stats)
+int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stats)
 {
 	struct cli_writer w = { .fmt = o->format };
 	struct sinks k = { 0 };
@@ -104,53 +103,11 @@ out:
 	return rc;
 }
 
-static int no_args(const struct cli_opts *o)
+int cli_no_args(const struct cli_opts *o)
 {
 	if (o->nargs) {
 		fprintf(stderr, "mace: %s: unexpected argument '%s'\n", o->cmd, o->args[0]);
 		return EXIT_USAGE;
 	}
 	return 0;
-}
-
-int cmd_record(int argc, char **argv)
-{
-	struct cli_opts o;
-	int rc = cli_parse(argc, argv, CO_SEL | CO_OUT | CO_CMD, &o);
-
-	if (!rc)
-		rc = no_args(&o);
-	return rc ? rc : run(&o, NULL, true, false);
-}
-
-int cmd_stat(int argc, char **argv)
-{
-	struct cli_opts o;
-	int rc = cli_parse(argc, argv, CO_SEL | CO_JSON | CO_CMD, &o);
-
-	if (!rc)
-		rc = no_args(&o);
-	return rc ? rc : run(&o, NULL, false, true);
-}
-
-int cmd_replay(int argc, char **argv)
-{
-	struct cli_opts o;
-	int rc = cli_parse(argc, argv, CO_PATH | CO_OUT | CO_STAT | CO_JSON, &o);
-
-	if (rc)
-		return rc;
-	if (o.nargs != 1) {
-		if (o.nargs)
-			fprintf(stderr, "mace: replay: unexpected argument '%s'\n", o.args[1]);
-		else
-			fprintf(stderr, "mace: replay: missing FILE\n");
-		return EXIT_USAGE;
-	}
-	if (o.json && !o.stat) {
-		fprintf(stderr, "mace: replay: '-j' needs '--stat'\n");
-		return EXIT_USAGE;
-	}
-	/* With --stat the summary replaces the records unless -o asks for both. */
-	return run(&o, o.args[0], !o.stat || o.output, o.stat);
 }
