@@ -12,7 +12,7 @@
 
 #include "mace.h"
 
-/* Exit codes (DESIGN.md section 8). */
+/* Exit codes (docs/DESIGN.md, Command line). */
 #define EXIT_OK 0
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mace plot: egress and ingress overhead per packet over time (like the MACE
- * poster's Fig. 6) and their distributions, drawn by gnuplot.
+ * poster's Fig. 6, docs/DESIGN.md) and their distributions, drawn by gnuplot.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * The correlator: turns a stream of classified trace events into one record
  * per packet and direction.
  *
- * Rules (DESIGN.md section 4):
+ * Rules (the contract they keep: docs/DESIGN.md, Correlation):
  *  - An event is at point k of direction d when (1u << ev->tp) & pt[k].tp_mask
  *    and ev->role == pt[k].role.  Events at no point are ignored entirely and
  *    not counted (backends filter them out before us anyway).

@@ -153,3 +153,16 @@ assert_clean() {
 	fi
 	pass "$1"
 }
+
+# balanced ERRFILE: the last counters line mace wrote to ERRFILE adds up
+# (events = matched + unmatched + expired + replaced + duplicates + pending)
+# and nothing was lost.  Prints "events N", or what is off and returns 1.
+balanced() {
+	sed -n 's/.*counters: //p' "$1" | tail -1 | awk '{
+		for (i = 1; i < NF; i += 2) c[$i] = $(i + 1)
+		sum = c["matched"] + c["unmatched"] + c["expired"] + c["replaced"] + \
+		      c["duplicates"] + c["pending"]
+		if (c["events"] == "" || c["events"] != sum || c["lost"] != 0) {
+			print "counters: events " c["events"] " != " sum " or lost " c["lost"]; exit 1 }
+		print "events " c["events"] }'
+}

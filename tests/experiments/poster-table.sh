@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reproduces the RTT table of the MACE poster (Fig. 5; seeds-digest §1.2, §5 E1)
+# Reproduces the RTT table of the MACE poster (Fig. 5; docs/DESIGN.md, Background)
 # on the netns testbed: ping the remote from the host netns (native) and from
 # a bridged+NATed container, raw and adjusted by inner-dev, max-dev-auto and
 # syscalls-any.  Rounds interleave the methods so drift hits them all alike.

@@ -23,17 +23,6 @@ count() {
 		wc -l
 }
 
-# balanced ERRFILE: the counters line adds up (every event accounted for).
-balanced() {
-	sed -n 's/.*counters: //p' "$1" | tail -1 | awk '{
-		for (i = 1; i < NF; i += 2) c[$i] = $(i + 1)
-		sum = c["matched"] + c["unmatched"] + c["expired"] + c["replaced"] + \
-		      c["duplicates"] + c["pending"]
-		if (c["events"] == "" || c["events"] != sum || c["lost"] != 0) {
-			print "events " c["events"] " != " sum " or lost " c["lost"]; exit 1 }
-		print "events " c["events"] }'
-}
-
 for mode in kernel raw; do
 	extra=
 	[ $mode = raw ] && extra=--raw

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every shipped path on real traffic, on both backends (issue 3's list):
+# Every shipped path on real traffic, on both backends:
 # bridge + NAT testbed with a second container pinging at the same time,
 # exactly one egress and one ingress record per probe of ours, ICMP id/seq as
 # sent (eBPF), sane latencies, segments summing to the total, counters adding
@@ -22,17 +22,6 @@ N2=13		# the other container's, at the same time
 MAXLAT=50000000	# 50 ms: anything above is a mismatched packet, not latency
 
 ns_inode() { stat -L -c %i "/run/netns/$1"; }
-
-# balanced ERRFILE: the counters line adds up (every event accounted for).
-balanced() {
-	sed -n 's/.*counters: //p' "$1" | tail -1 | awk '{
-		for (i = 1; i < NF; i += 2) c[$i] = $(i + 1)
-		sum = c["matched"] + c["unmatched"] + c["expired"] + c["replaced"] + \
-		      c["duplicates"] + c["pending"]
-		if (c["events"] == "" || c["events"] != sum || c["lost"] != 0) {
-			print "counters: events " c["events"] " != " sum " or lost " c["lost"]; exit 1 }
-		print "events " c["events"] }'
-}
 
 # check_recs CSV NETNS NE NI SEGE SEGI HDRS SRC DST: prints "ok ..." or what is
 # wrong.  NE/NI records per direction, every one of netns NETNS, 0 < latency <

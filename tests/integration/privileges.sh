@@ -1,5 +1,5 @@
 #!/bin/sh
-# Privileges and output files (issue 8): without capabilities mace says which
+# Privileges and output files: without capabilities mace says which
 # one is missing, once, and exits 1 leaving nothing behind; -o and -w never
 # follow a symlink planted at the target and never leave a world-writable file.
 . tests/lib.sh

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Reliability, fast cases (issue 8): bad command lines, bad path and replay
+# Reliability, fast cases: bad command lines, bad path and replay
 # files under the ASan+UBSan mace; then on the testbed, with both backends:
 # a short flood whose packets are all accounted for, the container netns
 # deleted and a device removed while tracing, a closed output pipe, a full

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make stress: the long reliability cases (issue 8).  Prints PASS/FAIL/SKIP
+# make stress: the long reliability cases.  Prints PASS/FAIL/SKIP
 # lines and "N passed, N failed, N skipped" last, like tests/run.sh.
 #
 #	STRESS_FLOOD_SECONDS	flood length per backend and kind (45)

@@ -5,13 +5,10 @@
 
 #include "mace_int.h"
 #include "t.h"
+#include "corr.h"
 
-#define C MACE_ROLE_CONTAINER
-#define O MACE_ROLE_OUTER
-#define BIT(tp) (1u << (tp))
 #define NS_A 4026532001u
 #define NS_B 4026532002u
-#define NS_HOST 4026531840u
 
 static int nrecs;
 
@@ -20,14 +17,6 @@ static void collect(const struct mace_record *r, void *ctx)
 	(void)r;
 	(void)ctx;
 	nrecs++;
-}
-
-static void set_point(struct mace_dirpath *dp, unsigned int k, __u32 mask, int role)
-{
-	dp->pt[k].tp_mask = mask;
-	dp->pt[k].role = role;
-	if (dp->npoints < k + 1)
-		dp->npoints = k + 1;
 }
 
 static struct mace_path path;
@@ -39,13 +28,7 @@ static struct mace_correlator *corr(void)
 		.emit = collect,
 	};
 
-	memset(&path, 0, sizeof(path));
-	strcpy(path.name, "inner-dev");
-	path.match = MACE_PATH_MATCH_SKB;
-	set_point(&path.dir[0], 0, BIT(MACE_TP_NET_DEV_XMIT), C);
-	set_point(&path.dir[0], 1, BIT(MACE_TP_NET_DEV_XMIT), O);
-	set_point(&path.dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
-	set_point(&path.dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
+	inner_dev(&path, MACE_PATH_MATCH_SKB);
 	nrecs = 0;
 	return mace__corr_new(&o);
 }
@@ -66,12 +49,6 @@ static struct mace_counters ns(struct mace_correlator *c, __u32 netns)
 	memset(&k, 0, sizeof(k));
 	CHECK(mace__corr_netns_counters(c, netns, &k) == 0);
 	return k;
-}
-
-static void check_sum(const struct mace_counters *k)
-{
-	CHECK_EQ_U64(k->events, k->matched + k->unmatched + k->expired + k->replaced +
-		     k->duplicates + k->pending);
 }
 
 /* Two containers and host-only traffic: each container gets its own packets,
@@ -108,9 +85,9 @@ TEST(split_by_container)
 	CHECK_EQ_U64(b.unmatched, 1);
 	CHECK_EQ_U64(u.unmatched, 1);
 	CHECK_EQ_U64(u.pending, 1);	/* 0x50 at the outer device only */
-	check_sum(&a);
-	check_sum(&b);
-	check_sum(&u);
+	CHECK_SUM(&a);
+	CHECK_SUM(&b);
+	CHECK_SUM(&u);
 	mace__corr_counters(c, &all);
 	CHECK_EQ_U64(a.events + b.events + u.events, all.events);
 	CHECK_EQ_U64(a.pending + b.pending + u.pending, all.pending);
@@ -123,8 +100,8 @@ TEST(split_by_container)
 	CHECK_EQ_U64(a.pending, 0);
 	CHECK_EQ_U64(u.expired, 1);
 	CHECK_EQ_U64(u.pending, 0);
-	check_sum(&a);
-	check_sum(&u);
+	CHECK_SUM(&a);
+	CHECK_SUM(&u);
 	CHECK_EQ_U64(ns(c, NS_B).events, 3);
 	memset(&all, 0, sizeof(all));
 	mace__corr_counters(c, &all);
@@ -165,13 +142,13 @@ TEST(random_parts_add_up)
 			for (unsigned int n = 0; n < 3; n++) {
 				struct mace_counters k = ns(c, nss[n]);
 
-				check_sum(&k);
+				CHECK_SUM(&k);
 				sum.events += k.events;
 				sum.matched += k.matched;
 			}
 			struct mace_counters u = ns(c, 0);
 
-			check_sum(&u);
+			CHECK_SUM(&u);
 			mace__corr_counters(c, &all);
 			CHECK_EQ_U64(sum.events + u.events, all.events);
 			CHECK_EQ_U64(sum.matched + u.matched, all.matched);

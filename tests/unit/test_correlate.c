@@ -4,13 +4,9 @@
 
 #include "mace_int.h"
 #include "t.h"
+#include "corr.h"
 
-#define C MACE_ROLE_CONTAINER
-#define O MACE_ROLE_OUTER
-#define BR MACE_ROLE_BRIDGE
-#define BIT(tp) (1u << (tp))
 #define NS_CTR 4026532001u
-#define NS_HOST 4026531840u
 
 static struct mace_record recs[64];
 static int nrecs;
@@ -20,27 +16,6 @@ static void collect(const struct mace_record *r, void *ctx)
 	if (nrecs < (int)ARRAY_SIZE(recs))
 		recs[nrecs] = *r;
 	nrecs++;
-}
-
-static void set_point(struct mace_dirpath *dp, unsigned int k, __u32 mask, int role)
-{
-	dp->pt[k].tp_mask = mask;
-	dp->pt[k].role = role;
-	if (dp->npoints < k + 1)
-		dp->npoints = k + 1;
-}
-
-/* inner-dev: net_dev_xmit@container -> net_dev_xmit@outer,
- * netif_receive_skb@outer -> netif_receive_skb@container */
-static void inner_dev(struct mace_path *p, unsigned int match)
-{
-	memset(p, 0, sizeof(*p));
-	strcpy(p->name, "inner-dev");
-	p->match = match;
-	set_point(&p->dir[0], 0, BIT(MACE_TP_NET_DEV_XMIT), C);
-	set_point(&p->dir[0], 1, BIT(MACE_TP_NET_DEV_XMIT), O);
-	set_point(&p->dir[1], 0, BIT(MACE_TP_NETIF_RECEIVE_SKB), O);
-	set_point(&p->dir[1], 1, BIT(MACE_TP_NETIF_RECEIVE_SKB), C);
 }
 
 static struct mace_correlator *corr(const struct mace_path *p, __u32 max_pending,
@@ -95,8 +70,7 @@ static struct mace_counters counters(struct mace_correlator *c)
 #define CHECK_INVARIANT(c)                                                                 \
 	do {                                                                               \
 		struct mace_counters k_ = counters(c);                                     \
-		CHECK_EQ_U64(k_.events, k_.matched + k_.unmatched + k_.expired +           \
-						k_.replaced + k_.duplicates + k_.pending); \
+		CHECK_SUM(&k_);                                                            \
 	} while (0)
 
 TEST(simple_egress_ingress)
