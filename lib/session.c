@@ -286,18 +286,33 @@ static int follow_binding(struct mace_session *s)
 	return 0;
 }
 
-MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
+/* A session with the caller's options and nothing open yet: what a live
+ * session and a replay both start from.  NULL + errno on error. */
+static struct mace_session *session_alloc(const struct mace_opts *opts)
 {
 	struct mace_session *s = calloc(1, sizeof(*s));
-	char err[512] = "";
 	int ret;
 
 	if (!s)
 		return NULL;
 	s->epfd = -1;
 	ret = copy_opts(&s->opts, opts);
-	if (ret)
-		goto fail;
+	if (ret) {
+		free(s);
+		errno = -ret;
+		return NULL;
+	}
+	return s;
+}
+
+MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
+{
+	struct mace_session *s = session_alloc(opts);
+	char err[512] = "";
+	int ret;
+
+	if (!s)
+		return NULL;
 	refresh_realtime_offset(s);
 	ret = load_path(s, s->opts.path ? s->opts.path : "inner-dev");
 	if (ret)
@@ -339,17 +354,13 @@ fail:
 MACE_EXPORT struct mace_session *mace_session_replay(const char *file,
 						     const struct mace_opts *opts)
 {
-	struct mace_session *s = calloc(1, sizeof(*s));
+	struct mace_session *s = session_alloc(opts);
 	struct mace_raw_header h;
 	char err[512] = "";
 	int ret;
 
 	if (!s)
 		return NULL;
-	s->epfd = -1;
-	ret = copy_opts(&s->opts, opts);
-	if (ret)
-		goto fail;
 	s->replay = mace__raw_open(file, &h, err, sizeof(err));
 	if (!s->replay) {
 		ret = -errno;
