@@ -81,7 +81,7 @@ $(B)/lib/paths_builtin.c: $(PATH_FILES) tools/embed-paths.sh | $(B)/lib
 	$(Q)sh tools/embed-paths.sh $(PATH_FILES) > $@
 
 # ---- library --------------------------------------------------------------
-$(B)/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/lib
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h) include/mace.h lib/bpf/mace_shared.h | $(B)/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 $(B)/lib/paths_builtin.o: $(B)/lib/paths_builtin.c lib/mace_int.h
@@ -122,7 +122,7 @@ $(B)/itests/%: tests/integration/%.c $(ALIB) | $(B)/itests
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 ASAN_LIB_OBJS := $(patsubst $(B)/lib/%,$(B)/asan/lib/%,$(LIB_OBJS))
-$(B)/asan/lib/%.o: lib/%.c lib/mace_int.h include/mace.h lib/bpf/mace_shared.h | $(B)/asan/lib
+$(B)/asan/lib/%.o: lib/%.c $(wildcard lib/*.h) include/mace.h lib/bpf/mace_shared.h | $(B)/asan/lib
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 $(B)/asan/lib/paths_builtin.o: $(B)/lib/paths_builtin.c | $(B)/asan/lib

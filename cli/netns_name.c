@@ -4,17 +4,16 @@
  * else "pid N" of the lowest process in it, else the inode.  The public API
  * gives records only the netns inode, so the CLI resolves names itself.
  */
-#include <ctype.h>
-#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "cli.h"
+#include "netns.h"
 
 struct ns_name {
 	uint32_t ino;
+	long pid;		/* the process named, 0 for an ip netns name */
 	char name[48];
 };
 
@@ -22,13 +21,20 @@ static struct ns_name *names;
 static unsigned int nnames, capnames;
 static time_t scanned;
 
-static void add(uint32_t ino, const char *name)
+static void add(uint32_t ino, long pid, const char *name)
 {
 	unsigned int i;
 
-	for (i = 0; i < nnames; i++)
-		if (names[i].ino == ino)
-			return;	/* the first name found wins: ip netns before pids */
+	for (i = 0; i < nnames; i++) {
+		if (names[i].ino != ino)
+			continue;
+		/* ip netns names before pids, and the lowest pid */
+		if (names[i].pid && pid && pid < names[i].pid) {
+			names[i].pid = pid;
+			snprintf(names[i].name, sizeof(names[i].name), "%s", name);
+		}
+		return;
+	}
 	if (nnames == capnames) {
 		unsigned int cap = capnames ? capnames * 2 : 32;
 		struct ns_name *n = realloc(names, cap * sizeof(*n));
@@ -39,61 +45,31 @@ static void add(uint32_t ino, const char *name)
 		capnames = cap;
 	}
 	names[nnames].ino = ino;
+	names[nnames].pid = pid;
 	snprintf(names[nnames].name, sizeof(names[nnames].name), "%s", name);
 	nnames++;
 }
 
-static int cmp_pid(const void *a, const void *b)
+static int add_named(const char *path, const char *name, __u32 ino, void *arg)
 {
-	long x = *(const long *)a, y = *(const long *)b;
+	add(ino, 0, name);
+	return 0;
+}
 
-	return x < y ? -1 : x > y;
+static int add_pid(const char *pid, __u32 ino, void *arg)
+{
+	char label[48];
+
+	snprintf(label, sizeof(label), "pid %s", pid);
+	add(ino, atol(pid), label);
+	return 0;
 }
 
 static void scan(void)
 {
-	char p[300], label[48];
-	struct dirent *de;
-	struct stat st;
-	long *pids = NULL;
-	size_t npids = 0, cap = 0, i;
-	DIR *d;
-
 	nnames = 0;
-	d = opendir("/var/run/netns");
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "/var/run/netns/%s", de->d_name);
-		if (!stat(p, &st))
-			add(st.st_ino, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	d = opendir("/proc");
-	while (d && (de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		if (npids == cap) {
-			long *n = realloc(pids, (cap = cap ? cap * 2 : 256) * sizeof(*n));
-
-			if (!n)
-				break;
-			pids = n;
-		}
-		pids[npids++] = atol(de->d_name);
-	}
-	if (d)
-		closedir(d);
-	qsort(pids, npids, sizeof(*pids), cmp_pid);
-	for (i = 0; i < npids; i++) {
-		snprintf(p, sizeof(p), "/proc/%ld/ns/net", pids[i]);
-		if (stat(p, &st))
-			continue;
-		snprintf(label, sizeof(label), "pid %ld", pids[i]);
-		add(st.st_ino, label);
-	}
-	free(pids);
+	netns_for_each_named(add_named, NULL);
+	netns_for_each_pid(add_pid, NULL);
 	scanned = time(NULL);
 }
 
