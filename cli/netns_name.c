@@ -68,8 +68,8 @@ static int add_pid(const char *pid, __u32 ino, void *arg)
 static void scan(void)
 {
 	nnames = 0;
-	netns_for_each_named(add_named, NULL);
-	netns_for_each_pid(add_pid, NULL);
+	mace__netns_for_each_named(add_named, NULL);
+	mace__netns_for_each_pid(add_pid, NULL);
 	scanned = time(NULL);
 }
 

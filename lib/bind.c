@@ -41,17 +41,17 @@ static int fail(struct ctx *c, int ret, const char *fmt, ...)
 
 static int ns_open_spec(struct ctx *c, const char *what, const char *spec, struct netns *ns)
 {
-	return netns_open_spec(&c->cand, what, spec, ns, c->err, c->errlen);
+	return mace__netns_open_spec(&c->cand, what, spec, ns, c->err, c->errlen);
 }
 
 static int open_nl(struct ctx *c, const struct netns *ns)
 {
-	return nl_open(ns, c->cur.ino, c->err, c->errlen);
+	return mace__nl_open(ns, c->cur.ino, c->err, c->errlen);
 }
 
 static int links_dump(struct ctx *c, int fd, const struct netns *ns, struct nl_links *ls)
 {
-	int ret = nl_links_dump(fd, ls);
+	int ret = mace__nl_links_dump(fd, ls);
 
 	if (ret)
 		return fail(c, ret, "netns %s: listing devices: %s", ns->name, strerror(-ret));
@@ -60,7 +60,7 @@ static int links_dump(struct ctx *c, int fd, const struct netns *ns, struct nl_l
 
 static int default_oif(struct ctx *c, int fd, const struct netns *ns, __u32 *oif)
 {
-	int ret = nl_default_oif(fd, oif);
+	int ret = mace__nl_default_oif(fd, oif);
 
 	if (ret)
 		return fail(c, ret, "netns %s: listing routes: %s", ns->name, strerror(-ret));
@@ -140,7 +140,7 @@ static int resolve_outer(struct ctx *c, const char *outer_spec, const struct net
 		ret = default_oif(c, host_fd, host, &oif);
 		if (ret)
 			return ret;
-		l = oif ? nl_link_by_index(host_links, oif) : NULL;
+		l = oif ? mace__nl_link_by_index(host_links, oif) : NULL;
 		if (!l)
 			return needs(c, MACE_ROLE_OUTER) ?
 				fail(c, -ENOENT, "role outer: netns %s (inode %u), where the "
@@ -182,7 +182,7 @@ static int resolve_outer(struct ctx *c, const char *outer_spec, const struct net
 		*ons = *host;
 		ons->fd = -1;
 	}
-	l = nl_link_by_name(host_links, dev);
+	l = mace__nl_link_by_name(host_links, dev);
 	if (!l) {
 		ret = fail(c, -ENODEV, "outer '%s': no device %s in netns %s (inode %u)",
 			   outer_spec, dev, ons->name, ons->ino);
@@ -195,7 +195,7 @@ out:
 		close(fd);
 	free(ls.v);
 	if (ret)
-		netns_close(ons);
+		mace__netns_close(ons);
 	return ret;
 }
 
@@ -214,7 +214,7 @@ static int find_peer_ns(struct ctx *c, int fd, const struct netns *ctr, const st
 
 		if (c->cand.v[i].ino == ctr->ino)
 			continue;
-		ret = nl_nsid_of(fd, c->cand.v[i].fd, &nsid);
+		ret = mace__nl_nsid_of(fd, c->cand.v[i].fd, &nsid);
 		if (ret)
 			return fail(c, ret, "netns %s: asking the nsid of netns %s: %s", ctr->name,
 				    c->cand.v[i].name, strerror(-ret));
@@ -238,7 +238,7 @@ static int container_dev(struct ctx *c, int fd, const struct netns *ctr, const s
 	ret = default_oif(c, fd, ctr, &oif);
 	if (ret)
 		return ret;
-	*out = oif ? nl_link_by_index(ls, oif) : NULL;
+	*out = oif ? mace__nl_link_by_index(ls, oif) : NULL;
 	if (*out)
 		return 0;
 	for (unsigned int i = 0; i < ls->n; i++) {
@@ -276,7 +276,7 @@ static int bind_host_side(struct ctx *c, const struct netns *ctr, const struct n
 	const struct nl_link *peer, *br = NULL;
 	int ret;
 
-	peer = nl_link_by_index(hl, (__u32)cdev->peer);
+	peer = mace__nl_link_by_index(hl, (__u32)cdev->peer);
 	if (!peer)
 		return fail(c, -ENOENT, "role host-veth: peer ifindex %d of %s is not in netns %s",
 			    cdev->peer, cdev->name, host->name);
@@ -285,7 +285,7 @@ static int bind_host_side(struct ctx *c, const struct netns *ctr, const struct n
 	if (ret)
 		return ret;
 	if (peer->master) {
-		br = nl_link_by_index(hl, peer->master);
+		br = mace__nl_link_by_index(hl, peer->master);
 		if (br && strcmp(br->kind, "bridge"))
 			br = NULL;
 	}
@@ -306,7 +306,7 @@ static int bind_host_shared(struct ctx *c, const struct netns *host, const struc
 	/* Prefer the devices on the bridge a container uses. */
 	for (unsigned int i = 0; i < c->out->ndev; i++)
 		if (c->out->dev[i].role == MACE_ROLE_BRIDGE && c->out->dev[i].netns == host->ino)
-			br = nl_link_by_index(hl, c->out->dev[i].ifindex);
+			br = mace__nl_link_by_index(hl, c->out->dev[i].ifindex);
 	l = find_kind(hl, "vxlan", br ? br->ifindex : 0);
 	if (l) {
 		ret = add_dev(c, MACE_ROLE_TUNNEL, host, l, 0);
@@ -347,7 +347,7 @@ static int add_outer(struct ctx *c, const char *outer_spec, const struct netns *
 	if (ret || !have)
 		return ret;
 	ret = add_dev(c, MACE_ROLE_OUTER, &ons, &outer, 0);
-	netns_close(&ons);
+	mace__netns_close(&ons);
 	return ret;
 }
 
@@ -416,7 +416,7 @@ out:
 		close(hfd);
 	if (cfd >= 0)
 		close(cfd);
-	netns_close(&ctr);
+	mace__netns_close(&ctr);
 	free(cl.v);
 	free(hl.v);
 	return ret;
@@ -468,7 +468,7 @@ static int bind_all(struct ctx *c, const char *outer_spec)
 				continue;
 			/* Asked after the dump: the dump assigns the nsid. */
 			if (!asked) {
-				ret = nl_nsid_of(fd, c->cur.fd, &nsid_cur);
+				ret = mace__nl_nsid_of(fd, c->cur.fd, &nsid_cur);
 				if (ret) {
 					ret = fail(c, ret, "netns %s: asking the nsid of netns %s: %s",
 						   ns->name, c->cur.name, strerror(-ret));
@@ -524,21 +524,21 @@ int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
 	if (errlen)
 		err[0] = '\0';
 	out->ndev = 0;
-	ret = netns_list_scan(&c.cand, err, errlen);
+	ret = mace__netns_list_scan(&c.cand, err, errlen);
 	if (ret) {
 		if (!errlen || !err[0])
 			fail(&c, ret, "finding network namespaces: %s", strerror(-ret));
 		goto out;
 	}
 	fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	ret = fd < 0 ? -errno : netns_from_fd(fd, &c.cur);
+	ret = fd < 0 ? -errno : mace__netns_from_fd(fd, &c.cur);
 	if (ret) {
 		if (fd >= 0)
 			close(fd);
 		fail(&c, ret, "/proc/thread-self/ns/net: %s", strerror(-ret));
 		goto out;
 	}
-	netns_list_name(&c.cand, c.cur.ino, c.cur.name, sizeof(c.cur.name));
+	mace__netns_list_name(&c.cand, c.cur.ino, c.cur.name, sizeof(c.cur.name));
 	ret = netns_spec ? bind_one(&c, netns_spec, outer_spec) : bind_all(&c, outer_spec);
 out:
 	if (ret)
@@ -548,8 +548,8 @@ out:
 			mace_dbg("bound %s %s ifindex %u in netns %s (inode %u)",
 				 mace__role_name(out->dev[i].role), out->dev[i].name,
 				 out->dev[i].ifindex, out->dev[i].netns_name, out->dev[i].netns);
-	netns_close(&c.cur);
-	netns_list_free(&c.cand);
+	mace__netns_close(&c.cur);
+	mace__netns_list_free(&c.cand);
 	return ret;
 }
 

@@ -95,7 +95,7 @@ int mace__ft_tasks_scan(struct ft_tasks *t)
 	int err;
 
 	t->n[k] = 0;
-	err = netns_for_each_pid(scan_pid, &a);
+	err = mace__netns_for_each_pid(scan_pid, &a);
 	if (err)
 		return err;
 	if (t->n[k])
@@ -296,5 +296,5 @@ void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsi
 {
 	struct foreign_arg a = { .devs = devs, .ndev = ndev, .bd = bd };
 
-	netns_for_each_pid(check_pid, &a);
+	mace__netns_for_each_pid(check_pid, &a);
 }

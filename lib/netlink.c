@@ -61,7 +61,7 @@ static void *sock_thread(void *arg)
 	return NULL;
 }
 
-int nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen)
+int mace__nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen)
 {
 	struct sock_req r = { .nsfd = ns->fd, .fd = -1 };
 	pthread_t t;
@@ -86,7 +86,7 @@ int nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen)
 	return r.fd;
 }
 
-ssize_t nl_recv(int fd, void *buf, size_t len, __s32 *nsid, int timeout_ms)
+ssize_t mace__nl_recv(int fd, void *buf, size_t len, __s32 *nsid, int timeout_ms)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 
@@ -126,7 +126,7 @@ ssize_t nl_recv(int fd, void *buf, size_t len, __s32 *nsid, int timeout_ms)
 	}
 }
 
-int nl_msg_error(const struct nlmsghdr *nh)
+int mace__nl_msg_error(const struct nlmsghdr *nh)
 {
 	const struct nlmsgerr *e = NLMSG_DATA(nh);
 
@@ -135,7 +135,7 @@ int nl_msg_error(const struct nlmsghdr *nh)
 	return e->error;
 }
 
-int nl_talk(int fd, struct nlmsghdr *req,
+int mace__nl_talk(int fd, struct nlmsghdr *req,
 	    int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg)
 {
 	static __u32 seq;
@@ -147,7 +147,7 @@ int nl_talk(int fd, struct nlmsghdr *req,
 	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	for (;;) {
-		ssize_t n = nl_recv(fd, buf, sizeof(buf), NULL, -1);
+		ssize_t n = mace__nl_recv(fd, buf, sizeof(buf), NULL, -1);
 		struct nlmsghdr *nh;
 
 		if (n < 0)
@@ -160,7 +160,7 @@ int nl_talk(int fd, struct nlmsghdr *req,
 			if (nh->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (nh->nlmsg_type == NLMSG_ERROR)
-				return nl_msg_error(nh);
+				return mace__nl_msg_error(nh);
 			ret = cb(nh, arg);
 			if (ret)
 				return ret;
@@ -170,7 +170,7 @@ int nl_talk(int fd, struct nlmsghdr *req,
 	}
 }
 
-int nl_listen_links(int fd)
+int mace__nl_listen_links(int fd)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
 	int one = 1;
@@ -180,7 +180,7 @@ int nl_listen_links(int fd)
 	return setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one));
 }
 
-int nl_request_links(int fd, __u32 seq)
+int mace__nl_request_links(int fd, __u32 seq)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -198,7 +198,7 @@ int nl_request_links(int fd, __u32 seq)
 	return 0;
 }
 
-int nl_link_parse(const struct nlmsghdr *nh, struct nl_link *l)
+int mace__nl_link_parse(const struct nlmsghdr *nh, struct nl_link *l)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
 	const struct rtattr *a;
@@ -248,7 +248,7 @@ static int link_cb(const struct nlmsghdr *nh, void *arg)
 	struct nl_links *ls = arg;
 	struct nl_link l;
 
-	if (nh->nlmsg_type != RTM_NEWLINK || nl_link_parse(nh, &l))
+	if (nh->nlmsg_type != RTM_NEWLINK || mace__nl_link_parse(nh, &l))
 		return 0;
 	if (ls->n == ls->cap) {
 		unsigned int cap = ls->cap ? ls->cap * 2 : 32;
@@ -263,7 +263,7 @@ static int link_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
-int nl_links_dump(int fd, struct nl_links *ls)
+int mace__nl_links_dump(int fd, struct nl_links *ls)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -276,10 +276,10 @@ int nl_links_dump(int fd, struct nl_links *ls)
 	};
 
 	ls->n = 0;
-	return nl_talk(fd, &req.nh, link_cb, ls);
+	return mace__nl_talk(fd, &req.nh, link_cb, ls);
 }
 
-const struct nl_link *nl_link_by_index(const struct nl_links *ls, __u32 ifindex)
+const struct nl_link *mace__nl_link_by_index(const struct nl_links *ls, __u32 ifindex)
 {
 	for (unsigned int i = 0; ls && i < ls->n; i++)
 		if (ls->v[i].ifindex == ifindex)
@@ -287,7 +287,7 @@ const struct nl_link *nl_link_by_index(const struct nl_links *ls, __u32 ifindex)
 	return NULL;
 }
 
-const struct nl_link *nl_link_by_name(const struct nl_links *ls, const char *name)
+const struct nl_link *mace__nl_link_by_name(const struct nl_links *ls, const char *name)
 {
 	for (unsigned int i = 0; ls && i < ls->n; i++)
 		if (!strcmp(ls->v[i].name, name))
@@ -333,7 +333,7 @@ static int route_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
-int nl_default_oif(int fd, __u32 *oif)
+int mace__nl_default_oif(int fd, __u32 *oif)
 {
 	static const unsigned char families[] = { AF_INET, AF_INET6 };
 
@@ -348,7 +348,7 @@ int nl_default_oif(int fd, __u32 *oif)
 			.rtm.rtm_family = families[i],
 		};
 		struct route_best best = { 0 };
-		int ret = nl_talk(fd, &req.nh, route_cb, &best);
+		int ret = mace__nl_talk(fd, &req.nh, route_cb, &best);
 
 		if (ret)
 			return ret;
@@ -376,7 +376,7 @@ static int nsid_cb(const struct nlmsghdr *nh, void *arg)
 	return 0;
 }
 
-int nl_nsid_of(int fd, int nsfd, __s32 *nsid)
+int mace__nl_nsid_of(int fd, int nsfd, __s32 *nsid)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -395,7 +395,7 @@ int nl_nsid_of(int fd, int nsfd, __s32 *nsid)
 	};
 
 	*nsid = -1;
-	return nl_talk(fd, &req.nh, nsid_cb, nsid);
+	return mace__nl_talk(fd, &req.nh, nsid_cb, nsid);
 }
 
 int mace__netns_socket(__u32 ino, char *err, size_t errlen)
@@ -409,20 +409,20 @@ int mace__netns_socket(__u32 ino, char *err, size_t errlen)
 		return fail(err, errlen, -errno, "/proc/thread-self/ns/net: %s", strerror(errno));
 	cur = (__u32)st.st_ino;
 	if (ino != cur) {
-		int ret = netns_list_scan(&l, err, errlen);
-		const struct netns *ns = ret ? NULL : netns_list_find(&l, ino);
+		int ret = mace__netns_list_scan(&l, err, errlen);
+		const struct netns *ns = ret ? NULL : mace__netns_list_find(&l, ino);
 
 		if (ret)
 			fd = fail(err, errlen, ret, "finding network namespaces: %s", strerror(-ret));
 		else if (!ns)
 			fd = fail(err, errlen, -ENOENT, "netns inode %u is no longer found", ino);
 		else
-			fd = nl_open(ns, cur, err, errlen);
-		netns_list_free(&l);
+			fd = mace__nl_open(ns, cur, err, errlen);
+		mace__netns_list_free(&l);
 	} else {
 		struct netns self = { .fd = -1, .ino = cur };
 
-		fd = nl_open(&self, cur, err, errlen);
+		fd = mace__nl_open(&self, cur, err, errlen);
 	}
 	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK)) {
 		close(fd);

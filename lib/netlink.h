@@ -35,7 +35,7 @@ struct nl_links {
  * thread.  Another netns is entered by a short-lived thread only, so the
  * process never changes netns.  fd, or -errno with a message in err.
  */
-int nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen);
+int mace__nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen);
 
 /*
  * Reads one datagram from the kernel into buf.  timeout_ms: -1 waits, 0
@@ -43,30 +43,30 @@ int nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errlen);
  * *nsid (if given) gets the NETLINK_LISTEN_ALL_NSID tag, or NL_LOCAL.
  * Bytes read, or -errno.
  */
-ssize_t nl_recv(int fd, void *buf, size_t len, __s32 *nsid, int timeout_ms);
+ssize_t mace__nl_recv(int fd, void *buf, size_t len, __s32 *nsid, int timeout_ms);
 /* The error of an NLMSG_ERROR message (0 for an ack). */
-int nl_msg_error(const struct nlmsghdr *nh);
+int mace__nl_msg_error(const struct nlmsghdr *nh);
 
 /* Sends req and passes every reply message to cb until DONE (dumps) or the
  * first reply (plain requests).  Returns 0, a kernel error, or cb's error. */
-int nl_talk(int fd, struct nlmsghdr *req,
+int mace__nl_talk(int fd, struct nlmsghdr *req,
 	    int (*cb)(const struct nlmsghdr *nh, void *arg), void *arg);
 /* Subscribes fd to link notifications of its netns and, tagged with their
  * nsid, of the netns it has nsids for.  -1 with errno. */
-int nl_listen_links(int fd);
+int mace__nl_listen_links(int fd);
 /* Sends an RTM_GETLINK dump request with sequence number seq. */
-int nl_request_links(int fd, __u32 seq);
+int mace__nl_request_links(int fd, __u32 seq);
 
 /* Parses an RTM_NEWLINK or RTM_DELLINK; -EBADMSG if too short. */
-int nl_link_parse(const struct nlmsghdr *nh, struct nl_link *l);
+int mace__nl_link_parse(const struct nlmsghdr *nh, struct nl_link *l);
 /* Lists the links of the socket's netns into ls (emptied first). */
-int nl_links_dump(int fd, struct nl_links *ls);
-const struct nl_link *nl_link_by_index(const struct nl_links *ls, __u32 ifindex);
-const struct nl_link *nl_link_by_name(const struct nl_links *ls, const char *name);
+int mace__nl_links_dump(int fd, struct nl_links *ls);
+const struct nl_link *mace__nl_link_by_index(const struct nl_links *ls, __u32 ifindex);
+const struct nl_link *mace__nl_link_by_name(const struct nl_links *ls, const char *name);
 
 /* The ifindex of the default route, IPv4 first, then IPv6; 0 if none. */
-int nl_default_oif(int fd, __u32 *oif);
+int mace__nl_default_oif(int fd, __u32 *oif);
 /* The nsid the netns of socket fd gives to the netns of nsfd (-1: none). */
-int nl_nsid_of(int fd, int nsfd, __s32 *nsid);
+int mace__nl_nsid_of(int fd, int nsfd, __s32 *nsid);
 
 #endif

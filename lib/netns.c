@@ -43,7 +43,7 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-int netns_from_fd(int fd, struct netns *ns)
+int mace__netns_from_fd(int fd, struct netns *ns)
 {
 	struct stat st;
 
@@ -57,14 +57,14 @@ int netns_from_fd(int fd, struct netns *ns)
 	return 0;
 }
 
-void netns_close(struct netns *ns)
+void mace__netns_close(struct netns *ns)
 {
 	if (ns->fd >= 0)
 		close(ns->fd);
 	ns->fd = -1;
 }
 
-const struct netns *netns_list_find(const struct netns_list *l, __u32 ino)
+const struct netns *mace__netns_list_find(const struct netns_list *l, __u32 ino)
 {
 	for (unsigned int i = 0; l && i < l->n; i++)
 		if (l->v[i].ino == ino)
@@ -72,9 +72,9 @@ const struct netns *netns_list_find(const struct netns_list *l, __u32 ino)
 	return NULL;
 }
 
-void netns_list_name(const struct netns_list *l, __u32 ino, char *buf, size_t len)
+void mace__netns_list_name(const struct netns_list *l, __u32 ino, char *buf, size_t len)
 {
-	const struct netns *ns = netns_list_find(l, ino);
+	const struct netns *ns = mace__netns_list_find(l, ino);
 
 	if (ns)
 		snprintf(buf, len, "%s", ns->name);
@@ -82,7 +82,7 @@ void netns_list_name(const struct netns_list *l, __u32 ino, char *buf, size_t le
 		snprintf(buf, len, "inode %u", ino);
 }
 
-int netns_open_spec(const struct netns_list *l, const char *what, const char *spec,
+int mace__netns_open_spec(const struct netns_list *l, const char *what, const char *spec,
 		    struct netns *ns, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
@@ -114,7 +114,7 @@ int netns_open_spec(const struct netns_list *l, const char *what, const char *sp
 				    NETNS_RUN_DIR " (see 'ip netns list')", what, spec);
 		return fail(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
 	}
-	ret = netns_from_fd(fd, ns);
+	ret = mace__netns_from_fd(fd, ns);
 	if (ret) {
 		close(fd);
 		if (ret == -EINVAL)
@@ -123,8 +123,8 @@ int netns_open_spec(const struct netns_list *l, const char *what, const char *sp
 		return fail(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
 	}
 	/* Prefer the ip netns name, whatever form the user gave. */
-	if (netns_list_find(l, ns->ino))
-		netns_list_name(l, ns->ino, ns->name, sizeof(ns->name));
+	if (mace__netns_list_find(l, ns->ino))
+		mace__netns_list_name(l, ns->ino, ns->name, sizeof(ns->name));
 	else if (pid)
 		snprintf(ns->name, sizeof(ns->name), "pid %s", spec);
 	else
@@ -132,7 +132,7 @@ int netns_open_spec(const struct netns_list *l, const char *what, const char *sp
 	return 0;
 }
 
-int netns_for_each_named(int (*cb)(const char *path, const char *name, __u32 ino, void *arg),
+int mace__netns_for_each_named(int (*cb)(const char *path, const char *name, __u32 ino, void *arg),
 			 void *arg)
 {
 	char path[PATH_MAX];
@@ -157,7 +157,7 @@ int netns_for_each_named(int (*cb)(const char *path, const char *name, __u32 ino
 	return ret;
 }
 
-int netns_for_each_pid(int (*cb)(const char *pid, __u32 ino, void *arg), void *arg)
+int mace__netns_for_each_pid(int (*cb)(const char *pid, __u32 ino, void *arg), void *arg)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
@@ -185,7 +185,7 @@ static int list_add(struct netns_list *l, const char *path, __u32 ino, const cha
 	struct netns ns;
 	int fd;
 
-	if (netns_list_find(l, ino))
+	if (mace__netns_list_find(l, ino))
 		return 0;
 	if (l->n == l->cap) {
 		unsigned int cap = l->cap ? l->cap * 2 : 16;
@@ -200,7 +200,7 @@ static int list_add(struct netns_list *l, const char *path, __u32 ino, const cha
 	/* The process may have exited since the scan: not a candidate then. */
 	if (fd < 0)
 		return 0;
-	if (netns_from_fd(fd, &ns) || ns.ino != ino) {
+	if (mace__netns_from_fd(fd, &ns) || ns.ino != ino) {
 		close(fd);
 		return 0;
 	}
@@ -226,16 +226,16 @@ static int add_pid(const char *pid, __u32 ino, void *arg)
 	return list_add(arg, path, ino, name);
 }
 
-int netns_list_scan(struct netns_list *l, char *err, size_t errlen)
+int mace__netns_list_scan(struct netns_list *l, char *err, size_t errlen)
 {
 	char name[64];
 	struct stat st;
 	int ret;
 
-	ret = netns_for_each_named(add_named, l);
+	ret = mace__netns_for_each_named(add_named, l);
 	if (ret)
 		return ret;
-	ret = netns_for_each_pid(add_pid, l);
+	ret = mace__netns_for_each_pid(add_pid, l);
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
@@ -247,10 +247,10 @@ int netns_list_scan(struct netns_list *l, char *err, size_t errlen)
 	return ret;
 }
 
-void netns_list_free(struct netns_list *l)
+void mace__netns_list_free(struct netns_list *l)
 {
 	for (unsigned int i = 0; i < l->n; i++)
-		netns_close(&l->v[i]);
+		mace__netns_close(&l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;

@@ -26,29 +26,29 @@ struct netns_list {
 };
 
 /* fd (taken over on success) must be a network namespace file. */
-int netns_from_fd(int fd, struct netns *ns);
-void netns_close(struct netns *ns);
+int mace__netns_from_fd(int fd, struct netns *ns);
+void mace__netns_close(struct netns *ns);
 
 /* Fills l with every netns under /run/netns and /proc, and our own. */
-int netns_list_scan(struct netns_list *l, char *err, size_t errlen);
-void netns_list_free(struct netns_list *l);
-const struct netns *netns_list_find(const struct netns_list *l, __u32 ino);
+int mace__netns_list_scan(struct netns_list *l, char *err, size_t errlen);
+void mace__netns_list_free(struct netns_list *l);
+const struct netns *mace__netns_list_find(const struct netns_list *l, __u32 ino);
 /* The name a user would recognise for ino ("inode N" if none). */
-void netns_list_name(const struct netns_list *l, __u32 ino, char *buf, size_t len);
+void mace__netns_list_name(const struct netns_list *l, __u32 ino, char *buf, size_t len);
 
 /*
  * Opens spec: NAME (under /run/netns), PATH (contains '/') or PID, named by
  * its entry in l when it has one.  what names the option in messages.
  */
-int netns_open_spec(const struct netns_list *l, const char *what, const char *spec,
+int mace__netns_open_spec(const struct netns_list *l, const char *what, const char *spec,
 		    struct netns *ns, char *err, size_t errlen);
 
 /* Calls cb for each ip netns name: path under /run/netns, name, inode. */
-int netns_for_each_named(int (*cb)(const char *path, const char *name, __u32 ino, void *arg),
+int mace__netns_for_each_named(int (*cb)(const char *path, const char *name, __u32 ino, void *arg),
 			 void *arg);
 /* Calls cb for each process of /proc with the inode of its netns, in
  * directory order; a non-zero return from cb stops the walk and is returned.
  * -errno if /proc cannot be read. */
-int netns_for_each_pid(int (*cb)(const char *pid, __u32 ino, void *arg), void *arg);
+int mace__netns_for_each_pid(int (*cb)(const char *pid, __u32 ino, void *arg), void *arg);
 
 #endif

@@ -172,7 +172,7 @@ static int on_link(struct mace_watch *w, const struct wsock *ws, __s32 nsid, boo
 	struct nl_link l;
 	__u32 netns;
 
-	if (nl_link_parse(nh, &l))
+	if (mace__nl_link_parse(nh, &l))
 		return 0;
 	netns = msg_netns(w, ws, nsid);
 	if (!netns)
@@ -205,7 +205,7 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
 
 	for (;;) {
 		__s32 nsid;
-		ssize_t n = nl_recv(ws->fd, buf, sizeof(buf), &nsid, dump_seq ? DUMP_TIMEOUT_MS : 0);
+		ssize_t n = mace__nl_recv(ws->fd, buf, sizeof(buf), &nsid, dump_seq ? DUMP_TIMEOUT_MS : 0);
 
 		if (n == -EAGAIN && !dump_seq)
 			return changed;
@@ -218,7 +218,7 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
 			if (ours && nh->nlmsg_type == NLMSG_DONE)
 				return changed;
 			if (ours && nh->nlmsg_type == NLMSG_ERROR) {
-				ret = nl_msg_error(nh);
+				ret = mace__nl_msg_error(nh);
 				return ret ? ret : -EPROTO;
 			}
 			if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
@@ -242,7 +242,7 @@ static int resync(struct mace_watch *w, struct wsock *ws, struct mace_binding *b
 	int changed, ret;
 
 	w->nseen = 0;
-	ret = nl_request_links(ws->fd, seq);
+	ret = mace__nl_request_links(ws->fd, seq);
 	if (ret)
 		return ret;
 	changed = read_sock(w, ws, seq, b);
@@ -287,7 +287,7 @@ static int add_sock(struct mace_watch *w, __u32 netns, char *err, size_t errlen)
 		return ws->fd;
 	ws->netns = netns;
 	w->nsock++;
-	if (nl_listen_links(ws->fd) || epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->fd, &ev)) {
+	if (mace__nl_listen_links(ws->fd) || epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->fd, &ev)) {
 		snprintf(err, errlen, "watch: rtnetlink link notifications in netns %u: %s", netns,
 			 strerror(errno));
 		return -errno;
