@@ -276,6 +276,57 @@ int mace_session_keep(struct mace_session *s, unsigned int n);
 int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
 			  struct mace_overhead *out);
 
+/* ---- containers: whose netns it is ------------------------------------ */
+
+/*
+ * Who a container netns belongs to, from the runtimes' APIs (Docker Engine API,
+ * Podman's compatible API), else from the cgroup path of a task in it, else
+ * its ip netns name, else a process in it.  Never asked on the packet path.
+ */
+struct mace_container {
+	size_t sz;		/* set by the caller: sizeof(struct mace_container) */
+	uint32_t netns;		/* inode of its netns */
+	int32_t pid;		/* a process in it (lowest seen); 0 if none */
+	char runtime[16];	/* "docker", "podman", "containerd", "cri-o",
+				 * "kubernetes" (cgroup path only); "" if none */
+	char id[72];		/* full container ID; "" if none */
+	char name[128];		/* container name, else ip netns name, else "pid N" */
+	char image[256];	/* "" unless an API answered */
+	/* Kubernetes, from the CRI labels; "" if absent */
+	char pod[128];		/* io.kubernetes.pod.name */
+	char pod_namespace[64];	/* io.kubernetes.pod.namespace */
+	char pod_container[64];	/* io.kubernetes.container.name */
+};
+
+struct mace_containers_opts {
+	size_t sz;		/* sizeof(struct mace_containers_opts) */
+	/* NULL: $DOCKER_HOST (unix://PATH), else /run/docker.sock; "": not asked */
+	const char *docker_socket;
+	/* NULL: $CONTAINER_HOST (unix://PATH), else /run/podman/podman.sock; "": not asked */
+	const char *podman_socket;
+	unsigned int timeout_ms;	/* per API request; 0: 500 */
+	/* A thread refreshes this often (and at once on a lookup miss); 0: only
+	 * mace_containers_refresh() does. */
+	unsigned int refresh_ms;
+};
+#define MACE_CONTAINERS_OPTS_INIT { .sz = sizeof(struct mace_containers_opts) }
+
+struct mace_containers;
+/* Resolves once before returning.  NULL + errno. */
+struct mace_containers *mace_containers_new(const struct mace_containers_opts *opts);
+/* Asks the runtimes and /proc again, now. */
+int mace_containers_refresh(struct mace_containers *c);
+/* Fills out (up to out->sz bytes) for netns; -ENOENT if it is unknown yet. */
+int mace_containers_find(struct mace_containers *c, uint32_t netns, struct mace_container *out);
+/* The container named spec: its name, pod name, full ID or a unique ID
+ * prefix.  -ENOENT (unknown) or -EEXIST (ambiguous), with the close
+ * matches in err. */
+int mace_containers_select(struct mace_containers *c, const char *spec,
+			   struct mace_container *out, char *err, size_t errlen);
+/* "pod/namespace" for a Kubernetes container, else its name. */
+const char *mace_container_label(const struct mace_container *ct, char *buf, size_t size);
+void mace_containers_free(struct mace_containers *c);
+
 #ifdef __cplusplus
 }
 #endif
