@@ -18,7 +18,7 @@
 #define EXIT_USAGE 2
 
 /* Which options a subcommand accepts. */
-#define CO_SEL 0x01	/* -p --netns --outer -b -d -w --raw */
+#define CO_SEL 0x01	/* -p --netns --container --outer -b -d -w --raw */
 #define CO_OUT 0x02	/* -F -o */
 #define CO_JSON 0x04	/* -j */
 #define CO_CMD 0x08	/* -- CMD ... */
@@ -30,6 +30,7 @@
 struct cli_opts {
 	const char *cmd;	/* subcommand name, for messages */
 	const char *path, *netns, *outer, *save_file, *output;
+	const char *container;	/* --container NAME|ID|ID-PREFIX */
 	enum mace_backend_kind backend;
 	enum mace_format format;
 	double duration;	/* seconds; 0: until stopped */
@@ -92,7 +93,12 @@ struct cli_writer {
 	uint64_t records;
 	char *buf;
 	size_t size;
+	bool named;		/* records carry their container's name, pod and namespace */
+	struct cli_name_cache *names;
 };
+/* The CSV header of w's records. */
+const char *cli_writer_header(const struct cli_writer *w);
+void cli_writer_free(struct cli_writer *w);
 void cli_writer_record(const struct mace_record *rec, void *ctx);
 /* Flushes; on EPIPE asks the loop to stop.  Returns 0 or -errno. */
 int cli_writer_flush(void *ctx);
@@ -106,8 +112,16 @@ int cli_stats_take(struct cli_stats *st, struct mace_session *s);
 void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f);
 void cli_stats_free(struct cli_stats *st);
 
-/* netns_name.c: "ctr1" (ip netns name), "pid 1234", or the inode */
+/* netns_name.c: container names, else "ctr1" (ip netns name), "pid 1234", or the inode */
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size);
+/* The process's resolver (made on first use, refreshed by a thread); NULL
+ * if it could not be made (said once). */
+struct mace_containers *cli_containers(void);
+/* 0 or -ENOENT (not known yet: asked again in the background). */
+int cli_container_of(uint32_t netns, struct mace_container *out);
+/* --container SPEC: the netns path of that container into netns (for
+ * --netns).  EXIT_OK, or EXIT_RUNTIME after saying why, with close matches. */
+int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size);
 
 /* Subcommands. */
 int cmd_record(int argc, char **argv);

@@ -95,13 +95,23 @@ void cli_counters_json(FILE *f, const struct mace_counters *c)
 struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
 				      mace_record_fn fn, void *ctx)
 {
+	static char ctr_netns[64];
 	struct mace_session *s;
 	struct mace_opts mo;
 
+	/* Asked each time: a restarted container keeps its name, not its netns. */
+	if (!replay_file && o->container &&
+	    cli_select_container(o->cmd, o->container, ctr_netns, sizeof(ctr_netns)))
+		return NULL;
 	cli_block_signals();
 	cli_fill_mace_opts(o, &mo);
 	mo.on_record = fn;
 	mo.ctx = ctx;
+	if (!replay_file) {
+		mo.containers = cli_containers();
+		if (o->container)
+			mo.netns = ctr_netns;
+	}
 	if (replay_file)
 		s = mace_session_replay(replay_file, &mo);
 	else

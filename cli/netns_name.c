@@ -1,104 +1,70 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Display names of network namespaces: the `ip netns` name when there is one,
- * else "pid N" of the lowest process in it, else the inode.  The public API
- * gives records only the netns inode, so the CLI resolves names itself.
+ * Names of network namespaces, for rows and records: the container's (or
+ * "pod/namespace" for Kubernetes), else the ip netns name, else "pid N" of
+ * the lowest process in it, else the inode.  One resolver per process; a
+ * thread of the library keeps it fresh, so a lookup never waits for a daemon.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
-#include "netns.h"
 
-struct ns_name {
-	uint32_t ino;
-	long pid;		/* the process named, 0 for an ip netns name */
-	char name[48];
-};
+#define REFRESH_MS 1000
 
-static struct ns_name *names;
-static unsigned int nnames, capnames;
-static time_t scanned;
+static struct mace_containers *ctrs;
+static bool failed;
 
-static void add(uint32_t ino, long pid, const char *name)
+struct mace_containers *cli_containers(void)
 {
-	unsigned int i;
+	struct mace_containers_opts o = MACE_CONTAINERS_OPTS_INIT;
 
-	for (i = 0; i < nnames; i++) {
-		if (names[i].ino != ino)
-			continue;
-		/* ip netns names before pids, and the lowest pid */
-		if (names[i].pid && pid && pid < names[i].pid) {
-			names[i].pid = pid;
-			snprintf(names[i].name, sizeof(names[i].name), "%s", name);
-		}
-		return;
+	if (ctrs || failed)
+		return ctrs;
+	o.refresh_ms = REFRESH_MS;
+	ctrs = mace_containers_new(&o);
+	if (!ctrs) {
+		/* names are cosmetic: rows fall back to the inode */
+		fprintf(stderr, "mace: naming containers: %s\n", strerror(errno));
+		failed = true;
 	}
-	if (nnames == capnames) {
-		unsigned int cap = capnames ? capnames * 2 : 32;
-		struct ns_name *n = realloc(names, cap * sizeof(*n));
-
-		if (!n)
-			return;	/* names are cosmetic: fall back to the inode */
-		names = n;
-		capnames = cap;
-	}
-	names[nnames].ino = ino;
-	names[nnames].pid = pid;
-	snprintf(names[nnames].name, sizeof(names[nnames].name), "%s", name);
-	nnames++;
+	return ctrs;
 }
 
-static int add_named(const char *path, const char *name, __u32 ino, void *arg)
+int cli_container_of(uint32_t netns, struct mace_container *out)
 {
-	add(ino, 0, name);
-	return 0;
-}
-
-static int add_pid(const char *pid, __u32 ino, void *arg)
-{
-	char label[48];
-
-	snprintf(label, sizeof(label), "pid %s", pid);
-	add(ino, atol(pid), label);
-	return 0;
-}
-
-static void scan(void)
-{
-	nnames = 0;
-	mace__netns_for_each_named(add_named, NULL);
-	mace__netns_for_each_pid(add_pid, NULL);
-	scanned = time(NULL);
-}
-
-static const char *lookup(uint32_t netns)
-{
-	for (unsigned int i = 0; i < nnames; i++)
-		if (names[i].ino == netns)
-			return names[i].name;
-	return NULL;
+	out->sz = sizeof(*out);
+	if (!cli_containers())
+		return -ENOENT;
+	return mace_containers_find(ctrs, netns, out);
 }
 
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size)
 {
-	bool fresh = !scanned || time(NULL) - scanned >= 2;
-	const char *name;
+	struct mace_container c;
 
-	/* Names older than 2 s are read again, and a miss always reads them
-	 * again: containers come and go, and a new netns may get a deleted
-	 * one's inode number.  Lookups are rare (a row appears or comes back). */
-	if (fresh)
-		scan();
-	name = lookup(netns);
-	if (!name && !fresh) {
-		scan();
-		name = lookup(netns);
-	}
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		snprintf(buf, size, "netns:%u", netns);
+	if (!cli_container_of(netns, &c))
+		return mace_container_label(&c, buf, size);
+	snprintf(buf, size, "netns:%u", netns);
 	return buf;
+}
+
+int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size)
+{
+	struct mace_container c = { .sz = sizeof(c) };
+	char err[1024];
+	int ret;
+
+	if (!cli_containers())
+		return EXIT_RUNTIME;
+	ret = mace_containers_select(ctrs, spec, &c, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "mace: %s: %s\n", cmd, err);
+		return EXIT_RUNTIME;
+	}
+	snprintf(netns, size, "/proc/%d/ns/net", c.pid);
+	fprintf(stderr, "mace: %s: container %s (%s %.12s), netns inode %u\n", cmd, c.name,
+		c.runtime, c.id, c.netns);
+	return EXIT_OK;
 }

@@ -65,8 +65,10 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 		goto out;
 	}
 	w.s = l.s;
+	/* names of now would be wrong for a replayed capture */
+	w.named = !replay_file;
 	if (k.w && o->format == MACE_FORMAT_CSV)
-		fputs(mace_csv_header(), w.f);
+		fputs(cli_writer_header(&w), w.f);
 	l.o = o;
 	l.after_poll = flush;
 	l.ctx = &k;
@@ -101,6 +103,7 @@ out:
 		rc = EXIT_RUNTIME;
 	}
 	free(w.buf);
+	cli_writer_free(&w);
 	return rc;
 }
 

@@ -187,6 +187,15 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FI
 	char name[64];
 
 	qsort(st->g, st->n, sizeof(*st->g), cmp_group);
+	/* a container started late in the run may not be named yet: ask now */
+	for (i = 0; i < st->n; i++) {
+		struct mace_container ct;
+
+		if (cli_container_of(st->g[i].netns, &ct) && cli_containers()) {
+			mace_containers_refresh(cli_containers());
+			break;
+		}
+	}
 	several = st->n && st->g[0].netns != st->g[st->n - 1].netns;
 	mace_session_counters(s, &c);
 	c.user_drops += st->dropped;

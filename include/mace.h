@@ -155,8 +155,16 @@ const char *mace_csv_header(void);
  * length written (snprintf-like: may exceed size) or a negative errno. */
 int mace_record_format(const struct mace_record *rec, const char *path_name,
 		       enum mace_format fmt, char *buf, size_t size);
-/* Parses a line written by mace_record_format back; path name copied to
- * path_name.  Returns 0 or -EINVAL. */
+/* The same with the container's name, pod and namespace (struct
+ * mace_container, below): three more CSV columns, "container" and, when
+ * known, "pod" and "namespace" JSON fields.  ct NULL: mace_record_format. */
+struct mace_container;
+const char *mace_csv_header_container(void);
+int mace_record_format_container(const struct mace_record *rec, const char *path_name,
+				 const struct mace_container *ct, enum mace_format fmt,
+				 char *buf, size_t size);
+/* Parses a line written by either back (the container's columns ignored);
+ * path name copied to path_name.  Returns 0 or -EINVAL. */
 int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
 		      char *path_name, size_t path_size);
 
@@ -183,6 +191,9 @@ struct mace_opts {
 	 * not called; read them with mace_session_hists).  Kept in the kernel
 	 * when it correlates: no record per packet crosses to user space. */
 	bool aggregate;
+	/* Names the bound container netns in messages (a container leaving,
+	 * mace_session_describe); NULL: ip netns names or pids. */
+	struct mace_containers *containers;
 };
 #define MACE_OPTS_INIT { .sz = sizeof(struct mace_opts) }
 

@@ -173,7 +173,7 @@ static int build(struct mace_containers *m, struct snapshot *s)
 	return 0;
 }
 
-int mace_containers_refresh(struct mace_containers *m)
+MACE_EXPORT int mace_containers_refresh(struct mace_containers *m)
 {
 	struct snapshot next = { 0 }, old;
 	int ret;
@@ -225,7 +225,8 @@ static void *refresher(void *arg)
 	return NULL;
 }
 
-struct mace_containers *mace_containers_new(const struct mace_containers_opts *opts)
+MACE_EXPORT struct mace_containers *
+mace_containers_new(const struct mace_containers_opts *opts)
 {
 	struct mace_containers_opts o = MACE_CONTAINERS_OPTS_INIT;
 	const char *sock[2];
@@ -287,7 +288,8 @@ static void copy_out(const struct mace_container *c, struct mace_container *out)
 	       sz > sizeof(out->sz) ? sz - sizeof(out->sz) : 0);
 }
 
-int mace_containers_find(struct mace_containers *m, uint32_t netns, struct mace_container *out)
+MACE_EXPORT int mace_containers_find(struct mace_containers *m, uint32_t netns,
+				     struct mace_container *out)
 {
 	const struct mace_container *c;
 	int ret = -ENOENT;
@@ -308,7 +310,8 @@ int mace_containers_find(struct mace_containers *m, uint32_t netns, struct mace_
 	return ret;
 }
 
-const char *mace_container_label(const struct mace_container *c, char *buf, size_t size)
+MACE_EXPORT const char *mace_container_label(const struct mace_container *c, char *buf,
+					     size_t size)
 {
 	if (c->pod[0] && c->pod_namespace[0])
 		snprintf(buf, size, "%s/%s", c->pod, c->pod_namespace);
@@ -336,7 +339,7 @@ static void list_names(char *err, size_t errlen, const struct mace_container *co
 	}
 }
 
-int mace_containers_select(struct mace_containers *m, const char *spec,
+MACE_EXPORT int mace_containers_select(struct mace_containers *m, const char *spec,
 			   struct mace_container *out, char *err, size_t errlen)
 {
 	const struct mace_container *hits[8], *close[8];
@@ -393,7 +396,23 @@ int mace_containers_select(struct mace_containers *m, const char *spec,
 	return ret;
 }
 
-void mace_containers_free(struct mace_containers *m)
+void mace_binding_name_containers(struct mace_binding *b, struct mace_containers *m)
+{
+	for (unsigned int i = 0; i < b->ndev; i++) {
+		struct mace_bound_dev *d = &b->dev[i];
+		struct mace_container c = { .sz = sizeof(c) };
+		char label[sizeof(c.pod) + sizeof(c.pod_namespace)];
+
+		if (d->role != MACE_ROLE_CONTAINER || mace_containers_find(m, d->netns, &c) ||
+		    !c.id[0])
+			continue;
+		mace_container_label(&c, label, sizeof(label));
+		snprintf(d->netns_name, sizeof(d->netns_name), "%.*s",
+			 (int)sizeof(d->netns_name) - 1, label);
+	}
+}
+
+MACE_EXPORT void mace_containers_free(struct mace_containers *m)
 {
 	if (!m)
 		return;

@@ -19,6 +19,7 @@
 #include "mace_int.h"
 
 #define NFIELDS 16
+#define NCONTAINER 3		/* container,pod,namespace (mace_record_format_container) */
 static const char *const field_names[NFIELDS] = {
 	"ts_ns", "netns", "dir", "path", "latency_ns", "segments", "proto", "src",
 	"dst", "id", "sport", "dport", "seq", "len", "cpu_start", "cpu_end",
@@ -165,8 +166,55 @@ static void put_json_str(struct out *o, const char *p)
 
 #define PUT_LIT(o, s) put_mem(o, s, sizeof(s) - 1)
 
+/* The container's columns (CSV) or fields (JSON; pod and namespace only
+ * when known), before the end of the line. */
+static void put_container(struct out *o, const struct mace_container *ct, bool json)
+{
+	char name[sizeof(ct->name)], pod[sizeof(ct->pod)], ns[sizeof(ct->pod_namespace)];
+
+	/* only what the caller's struct holds */
+	snprintf(name, sizeof(name), "%s", ct->sz >= offsetof(struct mace_container, image) ?
+		 ct->name : "");
+	snprintf(pod, sizeof(pod), "%s", ct->sz >= offsetof(struct mace_container, pod_namespace) ?
+		 ct->pod : "");
+	snprintf(ns, sizeof(ns), "%s", ct->sz >= offsetof(struct mace_container, pod_container) ?
+		 ct->pod_namespace : "");
+	if (!json) {
+		const char *v[] = { name, pod, ns };
+
+		for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+			put_ch(o, ',');
+			put_csv_path(o, v[i]);
+		}
+		return;
+	}
+	PUT_LIT(o, ",\"container\":");
+	put_json_str(o, name);
+	if (*pod) {
+		PUT_LIT(o, ",\"pod\":");
+		put_json_str(o, pod);
+	}
+	if (*ns) {
+		PUT_LIT(o, ",\"namespace\":");
+		put_json_str(o, ns);
+	}
+}
+
+MACE_EXPORT const char *mace_csv_header_container(void)
+{
+	return "ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,"
+	       "cpu_start,cpu_end,container,pod,namespace\n";
+}
+
 MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *path_name,
 				   enum mace_format fmt, char *buf, size_t size)
+{
+	return mace_record_format_container(rec, path_name, NULL, fmt, buf, size);
+}
+
+MACE_EXPORT int mace_record_format_container(const struct mace_record *rec, const char *path_name,
+					     const struct mace_container *ct,
+					     enum mace_format fmt, char *buf, size_t size)
 {
 	struct out o = { buf, size, 0 };
 	bool json = fmt == MACE_FORMAT_JSON;
@@ -248,6 +296,8 @@ MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *pa
 		put_u64(&o, r->cpu_start);
 		PUT_LIT(&o, ",\"cpu_end\":");
 		put_u64(&o, r->cpu_end);
+		if (ct)
+			put_container(&o, ct, true);
 		PUT_LIT(&o, "}\n");
 	} else {
 		const uint64_t tail[] = { r->id, r->sport, r->dport, r->seq, r->len,
@@ -257,6 +307,8 @@ MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *pa
 			put_ch(&o, ',');
 			put_u64(&o, tail[i]);
 		}
+		if (ct)
+			put_container(&o, ct, false);
 		put_ch(&o, '\n');
 	}
 	return o.len > INT_MAX ? -EOVERFLOW : (int)o.len;
@@ -415,9 +467,11 @@ static int split_csv(const char *line, struct field *f, char *scratch, size_t sc
 	for (;;) {
 		struct field *cur;
 
-		if (n == NFIELDS)
+		if (n == NFIELDS + NCONTAINER)
 			return -EINVAL;
-		cur = &f[n++];
+		/* the container's columns are not part of a record */
+		cur = n < NFIELDS ? &f[n] : &f[NFIELDS];
+		n++;
 		cur->nseg = -1;
 		if (*p == '"') {
 			cur->s = scratch + used;
@@ -457,7 +511,7 @@ static int split_csv(const char *line, struct field *f, char *scratch, size_t sc
 			return -EINVAL;
 		break;
 	}
-	if (n != NFIELDS)
+	if (n != NFIELDS && n != NFIELDS + NCONTAINER)
 		return -EINVAL;
 	return split_segs(&f[F_SEGS]);
 }
@@ -624,7 +678,7 @@ static int split_json(const char *line, struct field *f, char *scratch, size_t c
 MACE_EXPORT int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
 				  char *path_name, size_t path_size)
 {
-	struct field f[NFIELDS];
+	struct field f[NFIELDS + 1];	/* + one for the container columns, unused */
 	struct mace_record r = { .sz = sizeof(r) };
 	char scratch[1024];
 	int err;

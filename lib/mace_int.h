@@ -155,6 +155,8 @@ void mace__binding_drop(struct mace_binding *b, unsigned int i);
 /* Removes every device of container netns (its own and those serving it
  * only).  Returns how many went. */
 unsigned int mace__binding_drop_container(struct mace_binding *b, __u32 netns);
+/* Names the container devices' netns as m knows them (container.c). */
+void mace__binding_name_containers(struct mace_binding *b, struct mace_containers *m);
 /* How many container netns are bound. */
 unsigned int mace__binding_containers(const struct mace_binding *b);
 /* A non-blocking rtnetlink socket in the netns with inode ino (the current

@@ -387,6 +387,8 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 		mace_err("%s", err[0] ? err : strerror(-ret));
 		goto fail;
 	}
+	if (s->opts.containers)
+		mace_binding_name_containers(&s->binding, s->opts.containers);
 	ret = choose_backend(s);
 	if (!ret)
 		ret = open_watch(s);
