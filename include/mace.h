@@ -156,8 +156,8 @@ const char *mace_csv_header(void);
 int mace_record_format(const struct mace_record *rec, const char *path_name,
 		       enum mace_format fmt, char *buf, size_t size);
 /* The same with the container's name, pod and namespace (struct
- * mace_container, below): three more CSV columns, "container" and, when
- * known, "pod" and "namespace" JSON fields.  ct NULL: mace_record_format. */
+ * mace_container, below): three more CSV columns or JSON fields, "container",
+ * "pod" and "namespace" ("" if unknown).  ct NULL: mace_record_format. */
 struct mace_container;
 const char *mace_csv_header_container(void);
 int mace_record_format_container(const struct mace_record *rec, const char *path_name,

@@ -166,8 +166,7 @@ static void put_json_str(struct out *o, const char *p)
 
 #define PUT_LIT(o, s) put_mem(o, s, sizeof(s) - 1)
 
-/* The container's columns (CSV) or fields (JSON; pod and namespace only
- * when known), before the end of the line. */
+/* The container's columns (CSV) or fields (JSON), before the end of the line. */
 static void put_container(struct out *o, const struct mace_container *ct, bool json)
 {
 	char name[sizeof(ct->name)], pod[sizeof(ct->pod)], ns[sizeof(ct->pod_namespace)];
@@ -188,16 +187,13 @@ static void put_container(struct out *o, const struct mace_container *ct, bool j
 		}
 		return;
 	}
+	/* every field always, as in CSV: "" when not a Kubernetes container */
 	PUT_LIT(o, ",\"container\":");
 	put_json_str(o, name);
-	if (*pod) {
-		PUT_LIT(o, ",\"pod\":");
-		put_json_str(o, pod);
-	}
-	if (*ns) {
-		PUT_LIT(o, ",\"namespace\":");
-		put_json_str(o, ns);
-	}
+	PUT_LIT(o, ",\"pod\":");
+	put_json_str(o, pod);
+	PUT_LIT(o, ",\"namespace\":");
+	put_json_str(o, ns);
 }
 
 MACE_EXPORT const char *mace_csv_header_container(void)
