@@ -320,11 +320,39 @@ MACE_EXPORT const char *mace_container_label(const struct mace_container *c, cha
 	return buf;
 }
 
-/* Close to spec: shares its first three characters, or contains it. */
+/* Edits (insert, delete, replace) from a to b, up to 64 characters each. */
+static unsigned int distance(const char *a, const char *b)
+{
+	unsigned int row[65], la = strlen(a), lb = strlen(b);
+
+	if (la > 64 || lb > 64)
+		return ~0u;
+	for (unsigned int j = 0; j <= lb; j++)
+		row[j] = j;
+	for (unsigned int i = 1; i <= la; i++) {
+		unsigned int diag = row[0];
+
+		row[0] = i;
+		for (unsigned int j = 1; j <= lb; j++) {
+			unsigned int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Close to spec: a typo away (one edit in three characters), or containing it. */
 static bool close_to(const char *name, const char *spec)
 {
-	return (*name && !strncmp(name, spec, 3)) || strstr(name, spec) ||
-	       (strlen(name) >= 3 && strstr(spec, name));
+	size_t n = strlen(spec);
+
+	return *name && (strstr(name, spec) || distance(name, spec) <= (n < 3 ? 1 : n / 3));
 }
 
 static void list_names(char *err, size_t errlen, const struct mace_container *const *v,

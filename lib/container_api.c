@@ -30,7 +30,7 @@ struct ctr_api {
 	size_t len, cap;
 	bool said;		/* an error was said: say the next only after a success */
 	struct ctr_api_entry *v, *old;
-	unsigned int n, cap_v, nold;
+	unsigned int n, cap_v, nold, cap_old;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -240,6 +240,9 @@ int ctr_api_list(struct ctr_api *a, const struct ctr_api_entry **out, unsigned i
 	a->nold = a->n;
 	a->v = t;
 	a->n = 0;
+	n = a->cap_old;
+	a->cap_old = a->cap_v;
+	a->cap_v = (unsigned int)n;
 	n = json_object_array_length(j);
 	if (n > a->cap_v) {
 		t = realloc(a->v, n * sizeof(*t));

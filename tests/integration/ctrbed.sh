@@ -66,6 +66,23 @@ ctrbed_docker_up() {
 	$CB_DOCKER import "$CB_DIR/rootfs.tar" mace-busybox:1 >/dev/null
 }
 
+# ctrbed_run docker|podman NAME [ARGS...] IMAGE-ARGS: a container pinging
+# the remote every 0.2 s, with podman's flags (it drops NET_RAW, and its
+# default ulimits are too high for this machine).  Podman's netns file is
+# noted for ctrbed_down.
+ctrbed_run() {
+	rt=$1 name=$2
+	shift 2
+	if [ "$rt" = docker ]; then
+		$CB_DOCKER run -d --name "$name" "$@" mace-busybox:1 ping -i 0.2 "$CB_REMOTE_IP"
+	else
+		$CB_PODMAN run -d --name "$name" --cap-add NET_RAW --ulimit nofile=4096:4096 \
+			--ulimit nproc=4096:4096 "$@" mace-busybox:1 ping -i 0.2 "$CB_REMOTE_IP" &&
+		$CB_PODMAN inspect -f '{{.NetworkSettings.SandboxKey}}' "$name" \
+			>>"$CB_DIR/podman-netns"
+	fi
+}
+
 ctrbed_podman_up() {
 	p=$CB_DIR/podman
 	mkdir -p "$p/root" "$p/run"
@@ -87,6 +104,9 @@ ctrbed_down() {
 	if [ -n "${CB_PODMAN:-}" ]; then
 		$CB_PODMAN rm -f -a -t 0 >/dev/null 2>&1
 		[ -n "${CB_PODMAN_PID:-}" ] && kill "$CB_PODMAN_PID" 2>/dev/null
+		while read -r ns; do
+			[ -e "$ns" ] && ip netns del "${ns##*/}" 2>/dev/null
+		done <"$CB_DIR/podman-netns" 2>/dev/null
 	fi
 	if [ -n "${CB_DOCKERD_PID:-}" ]; then
 		kill "$CB_DOCKERD_PID" 2>/dev/null
