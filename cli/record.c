@@ -65,8 +65,8 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 		goto out;
 	}
 	w.s = l.s;
-	/* names of now would be wrong for a replayed capture */
-	w.named = !replay_file;
+	/* a replay names the netns as they are known now */
+	w.named = true;
 	if (k.w && o->format == MACE_FORMAT_CSV)
 		fputs(cli_writer_header(&w), w.f);
 	l.o = o;
