@@ -295,7 +295,7 @@ int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe
  * its ip netns name, else a process in it.  Never asked on the packet path.
  */
 struct mace_container {
-	size_t sz;		/* set by the caller: sizeof(struct mace_container) */
+	size_t sz;		/* see "ABI" above */
 	uint32_t netns;		/* inode of its netns */
 	int32_t pid;		/* a process in it (lowest seen); 0 if none */
 	char runtime[16];	/* "docker", "podman", "containerd", "cri-o",
@@ -310,7 +310,7 @@ struct mace_container {
 };
 
 struct mace_containers_opts {
-	size_t sz;		/* sizeof(struct mace_containers_opts) */
+	size_t sz;		/* sizeof(struct mace_containers_opts): see "ABI" above */
 	/* NULL: $DOCKER_HOST (unix://PATH), else /run/docker.sock; "": not asked */
 	const char *docker_socket;
 	/* NULL: $CONTAINER_HOST (unix://PATH), else /run/podman/podman.sock; "": not asked */

@@ -71,7 +71,7 @@ static bool component_id(const char *c, size_t n, const char *parent, size_t pn,
 	return true;
 }
 
-int mace_cgroup_parse_line(const char *line, struct mace_cgroup_id *out)
+int mace__cgroup_parse_line(const char *line, struct mace_cgroup_id *out)
 {
 	const char *path, *c, *end, *parent = "";
 	size_t pn = 0;
@@ -103,7 +103,7 @@ int mace_cgroup_parse_line(const char *line, struct mace_cgroup_id *out)
 	return found ? 0 : -ENOENT;
 }
 
-int mace_cgroup_of_pid(int pid, struct mace_cgroup_id *out)
+int mace__cgroup_of_pid(int pid, struct mace_cgroup_id *out)
 {
 	char file[64], line[1024];
 	int ret = -ENOENT;
@@ -114,7 +114,7 @@ int mace_cgroup_of_pid(int pid, struct mace_cgroup_id *out)
 	if (!f)
 		return -errno;
 	while (ret && fgets(line, sizeof(line), f))
-		ret = mace_cgroup_parse_line(line, out);
+		ret = mace__cgroup_parse_line(line, out);
 	fclose(f);
 	return ret;
 }

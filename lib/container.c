@@ -107,7 +107,7 @@ static int api_entries(struct snapshot *s, struct ctr_api *api)
 {
 	const struct ctr_api_entry *v;
 	unsigned int n;
-	int ret = ctr_api_list(api, &v, &n);
+	int ret = mace__ctr_api_list(api, &v, &n);
 
 	for (unsigned int i = 0; i < n; i++) {
 		char p[64];
@@ -123,7 +123,7 @@ static int api_entries(struct snapshot *s, struct ctr_api *api)
 		/* containers sharing a netns (a pod): the first named keeps it */
 		if (c->id[0])
 			continue;
-		snprintf(c->runtime, sizeof(c->runtime), "%s", ctr_api_runtime(api));
+		snprintf(c->runtime, sizeof(c->runtime), "%s", mace__ctr_api_runtime(api));
 		snprintf(c->id, sizeof(c->id), "%s", v[i].id);
 		snprintf(c->name, sizeof(c->name), "%s", v[i].name);
 		snprintf(c->image, sizeof(c->image), "%s", v[i].image);
@@ -151,16 +151,16 @@ static int build(struct mace_containers *m, struct snapshot *s)
 		if (ret == -ENOMEM)
 			return ret;
 	}
-	ret = netns_for_each_named(add_named, s);
+	ret = mace__netns_for_each_named(add_named, s);
 	if (!ret)
-		ret = netns_for_each_pid(add_pid, s);
+		ret = mace__netns_for_each_pid(add_pid, s);
 	if (ret)
 		return ret;
 	for (unsigned int i = 0; i < s->n; i++) {
 		struct mace_container *c = &s->v[i];
 		struct mace_cgroup_id cg;
 
-		if (c->id[0] || !c->pid || mace_cgroup_of_pid(c->pid, &cg))
+		if (c->id[0] || !c->pid || mace__cgroup_of_pid(c->pid, &cg))
 			continue;
 		snprintf(c->runtime, sizeof(c->runtime), "%s", cg.runtime);
 		snprintf(c->id, sizeof(c->id), "%s", cg.id);
@@ -228,19 +228,15 @@ static void *refresher(void *arg)
 MACE_EXPORT struct mace_containers *
 mace_containers_new(const struct mace_containers_opts *opts)
 {
-	struct mace_containers_opts o = MACE_CONTAINERS_OPTS_INIT;
+	struct mace_containers_opts o;
 	const char *sock[2];
 	static const char *const runtime[2] = { "docker", "podman" };
 	struct mace_containers *m;
 	int ret;
 
-	if (opts) {
-		if (opts->sz < offsetof(struct mace_containers_opts, refresh_ms) +
-		    sizeof(opts->refresh_ms)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		o = *opts;
+	if (MACE_ABI_IN(mace_containers_opts, &o, opts)) {
+		errno = EINVAL;
+		return NULL;
 	}
 	m = calloc(1, sizeof(*m));
 	if (!m)
@@ -253,7 +249,7 @@ mace_containers_new(const struct mace_containers_opts *opts)
 	for (unsigned int i = 0; i < 2; i++) {
 		if (!*sock[i])
 			continue;
-		m->api[i] = ctr_api_new(runtime[i], sock[i],
+		m->api[i] = mace__ctr_api_new(runtime[i], sock[i],
 					o.timeout_ms ? o.timeout_ms : DEFAULT_TIMEOUT_MS);
 		if (!m->api[i])
 			goto fail;
@@ -280,12 +276,9 @@ fail:
 	return NULL;
 }
 
-static void copy_out(const struct mace_container *c, struct mace_container *out)
+static int copy_out(const struct mace_container *c, struct mace_container *out)
 {
-	size_t sz = out->sz < sizeof(*c) ? out->sz : sizeof(*c);
-
-	memcpy((char *)out + sizeof(out->sz), (const char *)c + sizeof(c->sz),
-	       sz > sizeof(out->sz) ? sz - sizeof(out->sz) : 0);
+	return MACE_ABI_OUT(mace_container, out, c);
 }
 
 MACE_EXPORT int mace_containers_find(struct mace_containers *m, uint32_t netns,
@@ -294,13 +287,12 @@ MACE_EXPORT int mace_containers_find(struct mace_containers *m, uint32_t netns,
 	const struct mace_container *c;
 	int ret = -ENOENT;
 
-	if (!m || !out || out->sz < sizeof(out->sz))
+	if (!m || !out)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	c = snap_get(&m->snap, netns);
 	if (c) {
-		copy_out(c, out);
-		ret = 0;
+		ret = copy_out(c, out);
 	} else if (m->thread) {
 		/* a new netns: look again now, off this thread */
 		m->wanted = true;
@@ -375,7 +367,7 @@ MACE_EXPORT int mace_containers_select(struct mace_containers *m, const char *sp
 	size_t slen = spec ? strlen(spec) : 0;
 	int ret = 0;
 
-	if (!m || !out || !spec || out->sz < sizeof(out->sz) || (!err && errlen))
+	if (!m || !out || !spec || (!err && errlen))
 		return -EINVAL;
 	if (errlen)
 		err[0] = '\0';
@@ -404,7 +396,7 @@ MACE_EXPORT int mace_containers_select(struct mace_containers *m, const char *sp
 		}
 	}
 	if (nhits == 1) {
-		copy_out(hits[0], out);
+		ret = copy_out(hits[0], out);
 	} else if (nhits > 1) {
 		ret = -EEXIST;
 		if (errlen) {
@@ -424,7 +416,7 @@ MACE_EXPORT int mace_containers_select(struct mace_containers *m, const char *sp
 	return ret;
 }
 
-void mace_binding_name_containers(struct mace_binding *b, struct mace_containers *m)
+void mace__binding_name_containers(struct mace_binding *b, struct mace_containers *m)
 {
 	for (unsigned int i = 0; i < b->ndev; i++) {
 		struct mace_bound_dev *d = &b->dev[i];
@@ -452,7 +444,7 @@ MACE_EXPORT void mace_containers_free(struct mace_containers *m)
 		pthread_join(m->tid, NULL);
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(m->api); i++)
-		ctr_api_free(m->api[i]);
+		mace__ctr_api_free(m->api[i]);
 	pthread_mutex_destroy(&m->refresh_lock);
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->cond);

@@ -16,9 +16,9 @@ struct mace_cgroup_id {
 	char id[72];
 };
 /* One line of /proc/PID/cgroup.  0, -ENOENT (no container there) or -EINVAL. */
-int mace_cgroup_parse_line(const char *line, struct mace_cgroup_id *out);
+int mace__cgroup_parse_line(const char *line, struct mace_cgroup_id *out);
 /* The first line of /proc/PID/cgroup naming a container.  0 or -errno. */
-int mace_cgroup_of_pid(int pid, struct mace_cgroup_id *out);
+int mace__cgroup_of_pid(int pid, struct mace_cgroup_id *out);
 
 /* container_api.c: one runtime's Engine API over its unix socket */
 struct ctr_api;
@@ -30,14 +30,14 @@ struct ctr_api_entry {
 	int pid;
 };
 /* runtime: "docker" or "podman".  socket: its unix socket path. */
-struct ctr_api *ctr_api_new(const char *runtime, const char *socket, unsigned int timeout_ms);
+struct ctr_api *mace__ctr_api_new(const char *runtime, const char *socket, unsigned int timeout_ms);
 /*
  * The running containers with their pids (inspected once per ID and pid).
  * -ENOENT/-ECONNREFUSED if nobody is there (quiet), other -errno after
  * saying why once.  *v is owned by api, valid until the next call.
  */
-int ctr_api_list(struct ctr_api *api, const struct ctr_api_entry **v, unsigned int *n);
-const char *ctr_api_runtime(const struct ctr_api *api);
-void ctr_api_free(struct ctr_api *api);
+int mace__ctr_api_list(struct ctr_api *api, const struct ctr_api_entry **v, unsigned int *n);
+const char *mace__ctr_api_runtime(const struct ctr_api *api);
+void mace__ctr_api_free(struct ctr_api *api);
 
 #endif

@@ -66,7 +66,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	return len;
 }
 
-struct ctr_api *ctr_api_new(const char *runtime, const char *socket, unsigned int timeout_ms)
+struct ctr_api *mace__ctr_api_new(const char *runtime, const char *socket, unsigned int timeout_ms)
 {
 	struct ctr_api *a;
 
@@ -82,7 +82,7 @@ struct ctr_api *ctr_api_new(const char *runtime, const char *socket, unsigned in
 	a->socket = strdup(socket);
 	a->curl = curl_easy_init();
 	if (!a->socket || !a->curl) {
-		ctr_api_free(a);
+		mace__ctr_api_free(a);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -96,7 +96,7 @@ struct ctr_api *ctr_api_new(const char *runtime, const char *socket, unsigned in
 	return a;
 }
 
-const char *ctr_api_runtime(const struct ctr_api *a)
+const char *mace__ctr_api_runtime(const struct ctr_api *a)
 {
 	return a->runtime;
 }
@@ -214,7 +214,7 @@ static void fill(struct ctr_api_entry *e, json_object *c)
 		 str(labels, "io.kubernetes.container.name"));
 }
 
-int ctr_api_list(struct ctr_api *a, const struct ctr_api_entry **out, unsigned int *nout)
+int mace__ctr_api_list(struct ctr_api *a, const struct ctr_api_entry **out, unsigned int *nout)
 {
 	struct ctr_api_entry *t;
 	json_object *j;
@@ -279,7 +279,7 @@ int ctr_api_list(struct ctr_api *a, const struct ctr_api_entry **out, unsigned i
 	return ret;
 }
 
-void ctr_api_free(struct ctr_api *a)
+void mace__ctr_api_free(struct ctr_api *a)
 {
 	if (!a)
 		return;

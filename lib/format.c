@@ -169,18 +169,9 @@ static void put_json_str(struct out *o, const char *p)
 /* The container's columns (CSV) or fields (JSON), before the end of the line. */
 static void put_container(struct out *o, const struct mace_container *ct, bool json)
 {
-	char name[sizeof(ct->name)], pod[sizeof(ct->pod)], ns[sizeof(ct->pod_namespace)];
+	const char *v[] = { ct->name, ct->pod, ct->pod_namespace };
 
-	/* only what the caller's struct holds */
-	snprintf(name, sizeof(name), "%s", ct->sz >= offsetof(struct mace_container, image) ?
-		 ct->name : "");
-	snprintf(pod, sizeof(pod), "%s", ct->sz >= offsetof(struct mace_container, pod_namespace) ?
-		 ct->pod : "");
-	snprintf(ns, sizeof(ns), "%s", ct->sz >= offsetof(struct mace_container, pod_container) ?
-		 ct->pod_namespace : "");
 	if (!json) {
-		const char *v[] = { name, pod, ns };
-
 		for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 			put_ch(o, ',');
 			put_csv_path(o, v[i]);
@@ -189,11 +180,11 @@ static void put_container(struct out *o, const struct mace_container *ct, bool j
 	}
 	/* every field always, as in CSV: "" when not a Kubernetes container */
 	PUT_LIT(o, ",\"container\":");
-	put_json_str(o, name);
+	put_json_str(o, v[0]);
 	PUT_LIT(o, ",\"pod\":");
-	put_json_str(o, pod);
+	put_json_str(o, v[1]);
 	PUT_LIT(o, ",\"namespace\":");
-	put_json_str(o, ns);
+	put_json_str(o, v[2]);
 }
 
 MACE_EXPORT const char *mace_csv_header_container(void)
@@ -216,10 +207,16 @@ MACE_EXPORT int mace_record_format_container(const struct mace_record *rec, cons
 	bool json = fmt == MACE_FORMAT_JSON;
 	struct mace_record copy;
 	const struct mace_record *r = &copy;
+	struct mace_container ct_copy;
 
 	if (!rec || MACE_ABI_IN(mace_record, &copy, rec) || (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
 	    r->nseg > MACE_MAX_SEGMENTS)
 		return -EINVAL;
+	/* a caller's struct of another size: what it lacks is "" */
+	if (ct && MACE_ABI_IN(mace_container, &ct_copy, ct))
+		return -EINVAL;
+	if (ct)
+		ct = &ct_copy;
 	if (!path_name)
 		path_name = "";
 	if (size)

@@ -388,7 +388,7 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 		goto fail;
 	}
 	if (s->opts.containers)
-		mace_binding_name_containers(&s->binding, s->opts.containers);
+		mace__binding_name_containers(&s->binding, s->opts.containers);
 	ret = choose_backend(s);
 	if (!ret)
 		ret = open_watch(s);

@@ -20,7 +20,7 @@ static struct mace_cgroup_id cg;
 
 static int parse(const char *line)
 {
-	return mace_cgroup_parse_line(line, &cg);
+	return mace__cgroup_parse_line(line, &cg);
 }
 
 /* Lines as dockerd 20.10 wrote them here (cgroup v1, cgroupfs driver), and

@@ -82,7 +82,7 @@ TEST(json_exact_text)
  * fields, and both read back as the record itself. */
 TEST(container_columns)
 {
-	struct mace_record r = sample(), p;
+	struct mace_record r = sample(), p = { .sz = sizeof(p) };
 	struct mace_container ct = { .sz = sizeof(ct) };
 	char line[1024], back[64];
 
