@@ -507,10 +507,16 @@ out:
  * be found and requires nothing (for describing a netns).
  */
 int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
-	      struct mace_binding *out, char *err, size_t errlen)
+	       struct mace_binding *out, char *err, size_t errlen)
+{
+	return mace__bind_also(netns_spec, outer_spec, roles, 0, out, err, errlen);
+}
+
+int mace__bind_also(const char *netns_spec, const char *outer_spec, __u32 roles, __u32 also,
+		    struct mace_binding *out, char *err, size_t errlen)
 {
 	struct ctx c = {
-		.want = roles ? roles : ~0u,
+		.want = roles ? roles | also : ~0u,
 		.need = roles,
 		.out = out,
 		.err = err,

@@ -144,6 +144,9 @@ struct mace_binding {
  * on error writes a message naming what was wrong to err. */
 int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
 	       struct mace_binding *out, char *err, size_t errlen);
+/* The same, also binding the roles also where they are found (not needed). */
+int mace__bind_also(const char *netns_spec, const char *outer_spec, __u32 roles, __u32 also,
+		    struct mace_binding *out, char *err, size_t errlen);
 /* The bound device of an event, or NULL. */
 const struct mace_bound_dev *mace__binding_find(const struct mace_binding *b, __u32 netns,
 						__u32 ifindex);

@@ -70,6 +70,28 @@ for n in $NAMES $PODS; do
 done
 if [ $ok = 1 ]; then pass containers_stat; else fail containers_stat "rows: $rows"; fi
 
+# ftrace, every container's device being eth0: bound on the host-side veths,
+# said, and still per container; a path with no such stand-in is refused.
+mace_in stat -b ftrace -j -d 2 >"$W/ft.json" 2>"$W/ft.err"
+rows=$(jq -r '.netns[] | select(.count > 0) | .name' "$W/ft.json" | sort -u | tr '\n' ' ')
+ok=1
+for n in $NAMES $PODS; do
+	case " $rows" in *" $n "*) ;; *) ok=0 ;; esac
+done
+if [ $ok = 1 ] && grep -q "bound on the host-side veths.*no longer in the measured interval" \
+	"$W/ft.err"; then
+	pass containers_ftrace_host_veth
+else
+	fail containers_ftrace_host_veth "rows: $rows; $(head -2 "$W/ft.err" | tr '\n' ' ')"
+fi
+mace_in stat -b ftrace -p max-dev -d 1 >/dev/null 2>"$W/ftmax.err"
+rc=$?
+if [ $rc = 1 ] && grep -q "'eth0' is bound twice" "$W/ftmax.err"; then
+	pass containers_ftrace_refusal
+else
+	fail containers_ftrace_refusal "exit $rc: $(tail -1 "$W/ftmax.err")"
+fi
+
 # --container by name and by ID prefix: that container's packets only.
 for sel in docker:dw1:name podman:pw2:id; do
 	rt=${sel%%:*} n=${sel#*:} how=${n#*:} n=${n%%:*}
