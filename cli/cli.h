@@ -62,6 +62,25 @@ struct cli_loop {
 	int (*after_poll)(void *ctx);
 	void *ctx;
 	bool progress;		/* once a second on stderr (only if a terminal) */
+	/* Following (no --netns, no --container): containers that come are
+	 * picked up by a new session taking over at a cut time; the records
+	 * go to on_record(rec, record_ctx) as in the first session's. */
+	bool follow;
+	mace_record_fn on_record;
+	void *record_ctx;
+	/* The records of the current and the replaced session, cut at the
+	 * time of the handover (mace_session_set_window does it for
+	 * aggregating sessions); win[cur] is the current session's. */
+	struct cli_window {
+		mace_record_fn fn;
+		void *ctx;
+		uint64_t lo, hi;
+	} win[2];
+	int cur;
+	/* Called with each session replaced, before it is freed (histograms
+	 * to take); its counters are added to carried. */
+	int (*retire)(struct mace_session *old, void *ctx);
+	struct mace_counters carried;
 	const uint64_t *nrecords; /* the caller's record count, for progress; NULL: the session's */
 	/* results */
 	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
@@ -80,6 +99,13 @@ struct mace_session *cli_session_open(const struct cli_opts *o, const char *repl
  * Returns 0 or EXIT_RUNTIME (reported). */
 int cli_loop_run(struct cli_loop *l);
 void cli_print_counters(FILE *f, const struct mace_counters *c);
+/* A session's records within [w->lo, w->hi) to w->fn (ctx: the window). */
+void cli_window_record(const struct mace_record *rec, void *ctx);
+/* into += c, field by field. */
+void cli_counters_add(struct mace_counters *into, const struct mace_counters *c);
+/* The current netns's interfaces, hashed: a container whose veth peer is
+ * here cannot come or go without changing it. */
+uint64_t cli_interfaces_signature(void);
 void cli_counters_json(FILE *f, const struct mace_counters *c);
 
 /* output.c */
@@ -109,7 +135,9 @@ struct cli_stats *cli_stats_new(void);
 void cli_stats_record(const struct mace_record *rec, void *ctx);
 /* An aggregating session's histograms (mace_session_hists) into st. */
 int cli_stats_take(struct cli_stats *st, struct mace_session *s);
-void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f);
+/* carried: counters of sessions s replaced (following), or NULL. */
+void cli_stats_print(struct cli_stats *st, struct mace_session *s,
+		     const struct mace_counters *carried, bool json, FILE *f);
 void cli_stats_free(struct cli_stats *st);
 
 /* netns_name.c: container names, else "ctr1" (ip netns name), "pid 1234", or the inode */

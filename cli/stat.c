@@ -179,7 +179,8 @@ static void json_safe(char *s)
 			*s = '_';
 }
 
-void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f)
+void cli_stats_print(struct cli_stats *st, struct mace_session *s,
+		     const struct mace_counters *carried, bool json, FILE *f)
 {
 	struct mace_counters c = { .sz = sizeof(c) };
 	bool several;
@@ -198,6 +199,8 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FI
 	}
 	several = st->n && st->g[0].netns != st->g[st->n - 1].netns;
 	mace_session_counters(s, &c);
+	if (carried)
+		cli_counters_add(&c, carried);
 	c.user_drops += st->dropped;
 	if (st->err)
 		fprintf(stderr, "mace: %s: %llu records not counted: %s\n", "stat",

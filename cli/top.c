@@ -10,7 +10,6 @@
 #include <curses.h>
 #include <errno.h>
 #include <locale.h>
-#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -567,26 +566,6 @@ static void rename_rows(struct view *v)
 	}
 }
 
-/* The current netns's interfaces (name and index): a container with its veth
- * peer here cannot come or go without changing them.  One netlink dump. */
-static uint64_t interfaces_signature(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint64_t h = 1469598103934665603ull;
-
-	if (!ifs)
-		return 0;
-	for (i = ifs; i->if_index; i++) {
-		const char *p;
-
-		h = (h ^ i->if_index) * 1099511628211ull;
-		for (p = i->if_name; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	}
-	if_freenameindex(ifs);
-	return h;
-}
-
 /* Stops and frees a session: its last latencies go to the model, its final
  * counters become the base the rows keep adding to, so nothing of it stays
  * attached and no count resets. */
@@ -622,6 +601,7 @@ static int rebind(struct view *v)
 	int r;
 
 	cli_fill_mace_opts(v->o, &mo);
+	mo.containers = cli_containers();
 	s = mace_session_new(&mo);
 	if (!s)
 		return -errno;
@@ -698,7 +678,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 		}
 		t = now_ns();
 		if (t >= next && v->discover) {
-			uint64_t sig = interfaces_signature();
+			uint64_t sig = cli_interfaces_signature();
 
 			/* changed, and settled for a second (a veth is made, then moved) */
 			if (sig != v->if_sig_session && sig == last_sig) {
@@ -762,7 +742,7 @@ int cmd_top(int argc, char **argv)
 	top_model_init(&v.m, cli_netns_name);
 	v.o = &o;
 	v.discover = !o.netns && !o.container;
-	v.if_sig_session = interfaces_signature();
+	v.if_sig_session = cli_interfaces_signature();
 	o.aggregate = true;
 	v.s = cli_session_open(&o, NULL, NULL, NULL);
 	if (!v.s) {

@@ -163,17 +163,24 @@ else
 fi
 tm send-keys -t top q
 
-# A container removed during a record leaves with a message naming it; the
-# restarted one's records carry its name.
-mace_in record -F json -d 4 -o "$W/rm.json" 2>"$W/rm.err" &
+# A container removed during a record leaves with a message naming it, one
+# started is picked up and named; the restarted one's records carry its name.
+mace_in record -F json -d 5 -o "$W/rm.json" 2>"$W/rm.err" &
 rec=$!
 sleep 1.5
 $CB_PODMAN rm -f -t 0 pw2 >/dev/null
+ctrbed_run docker dw4 >/dev/null
 wait $rec
 if grep -q "pw2.*gone" "$W/rm.err"; then
 	pass containers_removed_message
 else
 	fail containers_removed_message "$(cat "$W/rm.err" | tr '\n' '|')"
+fi
+c=$(jq -c 'select(.container == "dw4")' "$W/rm.json" | wc -l)
+if [ "$c" -ge 4 ] && grep -q "containers changed; now tracing" "$W/rm.err"; then
+	pass containers_followed
+else
+	fail containers_followed "$c records of dw4; $(grep -c . "$W/rm.err") lines of messages"
 fi
 c=$(jq -c "select(.container == \"dw1\" and .netns == $new)" "$W/rm.json" | wc -l)
 if [ "$c" -ge 4 ]; then
