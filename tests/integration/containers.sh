@@ -165,7 +165,7 @@ tm send-keys -t top q
 
 # A container removed during a record leaves with a message naming it, one
 # started is picked up and named; the restarted one's records carry its name.
-mace_in record -F json -d 5 -o "$W/rm.json" 2>"$W/rm.err" &
+mace_in record -F json -d 7 -o "$W/rm.json" 2>"$W/rm.err" &
 rec=$!
 sleep 1.5
 $CB_PODMAN rm -f -t 0 pw2 >/dev/null
