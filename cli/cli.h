@@ -150,6 +150,10 @@ int cli_container_of(uint32_t netns, struct mace_container *out);
 /* --container SPEC: the netns path of that container into netns (for
  * --netns).  EXIT_OK, or EXIT_RUNTIME after saying why, with close matches. */
 int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size);
+/* The same, quiet: 0, or -errno with why in err.  fresh: ask the runtimes
+ * first (a rebind after a restart). */
+int cli_container_netns(const char *spec, bool fresh, char *netns, size_t size, char *err,
+			size_t errlen);
 
 /* Subcommands. */
 int cmd_record(int argc, char **argv);

@@ -253,7 +253,8 @@ static int retire(struct cli_loop *l, struct mace_session *old)
 }
 
 /*
- * Binds again: a new session sees the containers there are now, starts,
+ * Binds again: a new session sees the containers there are now (or where
+ * --container is now), starts,
  * takes the records from a cut time on, and the old one (NULL if the last
  * container had left) keeps those before it.  -errno if no session could be
  * made (no container here yet: the old one stays).
@@ -267,8 +268,16 @@ static int rebind(struct cli_loop *l, bool *gone)
 
 	struct cli_window *nw = &l->win[!l->cur], *ow = &l->win[l->cur];
 	bool agg = l->o->aggregate;
+	char netns[64];
 
 	cli_fill_mace_opts(l->o, &mo);
+	/* --container: by name again, in its new netns if it was restarted */
+	if (l->o->container) {
+		r = cli_container_netns(l->o->container, true, netns, sizeof(netns), NULL, 0);
+		if (r)
+			return r;
+		mo.netns = netns;
+	}
 	/* nothing until the cut */
 	*nw = (struct cli_window){ l->on_record, l->record_ctx, UINT64_MAX, UINT64_MAX };
 	mo.on_record = cli_window_record;

@@ -50,20 +50,41 @@ const char *cli_netns_name(uint32_t netns, char *buf, size_t size)
 	return buf;
 }
 
-int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size)
+static int select_netns(const char *spec, bool fresh, char *netns, size_t size,
+			struct mace_container *c, char *err, size_t errlen)
 {
-	struct mace_container c = { .sz = sizeof(c) };
-	char err[1024];
 	int ret;
 
-	if (!cli_containers())
-		return EXIT_RUNTIME;
-	ret = mace_containers_select(ctrs, spec, &c, err, sizeof(err));
-	if (ret) {
+	c->sz = sizeof(*c);
+	if (!cli_containers()) {
+		snprintf(err, errlen, "containers cannot be named here");
+		return -ENOTSUP;
+	}
+	if (fresh)
+		mace_containers_refresh(ctrs);	/* a restart: its new pid */
+	ret = mace_containers_select(ctrs, spec, c, err, errlen);
+	if (!ret)
+		snprintf(netns, size, "/proc/%d/ns/net", c->pid);
+	return ret;
+}
+
+int cli_container_netns(const char *spec, bool fresh, char *netns, size_t size, char *err,
+			size_t errlen)
+{
+	struct mace_container c;
+
+	return select_netns(spec, fresh, netns, size, &c, err, errlen);
+}
+
+int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size)
+{
+	struct mace_container c;
+	char err[1024];
+
+	if (select_netns(spec, false, netns, size, &c, err, sizeof(err))) {
 		fprintf(stderr, "mace: %s: %s\n", cmd, err);
 		return EXIT_RUNTIME;
 	}
-	snprintf(netns, size, "/proc/%d/ns/net", c.pid);
 	fprintf(stderr, "mace: %s: container %s (%s %.12s), netns inode %u\n", cmd, c.name,
 		c.runtime, c.id, c.netns);
 	return EXIT_OK;

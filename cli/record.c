@@ -68,8 +68,9 @@ static int run(struct cli_opts *o, const char *replay_file, bool records, bool s
 	}
 	/* A summary alone needs no records: the session keeps histograms. */
 	o->aggregate = stats && !records;
-	/* following: the records go through a window, cut at each handover */
-	l.follow = !replay_file && !o->netns && !o->container;
+	/* following (all containers, or one by name): the records go through a
+	 * window, cut at each handover */
+	l.follow = !replay_file && !o->netns;
 	l.win[0] = (struct cli_window){ on_record, &k, 0, UINT64_MAX };
 	l.s = cli_session_open(o, replay_file, l.follow ? cli_window_record : on_record,
 			       l.follow ? (void *)&l.win[0] : &k);

@@ -598,10 +598,18 @@ static int rebind(struct view *v)
 	struct mace_session *s;
 	struct mace_opts mo;
 	uint64_t t0 = now_ns(), cut;
+	char netns[64];
 	int r;
 
 	cli_fill_mace_opts(v->o, &mo);
 	mo.containers = cli_containers();
+	/* --container: by name again, in its new netns if it was restarted */
+	if (v->o->container) {
+		r = cli_container_netns(v->o->container, true, netns, sizeof(netns), NULL, 0);
+		if (r)
+			return r;
+		mo.netns = netns;
+	}
 	s = mace_session_new(&mo);
 	if (!s)
 		return -errno;
@@ -741,7 +749,7 @@ int cmd_top(int argc, char **argv)
 	}
 	top_model_init(&v.m, cli_netns_name);
 	v.o = &o;
-	v.discover = !o.netns && !o.container;
+	v.discover = !o.netns;
 	v.if_sig_session = cli_interfaces_signature();
 	o.aggregate = true;
 	v.s = cli_session_open(&o, NULL, NULL, NULL);

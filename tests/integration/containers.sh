@@ -189,6 +189,20 @@ else
 	fail containers_restart_name "$c records of dw1 in its new netns $new"
 fi
 
+# --container follows its container through a restart: same name, new netns.
+mace_in record --container dw1 -F json -d 7 -o "$W/re.json" 2>"$W/re.err" &
+rec=$!
+sleep 1.5
+$CB_DOCKER restart -t 0 dw1 >/dev/null
+wait $rec
+nns=$(jq -r 'select(.container == "dw1") | .netns' "$W/re.json" | sort -u | wc -l)
+other=$(jq -c 'select(.container != "dw1")' "$W/re.json" | wc -l)
+if [ "$nns" = 2 ] && [ "$other" = 0 ]; then
+	pass containers_select_restart
+else
+	fail containers_select_restart "dw1's records in $nns netns, $other of others; $(tail -3 "$W/re.err" | tr '\n' '|')"
+fi
+
 ctrbed_down
 trap - EXIT
 assert_clean containers_clean
