@@ -206,17 +206,8 @@ void cli_window_record(const struct mace_record *rec, void *ctx)
 
 void cli_counters_add(struct mace_counters *into, const struct mace_counters *c)
 {
-	into->events += c->events;
-	into->records += c->records;
-	into->matched += c->matched;
-	into->unmatched += c->unmatched;
-	into->expired += c->expired;
-	into->replaced += c->replaced;
-	into->duplicates += c->duplicates;
-	into->pending += c->pending;
-	into->collisions += c->collisions;
-	into->lost += c->lost;
-	into->user_drops += c->user_drops;
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		*(uint64_t *)((char *)into + counter_fields[i].off) += counter_at(c, i);
 }
 
 uint64_t cli_interfaces_signature(void)
@@ -398,8 +389,8 @@ int cli_loop_run(struct cli_loop *l)
 		if (r == -ENODATA)
 			break;
 		if (r == -ENODEV && l->follow) {
-			fprintf(stderr, "mace: %s: no bound container is left; waiting for new ones\n",
-				o->cmd);
+			fprintf(stderr, "mace: %s: no bound container is left; waiting for new "
+				"ones\n", o->cmd);
 			gone = true;
 			r = 0;
 		}

@@ -257,7 +257,8 @@ static int container_dev(struct ctx *c, int fd, const struct netns *ctr, const s
 
 /* Notes the host-veth of container ctr on its bound device, for the watch.
  * Both ends in one netns: left unknown (a watch there would keep it alive). */
-static void set_peer(struct ctx *c, const struct netns *ctr, __u32 ifindex, const struct netns *host)
+static void set_peer(struct ctx *c, const struct netns *ctr, __u32 ifindex,
+		     const struct netns *host)
 {
 	for (unsigned int i = 0; i < c->out->ndev; i++) {
 		struct mace_bound_dev *d = &c->out->dev[i];

@@ -413,7 +413,8 @@ int mace__netns_socket(__u32 ino, char *err, size_t errlen)
 		const struct netns *ns = ret ? NULL : mace__netns_list_find(&l, ino);
 
 		if (ret)
-			fd = fail(err, errlen, ret, "finding network namespaces: %s", strerror(-ret));
+			fd = fail(err, errlen, ret, "finding network namespaces: %s",
+				  strerror(-ret));
 		else if (!ns)
 			fd = fail(err, errlen, -ENOENT, "netns inode %u is no longer found", ino);
 		else

@@ -205,7 +205,8 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
 
 	for (;;) {
 		__s32 nsid;
-		ssize_t n = mace__nl_recv(ws->fd, buf, sizeof(buf), &nsid, dump_seq ? DUMP_TIMEOUT_MS : 0);
+		ssize_t n = mace__nl_recv(ws->fd, buf, sizeof(buf), &nsid,
+					  dump_seq ? DUMP_TIMEOUT_MS : 0);
 
 		if (n == -EAGAIN && !dump_seq)
 			return changed;

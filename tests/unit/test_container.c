@@ -55,7 +55,8 @@ TEST(podman_lines)
 TEST(kubernetes_lines)
 {
 	CHECK(parse("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod"
-		    "5d0c3a5e_1c4b_4f3e_9a8b_2f1e6d7c8b9a.slice/cri-containerd-" ID1 ".scope") == 0);
+		    "5d0c3a5e_1c4b_4f3e_9a8b_2f1e6d7c8b9a.slice/cri-containerd-" ID1
+		    ".scope") == 0);
 	CHECK_STR(cg.runtime, "containerd");
 	CHECK_STR(cg.id, ID1);
 	CHECK(parse("0::/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod"
