@@ -1,12 +1,12 @@
 #!/bin/sh
 # Naming containers: start-up of `mace record` to its tracepoints attached,
-# with 1, 10 and 50 running containers of a private dockerd (tests/integration/
-# ctrbed.sh), with the Docker API and, interleaved in the same run, without
+# with 1, 10 and 50 running containers of a private dockerd (tests/ctrbed.sh),
+# with the Docker API and, interleaved in the same run, without
 # (the baseline: names from /proc only); and the cost of naming per new
 # container (tests/bench/ctr_lookup.c).  Figures, not pass/fail.
 B=${B:-build}
 MACE=${MACE:-$B/mace}
-. tests/integration/ctrbed.sh
+. tests/ctrbed.sh
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'; }
 trap ctrbed_down EXIT
 trap 'exit 1' INT TERM HUP

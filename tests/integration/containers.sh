@@ -1,11 +1,12 @@
 #!/bin/sh
-# Containers by name, against a real dockerd and podman (tests/integration/
-# ctrbed.sh): records, stat -j and top name them; --container selects one by
-# name or ID prefix; unknown names exit 1; a container removed during a run
-# leaves with a message; a restarted one keeps its name; the three CRI labels
-# show as pod/namespace.
+# Containers by name, against a real dockerd and podman (tests/ctrbed.sh):
+# records, stat -j and top name them; --container selects one by name or ID
+# prefix and follows it through a restart; unknown names exit 1; a container
+# removed during a run leaves with a message, one started is picked up; the
+# three CRI labels show as pod/namespace; ftrace reads same-named container
+# devices on their host-side veths.
 . tests/lib.sh
-. tests/integration/ctrbed.sh
+. tests/ctrbed.sh
 
 need_mace containers || exit 0
 need_root containers || exit 0

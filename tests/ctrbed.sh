@@ -7,7 +7,7 @@
 # out of the root netns.  Images come from a root filesystem holding Debian's
 # static busybox; no registry is used.
 #
-#	. tests/integration/ctrbed.sh
+#	. tests/ctrbed.sh
 #	ctrbed_up || exit 1		# netns, remote, rootfs tarball
 #	ctrbed_docker_up		# dockerd; $CB_DOCKER runs the client
 #	ctrbed_podman_up		# podman; $CB_PODMAN runs the client, API at $CB_PODMAN_SOCK
