@@ -18,7 +18,7 @@
 #define EXIT_USAGE 2
 
 /* Which options a subcommand accepts. */
-#define CO_SEL 0x01	/* -p --netns --outer -b -d -w --raw */
+#define CO_SEL 0x01	/* -p --netns --container --outer -b -d -w --raw */
 #define CO_OUT 0x02	/* -F -o */
 #define CO_JSON 0x04	/* -j */
 #define CO_CMD 0x08	/* -- CMD ... */
@@ -30,6 +30,7 @@
 struct cli_opts {
 	const char *cmd;	/* subcommand name, for messages */
 	const char *path, *netns, *outer, *save_file, *output;
+	const char *container;	/* --container NAME|ID|ID-PREFIX */
 	enum mace_backend_kind backend;
 	enum mace_format format;
 	double duration;	/* seconds; 0: until stopped */
@@ -61,6 +62,25 @@ struct cli_loop {
 	int (*after_poll)(void *ctx);
 	void *ctx;
 	bool progress;		/* once a second on stderr (only if a terminal) */
+	/* Following (no --netns, no --container): containers that come are
+	 * picked up by a new session taking over at a cut time; the records
+	 * go to on_record(rec, record_ctx) as in the first session's. */
+	bool follow;
+	mace_record_fn on_record;
+	void *record_ctx;
+	/* The records of the current and the replaced session, cut at the
+	 * time of the handover (mace_session_set_window does it for
+	 * aggregating sessions); win[cur] is the current session's. */
+	struct cli_window {
+		mace_record_fn fn;
+		void *ctx;
+		uint64_t lo, hi;
+	} win[2];
+	int cur;
+	/* Called with each session replaced, before it is freed (histograms
+	 * to take); its counters are added to carried. */
+	int (*retire)(struct mace_session *old, void *ctx);
+	struct mace_counters carried;
 	const uint64_t *nrecords; /* the caller's record count, for progress; NULL: the session's */
 	/* results */
 	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
@@ -79,6 +99,13 @@ struct mace_session *cli_session_open(const struct cli_opts *o, const char *repl
  * Returns 0 or EXIT_RUNTIME (reported). */
 int cli_loop_run(struct cli_loop *l);
 void cli_print_counters(FILE *f, const struct mace_counters *c);
+/* A session's records within [w->lo, w->hi) to w->fn (ctx: the window). */
+void cli_window_record(const struct mace_record *rec, void *ctx);
+/* into += c, field by field. */
+void cli_counters_add(struct mace_counters *into, const struct mace_counters *c);
+/* The current netns's interfaces, hashed: a container whose veth peer is
+ * here cannot come or go without changing it. */
+uint64_t cli_interfaces_signature(void);
 void cli_counters_json(FILE *f, const struct mace_counters *c);
 
 /* output.c */
@@ -92,7 +119,12 @@ struct cli_writer {
 	uint64_t records;
 	char *buf;
 	size_t size;
+	bool named;		/* records carry their container's name, pod and namespace */
+	struct cli_name_cache *names;
 };
+/* The CSV header of w's records. */
+const char *cli_writer_header(const struct cli_writer *w);
+void cli_writer_free(struct cli_writer *w);
 void cli_writer_record(const struct mace_record *rec, void *ctx);
 /* Flushes; on EPIPE asks the loop to stop.  Returns 0 or -errno. */
 int cli_writer_flush(void *ctx);
@@ -103,11 +135,25 @@ struct cli_stats *cli_stats_new(void);
 void cli_stats_record(const struct mace_record *rec, void *ctx);
 /* An aggregating session's histograms (mace_session_hists) into st. */
 int cli_stats_take(struct cli_stats *st, struct mace_session *s);
-void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f);
+/* carried: counters of sessions s replaced (following), or NULL. */
+void cli_stats_print(struct cli_stats *st, struct mace_session *s,
+		     const struct mace_counters *carried, bool json, FILE *f);
 void cli_stats_free(struct cli_stats *st);
 
-/* netns_name.c: "ctr1" (ip netns name), "pid 1234", or the inode */
+/* netns_name.c: container names, else "ctr1" (ip netns name), "pid 1234", or the inode */
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size);
+/* The process's resolver (made on first use, refreshed by a thread); NULL
+ * if it could not be made (said once). */
+struct mace_containers *cli_containers(void);
+/* 0 or -ENOENT (not known yet: asked again in the background). */
+int cli_container_of(uint32_t netns, struct mace_container *out);
+/* --container SPEC: the netns path of that container into netns (for
+ * --netns).  EXIT_OK, or EXIT_RUNTIME after saying why, with close matches. */
+int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size);
+/* The same, quiet: 0, or -errno with why in err.  fresh: ask the runtimes
+ * first (a rebind after a restart). */
+int cli_container_netns(const char *spec, bool fresh, char *netns, size_t size, char *err,
+			size_t errlen);
 
 /* run.c: one live (replay_file NULL) or replay session into a record file
  * (records), a summary (stats) or both, with the counters and exit status the

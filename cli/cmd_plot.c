@@ -38,7 +38,8 @@ static int read_records(const char *file, struct series *se)
 		enum mace_format fmt = line[0] == '{' ? MACE_FORMAT_JSON : MACE_FORMAT_CSV;
 
 		lineno++;
-		if (lineno == 1 && !strcmp(line, mace_csv_header()))
+		if (lineno == 1 && (!strcmp(line, mace_csv_header()) ||
+				    !strcmp(line, mace_csv_header_container())))
 			continue;
 		if (mace_record_parse(line, fmt, &rec, se->path, sizeof(se->path))) {
 			fprintf(stderr, "mace: plot: %s:%lu:1: not a mace record\n", file, lineno);

@@ -316,6 +316,21 @@ static void draw_series(struct view *v, int y, const char *label, const struct t
 	addch('|');
 }
 
+/* Who the row is: runtime, ID, image, and the pod's names.  Returns the next line. */
+static int draw_identity(int y, uint32_t netns)
+{
+	struct mace_container c;
+
+	if (cli_container_of(netns, &c) || !c.id[0])
+		return y;
+	mvprintw(y++, 0, " %s %.12s  name %s  image %s", c.runtime, c.id, c.name,
+		 c.image[0] ? c.image : "?");
+	if (c.pod[0])
+		mvprintw(y++, 0, " pod %s  namespace %s  container %s", c.pod, c.pod_namespace,
+			 c.pod_container[0] ? c.pod_container : "?");
+	return y;
+}
+
 static void draw_detail(struct view *v)
 {
 	const struct top_row *r = top_model_row(&v->m, v->sel);
@@ -329,6 +344,7 @@ static void draw_detail(struct view *v)
 	mvprintw(y++, 0, "%-*.*s", COLS, COLS, "");
 	mvprintw(y - 1, 0, " %s (netns %u)  -  Esc or Enter: back", r->name, r->netns);
 	attr_pair(v, PAIR_HEAD, false);
+	y = draw_identity(y, r->netns);
 	draw_series(v, y++, "egress", r, 0);
 	draw_series(v, y++, "ingress", r, 1);
 	y++;
@@ -354,7 +370,8 @@ static void draw_help(struct view *v)
 		"  q                quit",
 		"",
 		"Columns: egress and ingress overhead (p50, p99, mean, us) per container",
-		"netns, records per second, matched/events and kernel-lost events.",
+		"netns, REC/s (records per second: one per packet and direction),",
+		"matched/events and kernel-lost events.  Enter shows the runtime and ID.",
 		"Match is per row (events of packets seen in that container); events of",
 		"packets never seen in a container are on the third line.  Lost is the",
 		"kernel's, per row only with one container.  Without --netns, containers",
@@ -364,6 +381,19 @@ static void draw_help(struct view *v)
 
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		mvprintw(3 + i, 2, "%s", lines[i]);
+}
+
+/* Rows named before their container was known get its name (the resolver
+ * refreshes in the background); rows that left keep theirs. */
+static void rename_rows(struct view *v)
+{
+	for (unsigned int i = 0; i < v->m.n; i++) {
+		struct top_row *r = &v->m.rows[i];
+		char name[sizeof(r->name)];
+
+		if (!r->gone_ns && strcmp(cli_netns_name(r->netns, name, sizeof(name)), r->name))
+			memcpy(r->name, name, sizeof(name));
+	}
 }
 
 static void redraw(struct view *v)
@@ -517,7 +547,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 		}
 		t = mace_now_ns();
 		if (t >= next && v->ts.discover) {
-			uint64_t sig = top_interfaces_signature();
+			uint64_t sig = cli_interfaces_signature();
 
 			/* changed, and settled for a second (a veth is made, then moved) */
 			if (sig != v->ts.if_sig_session && sig == last_sig) {
@@ -543,6 +573,7 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 				return EXIT_RUNTIME;
 			}
 			top_session_update_counters(&v->ts, t);
+			rename_rows(v);
 			top_model_tick(&v->m, t);
 			keep_selection(v);
 			if (v->m.n && !v->sel_netns)
@@ -581,7 +612,7 @@ int cmd_top(int argc, char **argv)
 	v.ts.o = &o;
 	v.ts.m = &v.m;
 	v.ts.discover = !o.netns;
-	v.ts.if_sig_session = top_interfaces_signature();
+	v.ts.if_sig_session = cli_interfaces_signature();
 	o.aggregate = true;
 	v.ts.s = cli_session_open(&o, NULL, NULL, NULL);
 	if (!v.ts.s) {

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -86,13 +87,23 @@ void cli_counters_json(FILE *f, const struct mace_counters *c)
 struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
 				      mace_record_fn fn, void *ctx)
 {
+	static char ctr_netns[64];
 	struct mace_session *s;
 	struct mace_opts mo;
 
+	/* Asked each time: a restarted container keeps its name, not its netns. */
+	if (!replay_file && o->container &&
+	    cli_select_container(o->cmd, o->container, ctr_netns, sizeof(ctr_netns)))
+		return NULL;
 	cli_block_signals();
 	cli_fill_mace_opts(o, &mo);
 	mo.on_record = fn;
 	mo.ctx = ctx;
+	if (!replay_file) {
+		mo.containers = cli_containers();
+		if (o->container)
+			mo.netns = ctr_netns;
+	}
 	if (replay_file)
 		s = mace_session_replay(replay_file, &mo);
 	else
@@ -176,6 +187,110 @@ static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint6
 	*last_n = n;
 }
 
+void cli_window_record(const struct mace_record *rec, void *ctx)
+{
+	const struct cli_window *w = ctx;
+
+	if (rec->ts_ns >= w->lo && rec->ts_ns < w->hi)
+		w->fn(rec, w->ctx);
+}
+
+void cli_counters_add(struct mace_counters *into, const struct mace_counters *c)
+{
+	for (size_t i = 0; i < sizeof(counter_fields) / sizeof(counter_fields[0]); i++)
+		*(uint64_t *)((char *)into + counter_fields[i].off) += counter_at(c, i);
+}
+
+uint64_t cli_interfaces_signature(void)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	uint64_t h = 1469598103934665603ull;
+
+	if (!ifs)
+		return 0;
+	for (i = ifs; i->if_index; i++) {
+		const char *p;
+
+		h = (h ^ i->if_index) * 1099511628211ull;
+		for (p = i->if_name; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	}
+	if_freenameindex(ifs);
+	return h;
+}
+
+/* Stops and frees a replaced session, keeping its counters (and, through
+ * l->retire, what else the command keeps of it). */
+static int retire(struct cli_loop *l, struct mace_session *old)
+{
+	struct mace_counters c = { .sz = sizeof(c) };
+	int r = mace_session_stop(old);
+
+	if (!r && l->retire)
+		r = l->retire(old, l->ctx);
+	if (!mace_session_counters(old, &c))
+		cli_counters_add(&l->carried, &c);
+	mace_session_free(old);
+	return r;
+}
+
+/*
+ * Binds again: a new session sees the containers there are now (or where
+ * --container is now), starts,
+ * takes the records from a cut time on, and the old one (NULL if the last
+ * container had left) keeps those before it.  -errno if no session could be
+ * made (no container here yet: the old one stays).
+ */
+static int rebind(struct cli_loop *l, bool *gone)
+{
+	struct mace_session *s;
+	struct mace_opts mo;
+	uint64_t cut;
+	int r;
+
+	struct cli_window *nw = &l->win[!l->cur], *ow = &l->win[l->cur];
+	bool agg = l->o->aggregate;
+	char netns[64];
+
+	cli_fill_mace_opts(l->o, &mo);
+	/* --container: by name again, in its new netns if it was restarted */
+	if (l->o->container) {
+		r = cli_container_netns(l->o->container, true, netns, sizeof(netns), NULL, 0);
+		if (r)
+			return r;
+		mo.netns = netns;
+	}
+	/* nothing until the cut */
+	*nw = (struct cli_window){ l->on_record, l->record_ctx, UINT64_MAX, UINT64_MAX };
+	mo.on_record = cli_window_record;
+	mo.ctx = nw;
+	mo.containers = cli_containers();
+	s = mace_session_new(&mo);
+	if (!s)
+		return -errno;
+	r = agg ? mace_session_set_window(s, UINT64_MAX, UINT64_MAX) : 0;
+	if (!r)
+		r = mace_session_start(s);
+	cut = mace_now_ns();
+	nw->lo = cut;
+	if (!r && agg)
+		r = mace_session_set_window(s, cut, UINT64_MAX);
+	if (!r && !*gone && agg)
+		r = mace_session_set_window(l->s, 0, cut);
+	if (r < 0) {
+		mace_session_free(s);
+		return r;
+	}
+	ow->hi = cut;
+	fprintf(stderr, "mace: %s: the containers changed; now tracing:\n", l->o->cmd);
+	mace_session_describe(s, stderr);
+	r = retire(l, l->s);
+	l->s = s;
+	l->cur = !l->cur;
+	*gone = false;
+	return r;
+}
+
 int cli_loop_run(struct cli_loop *l)
 {
 	const struct cli_opts *o = l->o;
@@ -186,6 +301,10 @@ int cli_loop_run(struct cli_loop *l)
 	struct pollfd pfd[2];
 	pid_t child = 0;
 	int sfd, rc = EXIT_OK, r, status;
+	/* following: the interfaces' signature, its last value, when looked */
+	uint64_t sig_session = l->follow ? cli_interfaces_signature() : 0, sig_last = sig_session;
+	uint64_t next_look = 0;
+	bool gone = false;	/* the session's containers all left (following) */
 
 	l->child_status = -1;
 	l->stop_signal = 0;
@@ -257,9 +376,15 @@ int cli_loop_run(struct cli_loop *l)
 			child = 0;
 		}
 		/* Drain what is ready even when stopping: those packets happened. */
-		r = mace_session_poll(l->s, 0);
+		r = gone ? 0 : mace_session_poll(l->s, 0);
 		if (r == -ENODATA)
 			break;
+		if (r == -ENODEV && l->follow) {
+			fprintf(stderr, "mace: %s: no bound container is left; waiting for new "
+				"ones\n", o->cmd);
+			gone = true;
+			r = 0;
+		}
 		if (r == -ENODEV) {
 			/* the library named the netns that went; stop with the counters */
 			fprintf(stderr, "mace: %s: stopping: no bound container is left\n", o->cmd);
@@ -277,6 +402,21 @@ int cli_loop_run(struct cli_loop *l)
 		}
 		if (l->stop_signal || (o->child_argv && child == 0))
 			break;
+		if (l->follow && mace_now_ns() >= next_look) {
+			uint64_t sig = cli_interfaces_signature();
+
+			/* changed, and settled for a second (a veth is made, then moved) */
+			if (sig != sig_session && sig == sig_last) {
+				sig_session = sig;
+				r = rebind(l, &gone);
+				if (r < 0 && r != -ENOENT && r != -ENODEV)
+					fprintf(stderr, "mace: %s: binding again: %s\n", o->cmd,
+						strerror(-r));
+				pfd[1].fd = mace_session_fd(l->s);
+			}
+			sig_last = sig;
+			next_look = mace_now_ns() + 1000000000ull;
+		}
 		if (show)
 			progress(l, start, &last_t, &last_n);
 	}

@@ -12,12 +12,14 @@ struct command {
 	const char *help;
 };
 
-#define SEL_SYN "[-p PATH] [--netns NS] [--outer DEV] [-b auto|bpf|ftrace] [-d SEC]\n" \
-		"              [-w RAWFILE] [--raw]"
+#define SEL_SYN "[-p PATH] [--netns NS | --container NAME] [--outer DEV]\n" \
+		"              [-b auto|bpf|ftrace] [-d SEC] [-w RAWFILE] [--raw]"
 #define SEL_HELP                                                                           \
 	"  -p, --path PATH       shipped path name or path file (default inner-dev)\n"      \
 	"      --netns NS        container netns: ip netns NAME, PATH or PID\n"             \
 	"                        (default: every netns with a veth peer here)\n"            \
+	"      --container NAME  the netns of a container: name, pod, ID or ID prefix\n"    \
+	"                        (Docker, Podman APIs; DOCKER_HOST, CONTAINER_HOST)\n"      \
 	"      --outer DEV       outer device, DEV or DEV@NETNS (default: default route)\n" \
 	"  -b, --backend B       auto, bpf or ftrace (default auto)\n"                      \
 	"  -d, --duration SEC    stop after SEC seconds\n"                                  \

@@ -1,128 +1,91 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Display names of network namespaces: the `ip netns` name when there is one,
- * else "pid N" of the lowest process in it, else the inode.  The public API
- * gives records only the netns inode, so the CLI resolves names itself.
+ * Names of network namespaces, for rows and records: the container's (or
+ * "pod/namespace" for Kubernetes), else the ip netns name, else "pid N" of
+ * the lowest process in it, else the inode.  One resolver per process; a
+ * thread of the library keeps it fresh, so a lookup never waits for a daemon.
  */
-#include <ctype.h>
-#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "cli.h"
 
-struct ns_name {
-	uint32_t ino;
-	char name[48];
-};
+#define REFRESH_MS 1000
 
-static struct ns_name *names;
-static unsigned int nnames, capnames;
-static time_t scanned;
+static struct mace_containers *ctrs;
+static bool failed;
 
-static void add(uint32_t ino, const char *name)
+struct mace_containers *cli_containers(void)
 {
-	unsigned int i;
+	struct mace_containers_opts o = MACE_CONTAINERS_OPTS_INIT;
 
-	for (i = 0; i < nnames; i++)
-		if (names[i].ino == ino)
-			return;	/* the first name found wins: ip netns before pids */
-	if (nnames == capnames) {
-		unsigned int cap = capnames ? capnames * 2 : 32;
-		struct ns_name *n = realloc(names, cap * sizeof(*n));
-
-		if (!n)
-			return;	/* names are cosmetic: fall back to the inode */
-		names = n;
-		capnames = cap;
+	if (ctrs || failed)
+		return ctrs;
+	o.refresh_ms = REFRESH_MS;
+	ctrs = mace_containers_new(&o);
+	if (!ctrs) {
+		/* names are cosmetic: rows fall back to the inode */
+		fprintf(stderr, "mace: naming containers: %s\n", strerror(errno));
+		failed = true;
 	}
-	names[nnames].ino = ino;
-	snprintf(names[nnames].name, sizeof(names[nnames].name), "%s", name);
-	nnames++;
+	return ctrs;
 }
 
-static int cmp_pid(const void *a, const void *b)
+int cli_container_of(uint32_t netns, struct mace_container *out)
 {
-	long x = *(const long *)a, y = *(const long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void scan(void)
-{
-	char p[300], label[48];
-	struct dirent *de;
-	struct stat st;
-	long *pids = NULL;
-	size_t npids = 0, cap = 0, i;
-	DIR *d;
-
-	nnames = 0;
-	d = opendir("/var/run/netns");
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "/var/run/netns/%s", de->d_name);
-		if (!stat(p, &st))
-			add(st.st_ino, de->d_name);
-	}
-	if (d)
-		closedir(d);
-	d = opendir("/proc");
-	while (d && (de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		if (npids == cap) {
-			long *n = realloc(pids, (cap = cap ? cap * 2 : 256) * sizeof(*n));
-
-			if (!n)
-				break;
-			pids = n;
-		}
-		pids[npids++] = atol(de->d_name);
-	}
-	if (d)
-		closedir(d);
-	qsort(pids, npids, sizeof(*pids), cmp_pid);
-	for (i = 0; i < npids; i++) {
-		snprintf(p, sizeof(p), "/proc/%ld/ns/net", pids[i]);
-		if (stat(p, &st))
-			continue;
-		snprintf(label, sizeof(label), "pid %ld", pids[i]);
-		add(st.st_ino, label);
-	}
-	free(pids);
-	scanned = time(NULL);
-}
-
-static const char *lookup(uint32_t netns)
-{
-	for (unsigned int i = 0; i < nnames; i++)
-		if (names[i].ino == netns)
-			return names[i].name;
-	return NULL;
+	out->sz = sizeof(*out);
+	if (!cli_containers())
+		return -ENOENT;
+	return mace_containers_find(ctrs, netns, out);
 }
 
 const char *cli_netns_name(uint32_t netns, char *buf, size_t size)
 {
-	bool fresh = !scanned || time(NULL) - scanned >= 2;
-	const char *name;
+	struct mace_container c;
 
-	/* Names older than 2 s are read again, and a miss always reads them
-	 * again: containers come and go, and a new netns may get a deleted
-	 * one's inode number.  Lookups are rare (a row appears or comes back). */
-	if (fresh)
-		scan();
-	name = lookup(netns);
-	if (!name && !fresh) {
-		scan();
-		name = lookup(netns);
-	}
-	if (name)
-		snprintf(buf, size, "%s", name);
-	else
-		snprintf(buf, size, "netns:%u", netns);
+	if (!cli_container_of(netns, &c))
+		return mace_container_label(&c, buf, size);
+	snprintf(buf, size, "netns:%u", netns);
 	return buf;
+}
+
+static int select_netns(const char *spec, bool fresh, char *netns, size_t size,
+			struct mace_container *c, char *err, size_t errlen)
+{
+	int ret;
+
+	c->sz = sizeof(*c);
+	if (!cli_containers()) {
+		snprintf(err, errlen, "containers cannot be named here");
+		return -ENOTSUP;
+	}
+	if (fresh)
+		mace_containers_refresh(ctrs);	/* a restart: its new pid */
+	ret = mace_containers_select(ctrs, spec, c, err, errlen);
+	if (!ret)
+		snprintf(netns, size, "/proc/%d/ns/net", c->pid);
+	return ret;
+}
+
+int cli_container_netns(const char *spec, bool fresh, char *netns, size_t size, char *err,
+			size_t errlen)
+{
+	struct mace_container c;
+
+	return select_netns(spec, fresh, netns, size, &c, err, errlen);
+}
+
+int cli_select_container(const char *cmd, const char *spec, char *netns, size_t size)
+{
+	struct mace_container c;
+	char err[1024];
+
+	if (select_netns(spec, false, netns, size, &c, err, sizeof(err))) {
+		fprintf(stderr, "mace: %s: %s\n", cmd, err);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "mace: %s: container %s (%s %.12s), netns inode %u\n", cmd, c.name,
+		c.runtime, c.id, c.netns);
+	return EXIT_OK;
 }

@@ -8,11 +8,12 @@
 
 #include "cli.h"
 
-enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT };
+enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT, OPT_CONTAINER };
 
 static const struct option long_opts[] = {
 	{ "path", required_argument, NULL, 'p' },
 	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "container", required_argument, NULL, OPT_CONTAINER },
 	{ "outer", required_argument, NULL, OPT_OUTER },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "format", required_argument, NULL, 'F' },
@@ -48,7 +49,7 @@ static bool allowed(int c, unsigned int accept)
 	switch (c) {
 	case 'p':
 		return accept & (CO_SEL | CO_PATH);
-	case OPT_NETNS: case OPT_OUTER: case 'b': case 'd': case 'w': case OPT_RAW:
+	case OPT_NETNS: case OPT_CONTAINER: case OPT_OUTER: case 'b': case 'd': case 'w': case OPT_RAW:
 		return accept & CO_SEL;
 	case 'F':
 		return accept & CO_OUT;
@@ -122,6 +123,11 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 				return bad(o, "bad netns", optarg);
 			o->netns = optarg;
 			break;
+		case OPT_CONTAINER:
+			if (!*optarg)
+				return bad(o, "bad container", optarg);
+			o->container = optarg;
+			break;
 		case OPT_OUTER:
 			if (!*optarg)
 				return bad(o, "bad outer device", optarg);
@@ -187,6 +193,8 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 			break;
 		}
 	}
+	if (o->netns && o->container)
+		return bad(o, "--container and --netns name one netns each; give one, not", "both");
 	o->args = argv + optind;
 	o->nargs = end - optind;
 	return 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -47,15 +48,68 @@ FILE *cli_open_output(const char *cmd, const char *file)
 	return f;
 }
 
+/* The last containers looked up, so a record costs no lock: entries are
+ * asked again after a second (a container restarted, a new one named). */
+#define NAME_SLOTS 64
+struct cli_name_cache {
+	struct {
+		uint32_t netns;
+		time_t at;
+		struct mace_container c;
+	} v[NAME_SLOTS];
+};
+
+static const struct mace_container *container_of(struct cli_writer *w, uint32_t netns)
+{
+	unsigned int slot = netns % NAME_SLOTS;
+	time_t now = time(NULL);
+
+	if (!w->names) {
+		w->names = calloc(1, sizeof(*w->names));
+		if (!w->names)
+			return NULL;	/* names are extra: records go on without */
+	}
+	if (w->names->v[slot].netns != netns || w->names->v[slot].at != now) {
+		struct mace_container *c = &w->names->v[slot].c;
+
+		if (cli_container_of(netns, c)) {
+			memset(c, 0, sizeof(*c));
+			c->sz = sizeof(*c);
+		}
+		w->names->v[slot].netns = netns;
+		w->names->v[slot].at = now;
+	}
+	return &w->names->v[slot].c;
+}
+
+const char *cli_writer_header(const struct cli_writer *w)
+{
+	return w->named ? mace_csv_header_container() : mace_csv_header();
+}
+
+void cli_writer_free(struct cli_writer *w)
+{
+	free(w->names);
+	w->names = NULL;
+}
+
 void cli_writer_record(const struct mace_record *rec, void *ctx)
 {
 	struct cli_writer *w = ctx;
 	const char *name = w->s ? mace_session_path_name(w->s) : "";
+	const struct mace_container *ct = NULL;
 	int n;
 
 	if (w->err)
 		return;
-	n = mace_record_format(rec, name, w->fmt, w->buf, w->size);
+	if (w->named) {
+		static const struct mace_container none = { .sz = sizeof(none) };
+
+		ct = container_of(w, rec->netns);
+		if (!ct)
+			ct = &none;
+	}
+	n = mace_record_format_container(rec, name, ct, w->fmt, w->buf, w->size);
 	if (n >= 0 && (size_t)n >= w->size) {
 		char *nb = realloc(w->buf, n + 1);
 
@@ -65,7 +119,7 @@ void cli_writer_record(const struct mace_record *rec, void *ctx)
 		}
 		w->buf = nb;
 		w->size = n + 1;
-		n = mace_record_format(rec, name, w->fmt, w->buf, w->size);
+		n = mace_record_format_container(rec, name, ct, w->fmt, w->buf, w->size);
 	}
 	if (n < 0) {
 		w->err = -n;

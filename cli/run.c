@@ -11,6 +11,7 @@ struct sinks {
 	struct cli_writer *w;
 	struct cli_stats *st;
 	uint64_t records;
+	bool aggregate;
 };
 
 static void on_record(const struct mace_record *rec, void *ctx)
@@ -22,6 +23,14 @@ static void on_record(const struct mace_record *rec, void *ctx)
 		cli_writer_record(rec, k->w);
 	if (k->st)
 		cli_stats_record(rec, k->st);
+}
+
+/* A session replaced while following: an aggregating one's histograms. */
+static int retire(struct mace_session *old, void *ctx)
+{
+	struct sinks *k = ctx;
+
+	return k->aggregate ? cli_stats_take(k->st, old) : 0;
 }
 
 static int flush(void *ctx)
@@ -58,17 +67,29 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 	}
 	/* A summary alone needs no records: the session keeps histograms. */
 	o->aggregate = stats && !records;
-	l.s = cli_session_open(o, replay_file, on_record, &k);
+	/* following (all containers, or one by name): the records go through a
+	 * window, cut at each handover */
+	l.follow = !replay_file && !o->netns;
+	l.win[0] = (struct cli_window){ on_record, &k, 0, UINT64_MAX };
+	l.s = cli_session_open(o, replay_file, l.follow ? cli_window_record : on_record,
+			       l.follow ? (void *)&l.win[0] : &k);
 	if (!l.s) {
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
 	w.s = l.s;
+	/* a replay names the netns as they are known now */
+	w.named = true;
 	if (k.w && o->format == MACE_FORMAT_CSV)
-		fputs(mace_csv_header(), w.f);
+		fputs(cli_writer_header(&w), w.f);
 	l.o = o;
 	l.after_poll = flush;
 	l.ctx = &k;
+	k.aggregate = o->aggregate;
+	l.on_record = on_record;
+	l.record_ctx = &k;
+	l.retire = retire;
+	l.carried.sz = sizeof(l.carried);
 	l.progress = true;
 	l.nrecords = o->aggregate ? NULL : &k.records;
 	rc = cli_loop_run(&l);
@@ -81,8 +102,9 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 		rc = EXIT_RUNTIME;
 	}
 	if (k.st)
-		cli_stats_print(k.st, l.s, o->json, stdout);
+		cli_stats_print(k.st, l.s, &l.carried, o->json, stdout);
 	mace_session_counters(l.s, &c);
+	cli_counters_add(&c, &l.carried);
 	cli_print_counters(stderr, &c);
 	if (l.stop_signal)
 		fprintf(stderr, "mace: stopped by %s\n", strsignal(l.stop_signal));
@@ -100,6 +122,7 @@ out:
 		rc = EXIT_RUNTIME;
 	}
 	free(w.buf);
+	cli_writer_free(&w);
 	return rc;
 }
 

@@ -179,7 +179,8 @@ static void json_safe(char *s)
 			*s = '_';
 }
 
-void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FILE *f)
+void cli_stats_print(struct cli_stats *st, struct mace_session *s,
+		     const struct mace_counters *carried, bool json, FILE *f)
 {
 	struct mace_counters c = { .sz = sizeof(c) };
 	bool several;
@@ -187,8 +188,19 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s, bool json, FI
 	char name[64];
 
 	qsort(st->g, st->n, sizeof(*st->g), cmp_group);
+	/* a container started late in the run may not be named yet: ask now */
+	for (i = 0; i < st->n; i++) {
+		struct mace_container ct;
+
+		if (cli_container_of(st->g[i].netns, &ct) && cli_containers()) {
+			mace_containers_refresh(cli_containers());
+			break;
+		}
+	}
 	several = st->n && st->g[0].netns != st->g[st->n - 1].netns;
 	mace_session_counters(s, &c);
+	if (carried)
+		cli_counters_add(&c, carried);
 	c.user_drops += st->dropped;
 	if (st->err)
 		fprintf(stderr, "mace: %s: %llu records not counted: %s\n", "stat",

@@ -8,8 +8,8 @@
 #include "top_model.h"
 
 static const char *const col_names[TOP_NCOLS] = {
-	"NETNS", "EG p50", "EG p99", "EG mean", "IN p50", "IN p99", "IN mean",
-	"PKT/s", "MATCH%", "LOST",
+	"CONTAINER", "EG p50", "EG p99", "EG mean", "IN p50", "IN p99", "IN mean",
+	"REC/s", "MATCH%", "LOST",
 };
 
 const char *top_col_name(enum top_col col)

@@ -6,7 +6,6 @@
  * resets and no packet counts twice.
  */
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -62,26 +61,6 @@ void top_session_update_counters(struct top_session *t, uint64_t now)
 	}
 }
 
-/* The current netns's interfaces (name and index): a container with its veth
- * peer here cannot come or go without changing them.  One netlink dump. */
-uint64_t top_interfaces_signature(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint64_t h = 1469598103934665603ull;
-
-	if (!ifs)
-		return 0;
-	for (i = ifs; i->if_index; i++) {
-		const char *p;
-
-		h = (h ^ i->if_index) * 1099511628211ull;
-		for (p = i->if_name; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	}
-	if_freenameindex(ifs);
-	return h;
-}
-
 /* Stops and frees a session: its last latencies go to the model, its final
  * counters become the base the rows keep adding to, so nothing of it stays
  * attached and no count resets. */
@@ -114,9 +93,18 @@ int top_session_rebind(struct top_session *t)
 	struct mace_session *s;
 	struct mace_opts mo;
 	uint64_t t0 = mace_now_ns(), cut;
+	char netns[64];
 	int r;
 
 	cli_fill_mace_opts(t->o, &mo);
+	mo.containers = cli_containers();
+	/* --container: by name again, in its new netns if it was restarted */
+	if (t->o->container) {
+		r = cli_container_netns(t->o->container, true, netns, sizeof(netns), NULL, 0);
+		if (r)
+			return r;
+		mo.netns = netns;
+	}
 	s = mace_session_new(&mo);
 	if (!s)
 		return -errno;

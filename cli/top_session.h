@@ -35,9 +35,6 @@ int top_session_take(struct top_session *t, struct mace_session *s);
 /* The session's counters into the model: totals (with replaced sessions'),
  * each row's own, and the rest; rows whose netns left the session are gone. */
 void top_session_update_counters(struct top_session *t, uint64_t now);
-/* The current netns's interfaces (name and index): a container with its veth
- * peer here cannot come or go without changing them.  One netlink dump. */
-uint64_t top_interfaces_signature(void);
 /* Stops and frees old: its last latencies go to the model, its final
  * counters become the base the rows keep adding to. */
 void top_session_retire(struct top_session *t, struct mace_session *old);

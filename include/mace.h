@@ -165,8 +165,16 @@ const char *mace_csv_header(void);
  * length written (snprintf-like: may exceed size) or a negative errno. */
 int mace_record_format(const struct mace_record *rec, const char *path_name,
 		       enum mace_format fmt, char *buf, size_t size);
-/* Parses a line written by mace_record_format back; path name copied to
- * path_name.  Returns 0 or -EINVAL. */
+/* The same with the container's name, pod and namespace (struct
+ * mace_container, below): three more CSV columns or JSON fields, "container",
+ * "pod" and "namespace" ("" if unknown).  ct NULL: mace_record_format. */
+struct mace_container;
+const char *mace_csv_header_container(void);
+int mace_record_format_container(const struct mace_record *rec, const char *path_name,
+				 const struct mace_container *ct, enum mace_format fmt,
+				 char *buf, size_t size);
+/* Parses a line written by either back (the container's columns ignored);
+ * path name copied to path_name.  Returns 0 or -EINVAL. */
 int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
 		      char *path_name, size_t path_size);
 
@@ -197,6 +205,9 @@ struct mace_opts {
 	 * not called; read them with mace_session_hists).  Kept in the kernel
 	 * when it correlates: no record per packet crosses to user space. */
 	bool aggregate;
+	/* Names the bound container netns in messages (a container leaving,
+	 * mace_session_describe); NULL: ip netns names or pids. */
+	struct mace_containers *containers;
 };
 #define MACE_OPTS_INIT { .sz = sizeof(struct mace_opts) }
 
@@ -289,6 +300,57 @@ int mace_session_keep(struct mace_session *s, unsigned int n);
  * (never guessed); how tells the match used for each. */
 int mace_session_overhead(struct mace_session *s, const struct mace_probe *probe,
 			  struct mace_overhead *out);
+
+/* ---- containers: whose netns it is ------------------------------------ */
+
+/*
+ * Who a container netns belongs to, from the runtimes' APIs (Docker Engine API,
+ * Podman's compatible API), else from the cgroup path of a task in it, else
+ * its ip netns name, else a process in it.  Never asked on the packet path.
+ */
+struct mace_container {
+	size_t sz;		/* see "ABI" above */
+	uint32_t netns;		/* inode of its netns */
+	int32_t pid;		/* a process in it (lowest seen); 0 if none */
+	char runtime[16];	/* "docker", "podman", "containerd", "cri-o",
+				 * "kubernetes" (cgroup path only); "" if none */
+	char id[72];		/* full container ID; "" if none */
+	char name[128];		/* container name, else ip netns name, else "pid N" */
+	char image[256];	/* "" unless an API answered */
+	/* Kubernetes, from the CRI labels; "" if absent */
+	char pod[128];		/* io.kubernetes.pod.name */
+	char pod_namespace[64];	/* io.kubernetes.pod.namespace */
+	char pod_container[64];	/* io.kubernetes.container.name */
+};
+
+struct mace_containers_opts {
+	size_t sz;		/* sizeof(struct mace_containers_opts): see "ABI" above */
+	/* NULL: $DOCKER_HOST (unix://PATH), else /run/docker.sock; "": not asked */
+	const char *docker_socket;
+	/* NULL: $CONTAINER_HOST (unix://PATH), else /run/podman/podman.sock; "": not asked */
+	const char *podman_socket;
+	unsigned int timeout_ms;	/* per API request; 0: 500 */
+	/* A thread refreshes this often (and at once on a lookup miss); 0: only
+	 * mace_containers_refresh() does. */
+	unsigned int refresh_ms;
+};
+#define MACE_CONTAINERS_OPTS_INIT { .sz = sizeof(struct mace_containers_opts) }
+
+struct mace_containers;
+/* Resolves once before returning.  NULL + errno. */
+struct mace_containers *mace_containers_new(const struct mace_containers_opts *opts);
+/* Asks the runtimes and /proc again, now. */
+int mace_containers_refresh(struct mace_containers *c);
+/* Fills out (up to out->sz bytes) for netns; -ENOENT if it is unknown yet. */
+int mace_containers_find(struct mace_containers *c, uint32_t netns, struct mace_container *out);
+/* The container named spec: its name, pod name, full ID or a unique ID
+ * prefix.  -ENOENT (unknown) or -EEXIST (ambiguous), with the close
+ * matches in err. */
+int mace_containers_select(struct mace_containers *c, const char *spec,
+			   struct mace_container *out, char *err, size_t errlen);
+/* "pod/namespace" for a Kubernetes container, else its name. */
+const char *mace_container_label(const struct mace_container *ct, char *buf, size_t size);
+void mace_containers_free(struct mace_containers *c);
 
 #ifdef __cplusplus
 }

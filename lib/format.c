@@ -37,6 +37,14 @@ static const struct {
 #undef AS_NAME
 #define AS_CSV(id, name) "," name
 static const char csv_header[] = RECORD_FIELDS(AS_CSV) "\n";
+/* A record's line with its container's names after the record's fields
+ * (mace_record_format_container); parsers read and drop them. */
+#define CONTAINER_FIELDS(X) X(CT_NAME, "container") X(CT_POD, "pod") X(CT_NAMESPACE, "namespace")
+#define AS_ONE(id, name) +1
+enum { NCONTAINER = 0 CONTAINER_FIELDS(AS_ONE) };
+#undef AS_ONE
+static const char csv_header_container[] =
+	RECORD_FIELDS(AS_CSV) CONTAINER_FIELDS(AS_CSV) "\n";
 #undef AS_CSV
 
 static const struct {
@@ -209,18 +217,55 @@ static void put_addr_field(struct out *o, uint8_t family, const uint8_t *a, bool
 		put_ch(o, '"');
 }
 
+/* The container's columns (CSV) or fields (JSON), after the record's. */
+static void put_container(struct out *o, const struct mace_container *ct, bool json)
+{
+	const char *v[] = { ct->name, ct->pod, ct->pod_namespace };
+	static const char *const keys[] = { ",\"container\":", ",\"pod\":", ",\"namespace\":" };
+
+	_Static_assert(ARRAY_SIZE(v) == NCONTAINER, "one value per container field");
+	/* every field always, as in CSV: "" when not a Kubernetes container */
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		if (json) {
+			put_str(o, keys[i]);
+			put_json_str(o, v[i]);
+		} else {
+			put_ch(o, ',');
+			put_csv_path(o, v[i]);
+		}
+	}
+}
+
+MACE_EXPORT const char *mace_csv_header_container(void)
+{
+	return csv_header_container + 1;
+}
+
 MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *path_name,
 				   enum mace_format fmt, char *buf, size_t size)
+{
+	return mace_record_format_container(rec, path_name, NULL, fmt, buf, size);
+}
+
+MACE_EXPORT int mace_record_format_container(const struct mace_record *rec, const char *path_name,
+					     const struct mace_container *ct,
+					     enum mace_format fmt, char *buf, size_t size)
 {
 	struct out o = { buf, size, 0 };
 	bool json = fmt == MACE_FORMAT_JSON;
 	struct mace_record copy;
 	const struct mace_record *r = &copy;
+	struct mace_container ct_copy;
 
 	if (!rec || MACE_ABI_IN(mace_record, &copy, rec) ||
 	    (fmt != MACE_FORMAT_CSV && fmt != MACE_FORMAT_JSON) || r->dir > MACE_INGRESS ||
 	    r->nseg > MACE_MAX_SEGMENTS)
 		return -EINVAL;
+	/* a caller's struct of another size: what it lacks is "" */
+	if (ct && MACE_ABI_IN(mace_container, &ct_copy, ct))
+		return -EINVAL;
+	if (ct)
+		ct = &ct_copy;
 	if (!path_name)
 		path_name = "";
 	if (size)
@@ -270,6 +315,8 @@ MACE_EXPORT int mace_record_format(const struct mace_record *rec, const char *pa
 			put_u64(&o, tail[i]);
 		}
 	}
+	if (ct)
+		put_container(&o, ct, json);
 	if (json)
 		put_ch(&o, '}');
 	put_ch(&o, '\n');
@@ -429,9 +476,11 @@ static int split_csv(const char *line, struct field *f, char *scratch, size_t sc
 	for (;;) {
 		struct field *cur;
 
-		if (n == NFIELDS)
+		if (n == NFIELDS + NCONTAINER)
 			return -EINVAL;
-		cur = &f[n++];
+		/* the container's columns are not part of a record */
+		cur = n < NFIELDS ? &f[n] : &f[NFIELDS];
+		n++;
 		cur->nseg = -1;
 		if (*p == '"') {
 			cur->s = scratch + used;
@@ -471,7 +520,7 @@ static int split_csv(const char *line, struct field *f, char *scratch, size_t sc
 			return -EINVAL;
 		break;
 	}
-	if (n != NFIELDS)
+	if (n != NFIELDS && n != NFIELDS + NCONTAINER)
 		return -EINVAL;
 	return split_segs(&f[F_SEGS]);
 }
@@ -638,7 +687,7 @@ static int split_json(const char *line, struct field *f, char *scratch, size_t c
 MACE_EXPORT int mace_record_parse(const char *line, enum mace_format fmt, struct mace_record *rec,
 				  char *path_name, size_t path_size)
 {
-	struct field f[NFIELDS];
+	struct field f[NFIELDS + 1];	/* + one for the container columns, unused */
 	struct mace_record r = { .sz = sizeof(r) };
 	char scratch[1024];
 	int err;

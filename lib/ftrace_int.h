@@ -75,6 +75,7 @@ struct mace_backend {
 	unsigned int ndev;
 	bool sys;			/* path has syscall points */
 	__u32 pkt_roles;		/* roles of the path's packet points */
+	bool host_veth_standin;		/* container points read on the host veths */
 	__u32 cnetns[MACE_MAX_BOUND];
 	struct ft_tasks tasks;
 	struct ft_stream *st;

@@ -83,6 +83,78 @@ int mace__ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t
 	return 0;
 }
 
+/*
+ * Every Docker container's device is eth0, and ftrace filters by name only.
+ * Where the path's container points are the veth's own transmit (egress) and
+ * receive (ingress), the same packets cross the container's host-side veth
+ * (a unique name in the host netns) right after and right before: its
+ * receive stands in for the container's transmit, its transmit for the
+ * container's receive.  True if the path and binding allow it and two bound
+ * container devices share a name.
+ */
+static bool host_veth_stands_in(const struct mace_backend *b)
+{
+	const struct mace_path *p = b->cfg.path;
+	const struct mace_binding *bd = b->cfg.binding;
+	const __u32 tp_for[2] = { 1u << MACE_TP_NET_DEV_XMIT, 1u << MACE_TP_NETIF_RECEIVE_SKB };
+	bool clash = false;
+
+	if (b->sys || (mace__path_role_mask(p) & (1u << MACE_ROLE_HOST_VETH)))
+		return false;
+	for (int d = 0; d < 2; d++)
+		for (unsigned int i = 0; i < p->dir[d].npoints; i++)
+			if (p->dir[d].pt[i].role == MACE_ROLE_CONTAINER &&
+			    p->dir[d].pt[i].tp_mask != tp_for[d])
+				return false;
+	for (unsigned int i = 0; i < bd->ndev; i++) {
+		const struct mace_bound_dev *c = &bd->dev[i];
+		bool peer = false;
+
+		if (c->role != MACE_ROLE_CONTAINER)
+			continue;
+		for (unsigned int k = 0; k < bd->ndev; k++) {
+			const struct mace_bound_dev *o = &bd->dev[k];
+
+			peer |= o->role == MACE_ROLE_HOST_VETH && o->container_netns == c->netns;
+			clash |= k < i && o->role == MACE_ROLE_CONTAINER && !strcmp(o->name, c->name);
+		}
+		if (!peer)
+			return false;	/* a container without a bound host veth */
+	}
+	return clash;
+}
+
+/* Moves the container points' tracepoints onto the host veths (see above). */
+static void stand_in(struct mace_backend *b, __u32 *tpmask, __u32 *roles)
+{
+	const __u32 ctr = 1u << MACE_ROLE_CONTAINER, hv = 1u << MACE_ROLE_HOST_VETH;
+	const struct mace_path *p = b->cfg.path;
+
+	for (int d = 0; d < 2; d++) {
+		enum mace_tp was = d == MACE_EGRESS ? MACE_TP_NET_DEV_XMIT : MACE_TP_NETIF_RECEIVE_SKB;
+		enum mace_tp now = d == MACE_EGRESS ? MACE_TP_NETIF_RECEIVE_SKB : MACE_TP_NET_DEV_XMIT;
+
+		for (unsigned int i = 0; i < p->dir[d].npoints; i++) {
+			if (p->dir[d].pt[i].role != MACE_ROLE_CONTAINER)
+				continue;
+			roles[was] &= ~ctr;
+			roles[now] |= hv;
+			*tpmask |= 1u << now;
+		}
+	}
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
+		if (*tpmask & (1u << tp) && !roles[tp])
+			*tpmask &= ~(1u << tp);	/* only the container used it */
+	b->pkt_roles = (b->pkt_roles & ~ctr) | hv;
+	b->host_veth_standin = true;
+	mace_warn("ftrace: container devices share a name (ftrace filters by name only), so "
+		  "their points are bound on the host-side veths instead: egress starts at "
+		  "netif_receive_skb on the host veth, ingress ends at net_dev_xmit on it.  The "
+		  "veth crossing (the container-side transmit, the backlog queue and the softirq "
+		  "up to the host side's receive) is no longer in the measured interval; use "
+		  "-b bpf to keep it");
+}
+
 /* Which tracepoints with which roles, then the devices. */
 int mace__ft_plan(struct mace_backend *b, char *err, size_t errlen)
 {
@@ -113,6 +185,8 @@ int mace__ft_plan(struct mace_backend *b, char *err, size_t errlen)
 			}
 		}
 	}
+	if (host_veth_stands_in(b))
+		stand_in(b, &tpmask, roles);
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
 		if (!(tpmask & (1u << tp)))
 			continue;

@@ -43,6 +43,23 @@ static const struct mace_bound_dev *dev_of(struct mace_backend *b, const void *d
 	return NULL;
 }
 
+/* A host veth's event standing in for its container's point (ftrace_plan.c):
+ * its receive is the container's transmit, its transmit the container's
+ * receive, for the container's netns and device. */
+static void stand_in(const struct mace_backend *b, const struct mace_bound_dev *d,
+		     struct mace_event *ev)
+{
+	const struct mace_binding *bd = b->cfg.binding;
+
+	ev->tp = ev->tp == MACE_TP_NETIF_RECEIVE_SKB ? MACE_TP_NET_DEV_XMIT :
+		 MACE_TP_NETIF_RECEIVE_SKB;
+	ev->role = MACE_ROLE_CONTAINER;
+	ev->netns = d->container_netns;
+	for (unsigned int i = 0; i < bd->ndev; i++)
+		if (bd->dev[i].role == MACE_ROLE_CONTAINER && bd->dev[i].netns == ev->netns)
+			ev->ifindex = bd->dev[i].ifindex;
+}
+
 static void deliver(struct mace_backend *b, struct ft_stream *s)
 {
 	int size = kbuffer_event_size(s->kbuf);
@@ -75,6 +92,8 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 		ev.netns = d->netns;
 		ev.ifindex = d->ifindex;
 		ev.role = d->role;
+		if (b->host_veth_standin && d->role == MACE_ROLE_HOST_VETH)
+			stand_in(b, d, &ev);
 	} else {
 		__s64 n = t->len.size ? (__s64)rd(s->data, &t->len) : 0;
 

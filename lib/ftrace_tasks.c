@@ -16,6 +16,7 @@
 
 #include "mace_int.h"
 #include "ftrace_int.h"
+#include "netns.h"
 
 static bool wanted_netns(const struct ft_tasks *t, uint32_t ino)
 {
@@ -75,28 +76,26 @@ static int add_threads(struct ft_tasks *t, unsigned int k, const char *pid)
 	return err;
 }
 
+struct scan_arg {
+	struct ft_tasks *t;
+	unsigned int k;
+};
+
+static int scan_pid(const char *pid, __u32 ino, void *arg)
+{
+	struct scan_arg *a = arg;
+
+	return wanted_netns(a->t, ino) ? add_threads(a->t, a->k, pid) : 0;
+}
+
 int mace__ft_tasks_scan(struct ft_tasks *t)
 {
 	unsigned int k = !t->cur, old = t->cur;
-	char ns[288];
-	struct dirent *de;
-	struct stat st;
-	DIR *d;
-	int err = 0;
+	struct scan_arg a = { t, k };
+	int err;
 
-	d = opendir("/proc");
-	if (!d)
-		return -errno;
 	t->n[k] = 0;
-	while (!err && (de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(ns, sizeof(ns), "/proc/%s/ns/net", de->d_name);
-		if (stat(ns, &st) || !wanted_netns(t, st.st_ino))
-			continue;
-		err = add_threads(t, k, de->d_name);
-	}
-	closedir(d);
+	err = mace__netns_for_each_pid(scan_pid, &a);
 	if (err)
 		return err;
 	if (t->n[k])
@@ -268,34 +267,34 @@ static void check_netns_devices(const char *pid, uint32_t ino,
 	fclose(f);
 }
 
-void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
-				  const struct mace_binding *bd)
-{
+struct foreign_arg {
+	const struct mace_bound_dev *const *devs;
+	unsigned int ndev;
+	const struct mace_binding *bd;
 	uint32_t seen[1024];
-	unsigned int nseen = 0;
-	bool warned[MACE_MAX_BOUND] = { false };
-	char ns[288];
-	struct dirent *de;
-	struct stat st;
-	DIR *d = opendir("/proc");
+	unsigned int nseen;
+	bool warned[MACE_MAX_BOUND];
+};
 
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		bool dup = false;
+static int check_pid(const char *pid, __u32 ino, void *arg)
+{
+	struct foreign_arg *a = arg;
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		snprintf(ns, sizeof(ns), "/proc/%s/ns/net", de->d_name);
-		if (stat(ns, &st) || bound_netns(bd, st.st_ino))
-			continue;
-		for (unsigned int i = 0; i < nseen && !dup; i++)
-			dup = seen[i] == st.st_ino;
-		if (dup)
-			continue;
-		if (nseen < ARRAY_SIZE(seen))
-			seen[nseen++] = st.st_ino;
-		check_netns_devices(de->d_name, st.st_ino, devs, ndev, warned);
-	}
-	closedir(d);
+	if (bound_netns(a->bd, ino))
+		return 0;
+	for (unsigned int i = 0; i < a->nseen; i++)
+		if (a->seen[i] == ino)
+			return 0;
+	if (a->nseen < ARRAY_SIZE(a->seen))
+		a->seen[a->nseen++] = ino;
+	check_netns_devices(pid, ino, a->devs, a->ndev, a->warned);
+	return 0;
+}
+
+void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
+			    const struct mace_binding *bd)
+{
+	struct foreign_arg a = { .devs = devs, .ndev = ndev, .bd = bd };
+
+	mace__netns_for_each_pid(check_pid, &a);
 }

@@ -167,6 +167,9 @@ struct mace_binding {
  * on error writes a message naming what was wrong to err. */
 int mace__bind(const char *netns_spec, const char *outer_spec, __u32 roles,
 	       struct mace_binding *out, char *err, size_t errlen);
+/* The same, also binding the roles also where they are found (not needed). */
+int mace__bind_also(const char *netns_spec, const char *outer_spec, __u32 roles, __u32 also,
+		    struct mace_binding *out, char *err, size_t errlen);
 /* The bound device of an event, or NULL. */
 const struct mace_bound_dev *mace__binding_find(const struct mace_binding *b, __u32 netns,
 						__u32 ifindex);
@@ -178,6 +181,8 @@ void mace__binding_drop(struct mace_binding *b, unsigned int i);
 /* Removes every device of container netns (its own and those serving it
  * only).  Returns how many went. */
 unsigned int mace__binding_drop_container(struct mace_binding *b, __u32 netns);
+/* Names the container devices' netns as m knows them (container.c). */
+void mace__binding_name_containers(struct mace_binding *b, struct mace_containers *m);
 /* How many container netns are bound. */
 unsigned int mace__binding_containers(const struct mace_binding *b);
 /* A non-blocking rtnetlink socket in the netns with inode ino (the current

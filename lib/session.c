@@ -320,12 +320,16 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 	ret = mace__check_privileges(s->opts.backend);
 	if (ret)
 		goto fail;
-	ret = mace__bind(s->opts.netns, s->opts.outer, mace__path_role_mask(s->path), &s->binding,
-			 err, sizeof(err));
+	/* ftrace may stand the host-side veths in for same-named container devices */
+	ret = mace__bind_also(s->opts.netns, s->opts.outer, mace__path_role_mask(s->path),
+			      s->opts.backend == MACE_BACKEND_FTRACE ? 1u << MACE_ROLE_HOST_VETH : 0,
+			      &s->binding, err, sizeof(err));
 	if (ret) {
 		mace_err("%s", err[0] ? err : strerror(-ret));
 		goto fail;
 	}
+	if (s->opts.containers)
+		mace__binding_name_containers(&s->binding, s->opts.containers);
 	ret = choose_backend(s);
 	if (!ret)
 		ret = open_watch(s);

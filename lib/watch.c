@@ -15,7 +15,6 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -23,11 +22,9 @@
 #include <unistd.h>
 
 #include "mace_int.h"
+#include "netlink.h"
 
-#ifndef NETLINK_LISTEN_ALL_NSID
-#define NETLINK_LISTEN_ALL_NSID 8
-#endif
-#define LOCAL (-1)		/* a message from the socket's own netns */
+#define LOCAL NL_LOCAL		/* a message from the socket's own netns */
 #define DUMP_TIMEOUT_MS 2000
 
 struct wsock {
@@ -172,41 +169,28 @@ static int seen_add(struct mace_watch *w, __u32 ifindex)
 static int on_link(struct mace_watch *w, const struct wsock *ws, __s32 nsid, bool dump,
 		   const struct nlmsghdr *nh, struct mace_binding *b)
 {
-	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
-	const char *name = NULL;
-	size_t name_len = 0;
-	__s32 link_nsid = LOCAL;
-	__u32 netns, ifindex;
+	struct nl_link l;
+	__u32 netns;
 
-	if (len < 0)
+	if (mace__nl_link_parse(nh, &l))
 		return 0;
-	ifindex = (__u32)ifi->ifi_index;
 	netns = msg_netns(w, ws, nsid);
 	if (!netns)
 		return 0;	/* a netns we do not trace */
 	if (nh->nlmsg_type == RTM_DELLINK)
-		return dev_gone(b, netns, ifindex, "was deleted");
-	for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == IFLA_IFNAME) {
-			name = RTA_DATA(a);
-			name_len = RTA_PAYLOAD(a);
-		}
-		else if (a->rta_type == IFLA_LINK_NETNSID && RTA_PAYLOAD(a) >= sizeof(__s32))
-			memcpy(&link_nsid, RTA_DATA(a), sizeof(link_nsid));
-	}
-	if (dump && nsid == LOCAL && seen_add(w, ifindex))
+		return dev_gone(b, netns, l.ifindex, "was deleted");
+	if (dump && nsid == LOCAL && seen_add(w, l.ifindex))
 		return -ENOMEM;
-	for (unsigned int i = 0; nsid == LOCAL && link_nsid != LOCAL && i < b->ndev; i++) {
+	for (unsigned int i = 0; nsid == LOCAL && l.peer_nsid != LOCAL && i < b->ndev; i++) {
 		const struct mace_bound_dev *d = &b->dev[i];
 
 		if (d->role == MACE_ROLE_CONTAINER && d->peer_netns == netns &&
-		    d->peer_ifindex == ifindex)
-			map_nsid(w, netns, d->netns, link_nsid);
+		    d->peer_ifindex == l.ifindex)
+			map_nsid(w, netns, d->netns, l.peer_nsid);
 	}
-	if (!name || !memchr(name, '\0', name_len))
+	if (!l.name[0])
 		return 0;
-	return dev_renamed(b, netns, ifindex, name);
+	return dev_renamed(b, netns, l.ifindex, l.name);
 }
 
 /*
@@ -217,40 +201,17 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
 		     struct mace_binding *b)
 {
 	char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
-	char cbuf[CMSG_SPACE(sizeof(int))];
 	int changed = 0, ret;
 
 	for (;;) {
-		struct sockaddr_nl sa;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr m = {
-			.msg_name = &sa, .msg_namelen = sizeof(sa), .msg_iov = &iov,
-			.msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-		};
-		__s32 nsid = LOCAL;
-		ssize_t n = recvmsg(ws->fd, &m, MSG_DONTWAIT);
+		__s32 nsid;
+		ssize_t n = mace__nl_recv(ws->fd, buf, sizeof(buf), &nsid,
+					  dump_seq ? DUMP_TIMEOUT_MS : 0);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = ws->fd, .events = POLLIN };
-
-			if (!dump_seq)
-				return changed;
-			ret = poll(&p, 1, DUMP_TIMEOUT_MS);
-			if (ret == 0)
-				return -ETIMEDOUT;
-			if (ret < 0 && errno != EINTR)
-				return -errno;
-			continue;
-		}
+		if (n == -EAGAIN && !dump_seq)
+			return changed;
 		if (n < 0)
-			return -errno;
-		if (sa.nl_pid != 0)
-			continue;	/* not from the kernel */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
-			if (c->cmsg_level == SOL_NETLINK && c->cmsg_type == NETLINK_LISTEN_ALL_NSID)
-				memcpy(&nsid, CMSG_DATA(c), sizeof(nsid));
+			return (int)n;
 		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, n);
 		     nh = NLMSG_NEXT(nh, n)) {
 			bool ours = dump_seq && nh->nlmsg_seq == dump_seq;
@@ -258,9 +219,8 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
 			if (ours && nh->nlmsg_type == NLMSG_DONE)
 				return changed;
 			if (ours && nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				return e->error ? e->error : -EPROTO;
+				ret = mace__nl_msg_error(nh);
+				return ret ? ret : -EPROTO;
 			}
 			if (nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK)
 				continue;
@@ -279,22 +239,14 @@ static int read_sock(struct mace_watch *w, struct wsock *ws, __u32 dump_seq,
  */
 static int resync(struct mace_watch *w, struct wsock *ws, struct mace_binding *b)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh.nlmsg_len = sizeof(req),
-		.nh.nlmsg_type = RTM_GETLINK,
-		.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		.nh.nlmsg_seq = ++w->seq,
-		.ifi.ifi_family = AF_UNSPEC,
-	};
+	__u32 seq = ++w->seq;
 	int changed, ret;
 
 	w->nseen = 0;
-	if (send(ws->fd, &req, sizeof(req), 0) < 0)
-		return -errno;
-	changed = read_sock(w, ws, req.nh.nlmsg_seq, b);
+	ret = mace__nl_request_links(ws->fd, seq);
+	if (ret)
+		return ret;
+	changed = read_sock(w, ws, seq, b);
 	if (changed < 0)
 		return changed;
 	for (unsigned int i = b->ndev; i-- > 0;) {
@@ -328,19 +280,15 @@ static bool has_sock(const struct mace_watch *w, __u32 netns)
 
 static int add_sock(struct mace_watch *w, __u32 netns, char *err, size_t errlen)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = w->nsock };
 	struct wsock *ws = &w->sock[w->nsock];
-	int one = 1;
 
 	ws->fd = mace__netns_socket(netns, err, errlen);
 	if (ws->fd < 0)
 		return ws->fd;
 	ws->netns = netns;
 	w->nsock++;
-	if (bind(ws->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    setsockopt(ws->fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one)) ||
-	    epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->fd, &ev)) {
+	if (mace__nl_listen_links(ws->fd) || epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->fd, &ev)) {
 		snprintf(err, errlen, "watch: rtnetlink link notifications in netns %u: %s", netns,
 			 strerror(errno));
 		return -errno;

@@ -47,6 +47,9 @@ for mode in kernel agg raw; do
 	MODE=$mode sh tests/bench/kcost.sh || exit 1
 done
 echo
+echo "== naming containers: start-up with 1, 10, 50 containers (tests/bench/containers.sh) =="
+sh tests/bench/containers.sh || exit 1
+echo
 echo "== 2, 4b, 5b, 6, 7. flood rate, accounting, consumer, memory, start-up (flood.sh) =="
 sh tests/bench/flood.sh || exit 1
 echo

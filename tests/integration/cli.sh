@@ -91,7 +91,7 @@ sed -n '/^\.\\" example-begin/,/^\.\\" example-end/p' man/libmace.3 |
 if [ "$(wc -l <"$W/example.c")" -lt 20 ]; then
 	fail cli_man_example "no example found in man/libmace.3"
 elif ${CC:-cc} -std=gnu11 -Wall -Wextra -Werror -Iinclude -o "$W/example" "$W/example.c" \
-	"$LIBA" $(pkg-config --libs libbpf libtracefs libtraceevent libelf zlib) -lm \
+	"$LIBA" $(pkg-config --libs libbpf libtracefs libtraceevent libelf zlib libcurl json-c) -lm \
 	>"$W/cc.err" 2>&1; then
 	pass cli_man_example
 else

@@ -68,13 +68,13 @@ grep -q "mace top - path inner-dev, backend $BACKEND, 1 container" "$W/screen" |
 	fail top_status "$(show)"
 
 # Sort: the indicator moves with s / < and flips with r.
-grep -q 'vPKT/s' "$W/screen" || fail top_sort_default "$(grep NETNS "$W/screen")"
+grep -q 'vREC/s' "$W/screen" || fail top_sort_default "$(grep CONTAINER "$W/screen")"
 tm send-keys -t top s
-if wait_for 'vMATCH%' 3; then pass top_sort_next; else fail top_sort_next "$(grep NETNS "$W/screen")"; fi
+if wait_for 'vMATCH%' 3; then pass top_sort_next; else fail top_sort_next "$(grep CONTAINER "$W/screen")"; fi
 tm send-keys -t top r
-if wait_for '\^MATCH%' 3; then pass top_sort_reverse; else fail top_sort_reverse "$(grep NETNS "$W/screen")"; fi
+if wait_for '\^MATCH%' 3; then pass top_sort_reverse; else fail top_sort_reverse "$(grep CONTAINER "$W/screen")"; fi
 tm send-keys -t top '<' '<'
-if wait_for '\^IN mean' 3; then pass top_sort_prev; else fail top_sort_prev "$(grep NETNS "$W/screen")"; fi
+if wait_for '\^IN mean' 3; then pass top_sort_prev; else fail top_sort_prev "$(grep CONTAINER "$W/screen")"; fi
 
 # Resize: the view redraws to the new size (footer on the new last line).
 tm resize-window -t top -x 100 -y 24
