@@ -31,7 +31,7 @@ need_root stages || exit 1
 need_tracefs || exit 1
 tb_trap
 W=$(mktemp -d /tmp/mace-stages.XXXXXX)
-T=$TRACEFS/instances/mace-stages-$$
+T=$TRACEFS/instances/stages-$$
 TB_TRAP_EXTRA="[ -d '$T' ] && { echo 0 >'$T/tracing_on'; echo 0 >'$T/events/enable'; rmdir '$T'; }; rm -rf '$W'"
 tb_up bridge-nat || exit 1
 rsv=
