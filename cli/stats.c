@@ -238,10 +238,11 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s,
 	}
 	fprintf(f, "counters: events %llu matched %llu unmatched %llu expired %llu "
 		"replaced %llu duplicates %llu pending %llu collisions %llu lost %llu "
-		"user_drops %llu\n",
+		"user_drops %llu slot_collisions %llu\n",
 		(unsigned long long)c.events, (unsigned long long)c.matched,
 		(unsigned long long)c.unmatched, (unsigned long long)c.expired,
 		(unsigned long long)c.replaced, (unsigned long long)c.duplicates,
 		(unsigned long long)c.pending, (unsigned long long)c.collisions,
-		(unsigned long long)c.lost, (unsigned long long)c.user_drops);
+		(unsigned long long)c.lost, (unsigned long long)c.user_drops,
+		(unsigned long long)c.slot_collisions);
 }

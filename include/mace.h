@@ -98,12 +98,16 @@ struct mace_counters {
 	uint64_t collisions;	/* content keys shared by two pending packets (informative) */
 	uint64_t lost;		/* events the kernel could not deliver (ring/buffer full) */
 	uint64_t user_drops;	/* events or records dropped in user space */
+	uint64_t slot_collisions; /* starts dropped because every slot the eBPF pending
+				   * table has for their skb held a younger packet
+				   * (informative; counted in expired too) */
 };
 /* X(name) for each counter above, in that order (the order people read
  * them), for code that treats them all alike. */
 #define MACE_COUNTER_FIELDS(X)                                                     \
 	X(events) X(records) X(matched) X(unmatched) X(expired) X(replaced)        \
-	X(duplicates) X(pending) X(collisions) X(lost) X(user_drops)
+	X(duplicates) X(pending) X(collisions) X(lost) X(user_drops)               \
+	X(slot_collisions)
 
 /* ---- logging ---------------------------------------------------------- */
 

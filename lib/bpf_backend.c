@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +29,6 @@ _Static_assert(sizeof(struct mace_bpf_record) == 104, "record has holes");
 
 #define DEFAULT_RING_BYTES (4u << 20)
 #define TICK_NS 100000000ull	/* drain and sweep period */
-#define SWEEP_BATCH 1024	/* pending entries read per syscall */
 
 struct mace_backend {
 	struct mace_bpf *skel;
@@ -42,8 +42,9 @@ struct mace_backend {
 	int delivered;			/* items delivered in the current poll */
 	__u64 swept;			/* pending events expired by user space */
 	__u64 bad_items;		/* ring items of an unexpected size */
-	__u64 *sweep_keys;		/* SWEEP_BATCH keys and values, for the sweep */
-	struct mace_bpf_record *sweep_vals;
+	struct mace_bpf_pend_set *pend;	/* the pending table, mapped (kernel correlation) */
+	size_t pend_bytes;
+	__u32 nsets;
 	struct mace_counters final;	/* kernel counters read before destroy */
 	/* Aggregating: histogram slot i is container netns slot_netns[i]. */
 	__u32 slot_netns[MACE_MAX_BOUND + 1];
@@ -187,8 +188,6 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 		       __u32 ring, int ncpu, const struct mace_backend_cfg *cfg)
 {
 	skel->rodata->expire_ns = cfg->expire_ns;
-	/* Done entries may take half the map; pending ones always have the rest. */
-	skel->rodata->keep_done_max = cfg->max_pending / 2;
 	for (int d = 0; d < 2; d++) {
 		const struct mace_dirpath *dp = &path->dir[d];
 
@@ -358,6 +357,9 @@ static void teardown(struct mace_backend *b)
 	}
 	ring_buffer__free(b->rb);
 	b->rb = NULL;
+	if (b->pend)
+		munmap(b->pend, b->pend_bytes);
+	b->pend = NULL;
 	mace_bpf__destroy(b->skel);
 	b->skel = NULL;
 }
@@ -371,8 +373,6 @@ static void bpf_destroy(struct mace_backend *b)
 		close(b->epfd);
 	if (b->timerfd >= 0)
 		close(b->timerfd);
-	free(b->sweep_keys);
-	free(b->sweep_vals);
 	mace__bpf_hists_free(b->hists);
 	free(b);
 }
@@ -442,11 +442,16 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	/* Aggregating, the ring carries nothing: one page unless asked. */
 	ring = ring_bytes(cfg->buffer_kb || !aggregating ? cfg->buffer_kb : 1);
 	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu, &b->cfg);
+	/* max_pending slots, in sets of MACE_BPF_PEND_WAYS, a power of two of them. */
+	b->nsets = 1;
+	while (cfg->kernel_correlation && b->nsets * MACE_BPF_PEND_WAYS < b->cfg.max_pending &&
+	       b->nsets < (1u << 24))
+		b->nsets <<= 1;
+	b->skel->rodata->pend_mask = b->nsets - 1;
 	assign_slots(b);
 	ret = bpf_map__set_max_entries(b->skel->maps.ring, ring);
 	if (!ret)
-		ret = bpf_map__set_max_entries(b->skel->maps.pending, cfg->kernel_correlation ?
-					       b->cfg.max_pending : 1);
+		ret = bpf_map__set_max_entries(b->skel->maps.pending, b->nsets);
 	if (!ret)
 		ret = bpf_map__set_max_entries(b->skel->maps.hists,
 					       aggregating ? b->nslots * 2 : 1);
@@ -502,13 +507,19 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 		}
 	}
 	if (cfg->kernel_correlation) {
-		b->sweep_keys = calloc(SWEEP_BATCH, sizeof(*b->sweep_keys));
-		b->sweep_vals = calloc(SWEEP_BATCH, sizeof(*b->sweep_vals));
-		if (!b->sweep_keys || !b->sweep_vals) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
+		/* The sweep reads and claims slots in place, as the programs do. */
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		void *m;
+
+		b->pend_bytes = ((size_t)b->nsets * sizeof(*b->pend) + page - 1) / page * page;
+		m = mmap(NULL, b->pend_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 bpf_map__fd(b->skel->maps.pending), 0);
+		if (m == MAP_FAILED) {
+			ret = -errno;
+			snprintf(err, errlen, "mapping the pending table: %s", strerror(errno));
 			goto fail;
 		}
+		b->pend = m;
 	}
 	mace_dbg("bpf: loaded for path '%s' (%s), %u-byte ring, %u devices", path->name,
 		 aggregating ? "kernel correlation into histograms" :
@@ -590,73 +601,37 @@ static int bpf_fd(struct mace_backend *b)
 	return b->epfd;
 }
 
-/* Deletes key; its events (none for a done entry) count as expired. */
-static void sweep_one(struct mace_backend *b, int fd, __u64 key)
-{
-	struct mace_bpf_record r;
-
-	if (bpf_map_lookup_and_delete_elem(fd, &key, &r))
-		return;		/* the programs finished or replaced it meanwhile */
-	__atomic_fetch_sub(&b->skel->bss->nentries, 1, __ATOMIC_RELAXED);
-	b->swept += r.nev;
-}
-
 /*
- * Deletes pending entries whose start is older than before and counts their
- * events as expired; at stop (before == ~0, programs detached) every entry,
- * done ones too.  While tracing, done entries are the programs' to reuse or
- * delete.  Read in batches (one syscall per SWEEP_BATCH entries: the map
- * holds done entries for every recent skb address), deleted one by one.
+ * Expires the entries of the pending table whose start is older than before,
+ * counting their events as expired; at stop (before == ~0, programs
+ * detached) every entry.  A slot is claimed by compare-and-swap as the
+ * programs do (they take over old entries too), and its start is checked
+ * again once claimed: the slot may have been freed and taken by a new packet
+ * between the two reads.
  */
-static int sweep(struct mace_backend *b, __u64 before)
+static void sweep(struct mace_backend *b, __u64 before)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = bpf_map__fd(b->skel->maps.pending);
-	__u64 token = 0, ndel = 0, *del = NULL;
-	bool first = true, last = false;
-	size_t cap = 0;
-	int ret = 0;
+	for (__u32 i = 0; i < b->nsets; i++) {
+		struct mace_bpf_pend_set *s = &b->pend[i];
 
-	/* Deleting while reading batches would shift buckets under the walk:
-	 * collect first. */
-	while (!last) {
-		__u32 n = SWEEP_BATCH;
+		for (int w = 0; w < MACE_BPF_PEND_WAYS; w++) {
+			__u64 o = __atomic_load_n(&s->owner[w], __ATOMIC_RELAXED);
+			__u64 busy;
 
-		ret = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, b->sweep_keys,
-					   b->sweep_vals, &n, &opts);
-		first = false;
-		if (ret == -ENOENT) {
-			last = true;
-			ret = 0;
-		} else if (ret) {
-			mace_err("bpf: reading the pending map: %s", strerror(-ret));
-			break;
-		}
-		for (__u32 i = 0; i < n; i++) {
-			const struct mace_bpf_record *r = &b->sweep_vals[i];
-
-			if (before != ~0ull && (!r->next || r->ts0 >= before))
+			if (!o || o & MACE_BPF_PEND_BUSY ||
+			    __atomic_load_n(&s->r[w].ts0, __ATOMIC_RELAXED) >= before)
 				continue;
-			if (ndel == cap) {
-				size_t ncap = cap ? cap * 2 : 256;
-				__u64 *p = realloc(del, ncap * sizeof(*del));
-
-				if (!p) {
-					mace_err("bpf: sweep: out of memory");
-					ret = -ENOMEM;
-					last = true;
-					break;
-				}
-				del = p;
-				cap = ncap;
+			busy = o | MACE_BPF_PEND_BUSY;
+			if (!__atomic_compare_exchange_n(&s->owner[w], &o, busy, false,
+							 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				continue;
+			if (s->r[w].ts0 < before) {
+				b->swept += s->r[w].nev;
+				o = 0;
 			}
-			del[ndel++] = b->sweep_keys[i];
+			__atomic_store_n(&s->owner[w], o, __ATOMIC_RELEASE);
 		}
 	}
-	for (__u64 i = 0; i < ndel; i++)
-		sweep_one(b, fd, del[i]);
-	free(del);
-	return ret;
 }
 
 static int drain(struct mace_backend *b)
@@ -701,9 +676,7 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 			return ret;
 		now = mace_now_ns();
 		if (b->cfg.kernel_correlation && now - b->last_sweep >= TICK_NS) {
-			ret = sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
-			if (ret)
-				return ret;
+			sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
 			b->last_sweep = now;
 		}
 		if (b->delivered || (timeout_ms >= 0 &&
@@ -738,7 +711,7 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 		sum.duplicates += pc[i].duplicates;
 		sum.pending += pc[i].pending;	/* per-CPU deltas: only the sum is exact */
 		sum.expired += pc[i].expired;
-		sum.map_full += pc[i].map_full;
+		sum.collisions += pc[i].collisions;
 		sum.lost += pc[i].lost;
 		sum.outside += pc[i].outside;
 	}
@@ -756,9 +729,7 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 		out->duplicates = sum.duplicates;
 		out->expired = sum.expired + b->swept;
 		out->pending = sum.pending - b->swept;
-		if (sum.map_full)
-			mace_dbg("bpf: %llu starts found the pending map full (counted as expired)",
-				 (unsigned long long)sum.map_full);
+		out->slot_collisions = sum.collisions;
 	}
 	return 0;
 }
@@ -795,10 +766,7 @@ static int bpf_stop(struct mace_backend *b)
 		ret = drain(b);
 		if (b->cfg.kernel_correlation) {
 			/* Whatever is still in flight expires. */
-			int r = sweep(b, ~0ull);
-
-			if (r && !ret)
-				ret = r;
+			sweep(b, ~0ull);
 		}
 		int r = b->hists ? mace__bpf_hists_read(b->hists, bpf_map__fd(b->skel->maps.hists)) : 0;
 

@@ -35,18 +35,14 @@ const volatile bool kernel_agg;
 const volatile __u32 wake_items = 2048;
 
 /* User space expires pending entries older than this; the programs change
- * entries in place only while they are younger than half of it. */
+ * entries in place only while they are younger than half of it, and take
+ * over older ones only by compare-and-swap. */
 const volatile __u64 expire_ns = 1000000000;
-/* Finished entries stay in the pending map, done, while it holds at most this
- * many entries; past it they are deleted, so pending ones keep the rest. */
-const volatile __u32 keep_done_max = 32768;
+/* Sets in the pending table, minus one (a power of two minus one). */
+const volatile __u32 pend_mask = 0;
 
 /* Bound devices by ifindex (see struct mace_bpf_devset), filled by user space. */
 struct mace_bpf_devset devtab[MACE_BPF_DEVTAB_SETS];
-
-/* Entries in the pending map, pending or done: atomic on every insert and
- * delete (here and in user space's sweep), which reused addresses skip. */
-__u64 nentries;
 
 /* Aggregating: only packets that started in [win_lo, win_hi) go into the
  * histograms (a session replacing another takes over at a cut time). */
@@ -69,11 +65,14 @@ struct {
 	__type(value, __u8);
 } ctr_netns SEC(".maps");
 
+/* Packets in flight (see struct mace_bpf_pend_set); mapped by user space,
+ * whose sweep expires old entries. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);	/* cfg->max_pending */
-	__type(key, __u64);		/* skb address */
-	__type(value, struct mace_bpf_record);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, 1U << 10);	/* BPF_F_MMAPABLE (not in vmlinux.h) */
+	__uint(max_entries, 1);		/* pend_mask + 1 */
+	__type(key, __u32);
+	__type(value, struct mace_bpf_pend_set);
 } pending SEC(".maps");
 
 /* Aggregating: slot * 2 + direction; sized by user space. */
@@ -250,20 +249,25 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 }
 
 /* An entry that neither user space (it expires only entries older than
- * expire_ns) nor a delete can take from under us: safe to change in place. */
+ * expire_ns) nor another packet's start can take from under us: its own
+ * packet's events change it in place. */
 static __always_inline bool young(const struct mace_bpf_record *e, __u64 now)
 {
 	return now - e->ts0 < expire_ns / 2;
 }
 
-/* Deletes key from the pending map; 0 if it was there. */
-static __always_inline long pend_delete(__u64 *key)
+/* Takes the slot of owner word o from owner from (0: free) for skb, marked
+ * busy; false if it changed hands meanwhile. */
+static __always_inline bool claim(__u64 *o, __u64 from, __u64 skb)
 {
-	long ret = bpf_map_delete_elem(&pending, key);
+	return __sync_val_compare_and_swap(o, from, skb | MACE_BPF_PEND_BUSY) == from;
+}
 
-	if (!ret)
-		__sync_fetch_and_add(&nentries, -1);
-	return ret;
+/* Ends a claim by skb, handing the slot to owner to (skb, or 0: free).
+ * Atomic, so what was written before is seen by whoever claims it next. */
+static __always_inline void unclaim(__u64 *o, __u64 skb, __u64 to)
+{
+	__sync_val_compare_and_swap(o, skb | MACE_BPF_PEND_BUSY, to);
 }
 
 /* Writes r as a new entry at point 0 of direction dir, of the packet f. */
@@ -287,61 +291,62 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
 }
 
 /*
- * Opens a pending entry for skb at point 0 of direction dir: in e when given
- * (a done entry, or a young one just superseded), written in place, else as
- * a new element.
+ * Opens an entry for skb at point 0 of direction dir.  w: the way of set s
+ * holding skb's live entry, superseded by this start (in this direction: a
+ * recycled skb; in the other: a reply in it), or -1; else a free way, or one
+ * whose packet is old (its events expire).  None: the start is dropped.
  */
-static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_record *e,
-				  __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv, __u32 len,
-				  bool gone, __u64 now, struct mace_bpf_counters *c)
+static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_pend_set *s,
+				  int w, __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv,
+				  __u32 len, bool gone, __u64 now, struct mace_bpf_counters *c)
 {
-	struct mace_bpf_record r;
+	struct mace_bpf_record *e;
 	struct mace_flow f = {};
-	long ret;
+	__u64 o;
+	__u8 nev;
 
 	/* A histogram needs no headers: no copy, no parse. */
 	if (!kernel_agg)
 		flow_of(skb, gone, &f);
-	if (e) {
-		fill_start(e, &f, dir, tp, dv, len, now);
-		c->pending++;
-		return;
+	if (w >= 0) {
+		w &= MACE_BPF_PEND_WAYS - 1;
+		e = &s->r[w];
+		if (young(e, now)) {
+			c->replaced += e->nev;
+			c->pending -= e->nev;
+			fill_start(e, &f, dir, tp, dv, len, now);
+			c->pending++;
+			return;
+		}
+		if (claim(&s->owner[w], key, key)) {
+			c->replaced += e->nev;
+			c->pending -= e->nev;
+			goto fill;
+		}
+		/* (Lost to the sweep, which counts its events as expired.) */
 	}
-	fill_start(&r, &f, dir, tp, dv, len, now);
-	ret = bpf_map_update_elem(&pending, &key, &r, BPF_NOEXIST);
-	if (ret) {
-		/* Map full (or, racing, taken): the start is dropped, counted as
-		 * expired (evicted at once). */
-		c->expired++;
-		if (ret == -7 /* E2BIG */)
-			c->map_full++;
-		return;
+	for (w = 0; w < MACE_BPF_PEND_WAYS; w++) {
+		e = &s->r[w];
+		o = s->owner[w];
+		if (o & MACE_BPF_PEND_BUSY || (o && young(e, now)) || !claim(&s->owner[w], o, key))
+			continue;
+		if (o) {
+			/* Claimed from an old packet: its events expire. */
+			nev = e->nev;
+			c->expired += nev;
+			c->pending -= nev;
+		}
+		goto fill;
 	}
-	__sync_fetch_and_add(&nentries, 1);
+	/* Every way held by a younger packet: dropped, evicted at once. */
+	c->collisions++;
+	c->expired++;
+	return;
+fill:
+	w &= MACE_BPF_PEND_WAYS - 1;
+	fill_start(&s->r[w], &f, dir, tp, dv, len, now);
 	c->pending++;
-}
-
-/*
- * The live entry e of key is superseded by a new start.  Returns e when the
- * new start may overwrite it in place; an old entry is deleted instead, as
- * user space may be expiring it right now and the delete decides who counts
- * its events.
- */
-static __always_inline struct mace_bpf_record *supersede(__u64 key, struct mace_bpf_record *e,
-							 __u64 now, struct mace_bpf_counters *c)
-{
-	__u8 nev = e->nev;
-
-	if (young(e, now)) {
-		c->replaced += nev;
-		c->pending -= nev;
-		return e;
-	}
-	if (!pend_delete(&key)) {
-		c->replaced += nev;
-		c->pending -= nev;
-	}
-	return NULL;
+	unclaim(&s->owner[w], key, key);
 }
 
 /* The latency lat of a packet that started at ts0 into the histogram of its
@@ -375,14 +380,16 @@ static __always_inline bool aggregate(__u64 ts0, __u16 slot, __u8 dir, __u32 lat
 	return true;
 }
 
-/* Point i > 0 of the live entry e of key: its end point emits the record
- * (or, aggregating, adds its latency to a histogram). */
-static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i,
+/* Point i > 0 of skb's live entry e, owner word o: its end point emits the
+ * record (or, aggregating, adds its latency to a histogram) and frees the
+ * slot. */
+static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record *e, __u8 i,
 				    const struct mace_bpf_dev_val *dv, __u64 now,
 				    struct mace_bpf_counters *c)
 {
-	__u64 dt = now - e->ts0;
 	struct mace_bpf_record *r;
+	__u64 dt = now - e->ts0;
+	bool held = false;
 	__u64 ts0;
 	__u16 slot;
 	__u8 n, dir;
@@ -392,10 +399,20 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 		c->duplicates++;
 		return;
 	}
+	/* An old entry may be the sweep's or another start's any moment: claimed
+	 * first.  Lost: its events (not this one) are counted there. */
+	if (!young(e, now)) {
+		if (!claim(o, key, key)) {
+			c->unmatched++;
+			return;
+		}
+		held = true;
+	}
 	if (dt > 0xffffffffULL) {
 		/* Past what the record can hold (user space expires the entry
 		 * before, unless it is stalled). */
 		c->unmatched++;
+		unclaim(o, key, key);
 		return;
 	}
 	e->dt[i & (MACE_BPF_MAX_POINTS - 1)] = dt ? dt : 1;	/* 0 means not seen */
@@ -408,9 +425,11 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 	n = e->npoints;
 	if (i + 1 < n) {
 		c->pending++;
+		if (held)
+			unclaim(o, key, key);
 		return;
 	}
-	/* End point: copy out before the entry is reused or deleted. */
+	/* End point: copy out, then free the slot. */
 	r = NULL;
 	if (!kernel_agg) {
 		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
@@ -423,17 +442,7 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 	slot = e->slot;
 	dir = e->dir;
 	n = e->nev;
-	if (young(e, now) && nentries <= keep_done_max) {
-		/* Done: kept for the next packet in this skb address. */
-		e->next = 0;
-		e->nev = 0;
-	} else if (pend_delete(&key)) {
-		/* User space expired it meanwhile; its events are counted there. */
-		if (r)
-			bpf_ringbuf_discard(r, 0);
-		c->unmatched++;
-		return;
-	}
+	__sync_val_compare_and_swap(o, held ? key | MACE_BPF_PEND_BUSY : key, 0);
 	c->pending -= n - 1;
 	c->matched += n;
 	if (kernel_agg ? !aggregate(ts0, slot, dir, (__u32)dt, c) : !r) {
@@ -445,6 +454,26 @@ static __always_inline void advance(__u64 key, struct mace_bpf_record *e, __u8 i
 		submit(r, c);
 }
 
+/*
+ * The skb's identity in the pending table: its address as a number the
+ * verifier lets us hash (it refuses arithmetic on the pointer, but a pointer
+ * minus another is a number to tracing programs, which may see addresses).
+ * Any fixed, 8-aligned base keeps identity and leaves bit 0 clear.
+ */
+static __always_inline __u64 skb_id(struct sk_buff *skb)
+{
+	return (__u64)skb - (__u64)&win_lo;
+}
+
+/* The way of set s holding skb's live entry, or -1. */
+static __always_inline int way_of(const struct mace_bpf_pend_set *s, __u64 key)
+{
+	for (int w = 0; w < MACE_BPF_PEND_WAYS; w++)
+		if (s->owner[w] == key)
+			return w;
+	return -1;
+}
+
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 				      const struct mace_bpf_dev_val *dv, __u32 len, bool gone,
@@ -452,16 +481,25 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 {
 	__u8 role = dv->role;
 	__u8 i0 = pt_idx[tp][role][0], i1 = pt_idx[tp][role][1];
-	__u64 key = (__u64)skb, now = bpf_ktime_get_ns();
+	__u64 key = skb_id(skb), now = bpf_ktime_get_ns();
+	__u32 set = mace_bpf_pend_set_of(key, pend_mask);
+	struct mace_bpf_pend_set *s;
 	struct mace_bpf_record *e;
 	__u8 i, dir;
+	int w;
 
 	c->events++;
-	e = bpf_map_lookup_elem(&pending, &key);
-	if (e && e->next && (e->dir ? i1 : i0)) {
+	s = bpf_map_lookup_elem(&pending, &set);
+	if (!s) {
+		c->unmatched++;	/* (the table has every set) */
+		return;
+	}
+	w = way_of(s, key);
+	e = w >= 0 ? &s->r[w & (MACE_BPF_PEND_WAYS - 1)] : NULL;
+	if (e && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
 		if (i > 0) {
-			advance(key, e, i, dv, now, c);
+			advance(key, &s->owner[w & (MACE_BPF_PEND_WAYS - 1)], e, i, dv, now, c);
 			return;
 		}
 		/* Another start alternative while nothing else was seen: the
@@ -478,11 +516,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 		c->unmatched++;
 		return;
 	}
-	/* Done entries are reused as they are; pending ones are superseded
-	 * (in this direction: a recycled skb; in the other: a reply in it). */
-	if (e && e->next)
-		e = supersede(key, e, now, c);
-	start(skb, key, e, dir, tp, dv, len, gone, now, c);
+	start(skb, key, s, e ? w : -1, dir, tp, dv, len, gone, now, c);
 }
 
 /*

@@ -112,16 +112,13 @@ struct mace_bpf_devset {
 };
 
 /*
- * One packet in one direction.  The value of the pending map (keyed by skb
- * address) while in flight, and the ring-buffer item when its end point is
- * reached in kernel-correlation mode.  A finished entry may stay in the map
- * as done (next == 0, nev == 0, holding no event), to be overwritten in place
- * when its skb address starts again: skb addresses repeat, and that saves
- * an insert and a delete per packet.
+ * One packet in one direction.  Held in a slot of the pending table while in
+ * flight, and the ring-buffer item when its end point is reached in
+ * kernel-correlation mode.
  *
  * Point i > 0 is at ts0 + dt[i] ns, 0 = not seen: 32-bit offsets keep the
  * record at 104 bytes, 24 less than absolute times in each of its two copies
- * per packet (map entry, ring item).  They span 4.29 s, so kernel
+ * per packet (table slot, ring item).  They span 4.29 s, so kernel
  * correlation needs expire_ns of at most MACE_BPF_MAX_SPAN_NS; an event later
  * than that after its start is not recorded (counted as unmatched).
  */
@@ -137,13 +134,42 @@ struct mace_bpf_record {
 	__u16 slot;		/* histogram slot of netns (aggregating), 0 until known */
 	__u8 dir;		/* enum mace_dir */
 	__u8 npoints;
-	__u8 next;		/* index of the next point expected; 0: done */
+	__u8 next;		/* index of the next point expected */
 	__u8 first_tp;		/* start alternative that opened the entry */
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
 	__u8 src[16], dst[16];
 	__u8 pad;
 };
+
+/*
+ * The pending table: an array of sets of MACE_BPF_PEND_WAYS slots, the set
+ * chosen by bits of the skb's address; no hashing of keys, no allocation.  A
+ * slot's owner is the packet's full skb address (as an offset from a fixed
+ * one: the verifier's terms), so an event only ever meets its own packet's
+ * entry.  Ownership changes by compare-and-swap on owner, which holds
+ * MACE_BPF_PEND_BUSY while the claimer writes the slot: a start claims a free
+ * slot or one whose packet is older than half the expiry (its events
+ * expire), the end point frees it, user space's sweep expires old ones.  A
+ * young entry is changed in place, by the events of its own packet only.  A
+ * start that finds every way held by a younger packet is dropped: counted in
+ * collisions and as expired.
+ */
+#define MACE_BPF_PEND_WAYS 2
+#define MACE_BPF_PEND_BUSY 1ULL	/* the addresses are 8-aligned: bit 0 is free */
+struct mace_bpf_pend_set {
+	/* Way w's packet (skb address), | MACE_BPF_PEND_BUSY while claimed; 0: free.
+	 * Together, so a lookup or the sweep reads one cache line. */
+	__u64 owner[MACE_BPF_PEND_WAYS];
+	struct mace_bpf_record r[MACE_BPF_PEND_WAYS];
+};
+
+/* The set of packet a among mask + 1 (a power of two): skb heads are slab
+ * objects, whose low bits repeat; a multiply mixes the high ones in. */
+static inline __u32 mace_bpf_pend_set_of(__u64 a, __u32 mask)
+{
+	return (__u32)((a * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+}
 
 /*
  * Per-CPU counters kept by the programs; user space sums the CPUs.  Kept as
@@ -158,8 +184,9 @@ struct mace_bpf_counters {
 	__u64 replaced;
 	__u64 duplicates;
 	__u64 pending;		/* sum over CPUs = events held in the pending map */
-	__u64 expired;		/* starts dropped because the pending map was full */
-	__u64 map_full;		/* same, for the warning */
+	__u64 expired;		/* starts dropped at once or old entries taken over (the
+				 * sweep counts the rest in user space) */
+	__u64 collisions;	/* starts dropped: every way of their set held a younger packet */
 	__u64 lost;		/* ring buffer reservations that failed */
 	__u64 since_wake;	/* items submitted since the last forced wakeup (not a count) */
 	__u64 outside;		/* records left out of the histograms by the window */
