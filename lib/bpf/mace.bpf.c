@@ -263,11 +263,17 @@ static __always_inline bool claim(__u64 *o, __u64 from, __u64 skb)
 	return __sync_val_compare_and_swap(o, from, skb | MACE_BPF_PEND_BUSY) == from;
 }
 
-/* Ends a claim by skb, handing the slot to owner to (skb, or 0: free).
- * Atomic, so what was written before is seen by whoever claims it next. */
+/* Ends a claim by skb, handing the slot to owner to (skb, or 0: free), so
+ * that whoever sees the new owner sees what was written before. */
 static __always_inline void unclaim(__u64 *o, __u64 skb, __u64 to)
 {
+#ifdef __TARGET_ARCH_x86
+	/* x86 keeps stores in order: a plain store, after the compiler's. */
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)o = to;
+#else
 	__sync_val_compare_and_swap(o, skb | MACE_BPF_PEND_BUSY, to);
+#endif
 }
 
 /* Writes r as a new entry at point 0 of direction dir, of the packet f. */
@@ -292,9 +298,9 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
 
 /*
  * Opens an entry for skb at point 0 of direction dir.  w: the way of set s
- * holding skb's live entry, superseded by this start (in this direction: a
- * recycled skb; in the other: a reply in it), or -1; else a free way, or one
- * whose packet is old (its events expire).  None: the start is dropped.
+ * holding skb's entry, done or superseded by this start (in this direction:
+ * a recycled skb; in the other: a reply in it), or -1; else a free way, or
+ * one whose entry is old (its events expire).  None: the start is dropped.
  */
 static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_pend_set *s,
 				  int w, __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv,
@@ -381,8 +387,7 @@ static __always_inline bool aggregate(__u64 ts0, __u16 slot, __u8 dir, __u32 lat
 }
 
 /* Point i > 0 of skb's live entry e, owner word o: its end point emits the
- * record (or, aggregating, adds its latency to a histogram) and frees the
- * slot. */
+ * record (or, aggregating, adds its latency to a histogram). */
 static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record *e, __u8 i,
 				    const struct mace_bpf_dev_val *dv, __u64 now,
 				    struct mace_bpf_counters *c)
@@ -429,7 +434,7 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 			unclaim(o, key, key);
 		return;
 	}
-	/* End point: copy out, then free the slot. */
+	/* End point: copy out, then mark the entry done. */
 	r = NULL;
 	if (!kernel_agg) {
 		r = bpf_ringbuf_reserve(&ring, sizeof(*r), 0);
@@ -442,7 +447,13 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 	slot = e->slot;
 	dir = e->dir;
 	n = e->nev;
-	__sync_val_compare_and_swap(o, held ? key | MACE_BPF_PEND_BUSY : key, 0);
+	/* Done: it holds no event, and stays this skb's while young, to be
+	 * written over in place when the address starts again (it soon does):
+	 * no claim per packet. */
+	e->next = 0;
+	e->nev = 0;
+	if (held)
+		unclaim(o, key, key);
 	c->pending -= n - 1;
 	c->matched += n;
 	if (kernel_agg ? !aggregate(ts0, slot, dir, (__u32)dt, c) : !r) {
@@ -496,7 +507,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 	}
 	w = way_of(s, key);
 	e = w >= 0 ? &s->r[w & (MACE_BPF_PEND_WAYS - 1)] : NULL;
-	if (e && (e->dir ? i1 : i0)) {
+	if (e && e->next && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
 		if (i > 0) {
 			advance(key, &s->owner[w & (MACE_BPF_PEND_WAYS - 1)], e, i, dv, now, c);

@@ -134,7 +134,7 @@ struct mace_bpf_record {
 	__u16 slot;		/* histogram slot of netns (aggregating), 0 until known */
 	__u8 dir;		/* enum mace_dir */
 	__u8 npoints;
-	__u8 next;		/* index of the next point expected */
+	__u8 next;		/* index of the next point expected; 0: done */
 	__u8 first_tp;		/* start alternative that opened the entry */
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
@@ -147,13 +147,14 @@ struct mace_bpf_record {
  * chosen by bits of the skb's address; no hashing of keys, no allocation.  A
  * slot's owner is the packet's full skb address (as an offset from a fixed
  * one: the verifier's terms), so an event only ever meets its own packet's
- * entry.  Ownership changes by compare-and-swap on owner, which holds
+ * entry.  An entry is pending, or done (next == 0, nev == 0: it holds no
+ * event) and kept for its skb address, which soon starts another packet.
+ * Ownership changes by compare-and-swap on owner, which holds
  * MACE_BPF_PEND_BUSY while the claimer writes the slot: a start claims a free
- * slot or one whose packet is older than half the expiry (its events
- * expire), the end point frees it, user space's sweep expires old ones.  A
- * young entry is changed in place, by the events of its own packet only.  A
- * start that finds every way held by a younger packet is dropped: counted in
- * collisions and as expired.
+ * slot or one whose entry is older than half the expiry (its events expire);
+ * user space's sweep frees old ones.  A young entry is changed in place, by
+ * the events of its own skb only.  A start that finds every way held by a
+ * younger entry is dropped: counted in collisions and as expired.
  */
 #define MACE_BPF_PEND_WAYS 2
 #define MACE_BPF_PEND_BUSY 1ULL	/* the addresses are 8-aligned: bit 0 is free */

@@ -29,21 +29,26 @@ command -v perf >/dev/null || { echo "profile: needs perf"; exit 1; }
 tb_up bridge-nat >/dev/null || { echo "profile: testbed failed"; exit 1; }
 "$MACE" "${CMD:-record}" --netns "$TB_CTR" -p inner-dev >/dev/null 2>"$work/err" &
 mpid=$!
+# PROG of this mace (its fds name its programs): other sessions on this
+# machine may load programs of the same name.
 id=
 for _ in $(seq 50); do
-	id=$(bpftool prog show -j 2>/dev/null |
-		jq -r --arg n "$PROG" '[.[]? | objects | select(.name == $n) | .id] | max // empty')
+	ids=$(awk '/^prog_id:/ { print $2 }' /proc/$mpid/fdinfo/* 2>/dev/null | sort -u | paste -sd,)
+	[ -n "$ids" ] && id=$(bpftool prog show -j 2>/dev/null | jq -r --arg n "$PROG" \
+		--argjson ids "[$ids]" '[.[]? | objects | select(.name == $n) |
+		select(.id as $i | $ids | index($i)) | .id] | max // empty')
 	[ -n "$id" ] && break
 	sleep 0.1
 done
 [ -n "$id" ] || { echo "profile: $PROG not loaded: $(tail -2 "$work/err")"; exit 1; }
+tag=$(bpftool prog show id "$id" -j | jq -r .tag)
 "$B/bench/jitlines" "$id" >"$work/lines" || exit 1
 perf record -q -F 20000 -a -o "$work/perf.data" -- ip netns exec "$TB_CTR" \
 	"$B/bench/pingpong" flood "$TB_REMOTE_IP" 9 "${SECONDS_FLOOD:-5}" 64 >/dev/null 2>&1 ||
 	{ echo "profile: perf record failed"; exit 1; }
 # Offsets of the samples in PROG's symbol (bpf_prog_<tag>_<name>+0xOFF).
 perf script -i "$work/perf.data" -F ip,sym,symoff 2>/dev/null |
-	sed -n "s/.*bpf_prog_[0-9a-f]*_$PROG+0x\([0-9a-f]*\).*/\1/p" >"$work/offs"
+	sed -n "s/.*bpf_prog_${tag}_$PROG+0x\([0-9a-f]*\).*/\1/p" >"$work/offs"
 echo "== $PROG: share of its $(wc -l <"$work/offs") samples by source line"
 # Line records are sorted by offset; a sample belongs to the last one at or
 # before it.  Hex is converted by hand: mawk has no strtonum.
