@@ -5,7 +5,8 @@
 # the kernel's dispatch cost, which no tracer there avoids), mace (eBPF,
 # inner-dev), mace-agg (mace stat: histograms aggregated in the kernel, as
 # mace top), mace-ftrace, bpftrace running the same skb-address correlation,
-# and mace-old when MACE_OLD names another build's mace (before/after).
+# and mace-old, mace-old-agg when MACE_OLD names another build's mace
+# (before/after).  MODES: the modes to run (default: all of those).
 # Client and server share CPU 0: a cross-CPU wakeup costs this VM tens of
 # microseconds and varies far more than what is measured.  The host still
 # slows whole stretches of rounds down by a third now and then: many short
@@ -61,6 +62,8 @@ run_mode() {
 		sh -c "$(client_cmd)" 2>>"$work/err" | grep -v '^\(path\|netns\|all\|counters\)' ;;
 	mace-old) "$MACE_OLD" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
+	mace-old-agg) "$MACE_OLD" stat --netns "$TB_CTR" -p inner-dev -- \
+		sh -c "$(client_cmd)" 2>>"$work/err" | grep -v '^\(path\|netns\|all\|counters\)' ;;
 	mace-ftrace) "$MACE" record -b ftrace --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	floor)
@@ -91,8 +94,9 @@ rotate() {	# rotate N WORDS...: the words shifted left N times (a new order each
 }
 
 modes="none floor mace mace-agg mace-ftrace"
-[ -n "${MACE_OLD:-}" ] && modes="$modes mace-old"
+[ -n "${MACE_OLD:-}" ] && modes="$modes mace-old mace-old-agg"
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
+modes=${MODES:-$modes}
 for r in $(seq "$ROUNDS"); do
 	for m in $(rotate "$r" $modes); do
 		out=$(run_mode "$m") || { echo "overhead: $m failed: $(tail -3 "$work/err")"; exit 1; }
