@@ -99,8 +99,8 @@ struct mace_counters {
 	uint64_t lost;		/* events the kernel could not deliver (ring/buffer full) */
 	uint64_t user_drops;	/* events or records dropped in user space */
 	uint64_t slot_collisions; /* starts dropped because every slot the eBPF pending
-				   * table has for their skb held a younger packet
-				   * (informative; counted in expired too) */
+				   * table has for their skb was kept for another
+				   * packet (informative; counted in expired too) */
 };
 /* X(name) for each counter above, in that order (the order people read
  * them), for code that treats them all alike. */

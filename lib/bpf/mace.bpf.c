@@ -34,9 +34,7 @@ const volatile bool kernel_agg;
 /* Wake user space after this many items per CPU; below, the timer drains. */
 const volatile __u32 wake_items = 2048;
 
-/* User space expires pending entries older than this; the programs change
- * entries in place only while they are younger than half of it, and take
- * over older ones only by compare-and-swap. */
+/* User space expires pending entries older than this (see kept()). */
 const volatile __u64 expire_ns = 1000000000;
 /* Sets in the pending table, minus one (a power of two minus one). */
 const volatile __u32 pend_mask = 0;
@@ -248,12 +246,22 @@ static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifin
 	return 0;
 }
 
-/* An entry that neither user space (it expires only entries older than
- * expire_ns) nor another packet's start can take from under us: its own
- * packet's events change it in place. */
-static __always_inline bool young(const struct mace_bpf_record *e, __u64 now)
+/* A done entry is kept for its skb address this long after its start, then
+ * any start may claim it: hot addresses come back well within it. */
+#define DONE_KEEP_NS 2000000ULL
+
+/* Whether no other packet's start (nor user space's sweep, which expires
+ * pending entries past expire_ns) may claim the entry e now. */
+static __always_inline bool kept(const struct mace_bpf_record *e, __u64 now)
 {
-	return now - e->ts0 < expire_ns / 2;
+	return now - e->ts0 < (e->next ? expire_ns : DONE_KEEP_NS);
+}
+
+/* Whether e's own packet's events may change it in place, without a claim:
+ * in the first half of its keep, a margin no program run comes near. */
+static __always_inline bool own(const struct mace_bpf_record *e, __u64 now)
+{
+	return now - e->ts0 < (e->next ? expire_ns : DONE_KEEP_NS) / 2;
 }
 
 /* Takes the slot of owner word o from owner from (0: free) for skb, marked
@@ -300,7 +308,8 @@ static __always_inline void fill_start(struct mace_bpf_record *r, const struct m
  * Opens an entry for skb at point 0 of direction dir.  w: the way of set s
  * holding skb's entry, done or superseded by this start (in this direction:
  * a recycled skb; in the other: a reply in it), or -1; else a free way, or
- * one whose entry is old (its events expire).  None: the start is dropped.
+ * one past its keep (a pending one's events expire).  None: the start is
+ * dropped.
  */
 static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bpf_pend_set *s,
 				  int w, __u8 dir, __u8 tp, const struct mace_bpf_dev_val *dv,
@@ -317,7 +326,7 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bp
 	if (w >= 0) {
 		w &= MACE_BPF_PEND_WAYS - 1;
 		e = &s->r[w];
-		if (young(e, now)) {
+		if (own(e, now)) {
 			c->replaced += e->nev;
 			c->pending -= e->nev;
 			fill_start(e, &f, dir, tp, dv, len, now);
@@ -334,17 +343,17 @@ static __always_inline void start(struct sk_buff *skb, __u64 key, struct mace_bp
 	for (w = 0; w < MACE_BPF_PEND_WAYS; w++) {
 		e = &s->r[w];
 		o = s->owner[w];
-		if (o & MACE_BPF_PEND_BUSY || (o && young(e, now)) || !claim(&s->owner[w], o, key))
+		if (o & MACE_BPF_PEND_BUSY || (o && kept(e, now)) || !claim(&s->owner[w], o, key))
 			continue;
 		if (o) {
-			/* Claimed from an old packet: its events expire. */
+			/* Claimed from another packet: its events (if pending) expire. */
 			nev = e->nev;
 			c->expired += nev;
 			c->pending -= nev;
 		}
 		goto fill;
 	}
-	/* Every way held by a younger packet: dropped, evicted at once. */
+	/* Every way kept for another packet: dropped, evicted at once. */
 	c->collisions++;
 	c->expired++;
 	return;
@@ -406,7 +415,7 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 	}
 	/* An old entry may be the sweep's or another start's any moment: claimed
 	 * first.  Lost: its events (not this one) are counted there. */
-	if (!young(e, now)) {
+	if (!own(e, now)) {
 		if (!claim(o, key, key)) {
 			c->unmatched++;
 			return;
@@ -447,11 +456,13 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 	slot = e->slot;
 	dir = e->dir;
 	n = e->nev;
-	/* Done: it holds no event, and stays this skb's while young, to be
+	/* Done: it holds no event, and stays this skb's for a while, to be
 	 * written over in place when the address starts again (it soon does):
-	 * no claim per packet. */
-	e->next = 0;
+	 * no claim per packet.  next last: from then on another start may
+	 * claim it. */
 	e->nev = 0;
+	asm volatile("" ::: "memory");
+	e->next = 0;
 	if (held)
 		unclaim(o, key, key);
 	c->pending -= n - 1;

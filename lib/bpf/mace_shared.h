@@ -148,13 +148,14 @@ struct mace_bpf_record {
  * slot's owner is the packet's full skb address (as an offset from a fixed
  * one: the verifier's terms), so an event only ever meets its own packet's
  * entry.  An entry is pending, or done (next == 0, nev == 0: it holds no
- * event) and kept for its skb address, which soon starts another packet.
- * Ownership changes by compare-and-swap on owner, which holds
- * MACE_BPF_PEND_BUSY while the claimer writes the slot: a start claims a free
- * slot or one whose entry is older than half the expiry (its events expire);
- * user space's sweep frees old ones.  A young entry is changed in place, by
- * the events of its own skb only.  A start that finds every way held by a
- * younger entry is dropped: counted in collisions and as expired.
+ * event) and kept a short while for its skb address, which soon starts
+ * another packet.  Ownership changes by compare-and-swap on owner, which
+ * holds MACE_BPF_PEND_BUSY while the claimer writes the slot: a start claims
+ * a free slot, a done one past its keep, or a pending one past the expiry
+ * (its events expire); user space's sweep expires pending ones too.  In the
+ * first half of its keep an entry is changed in place, by the events of its
+ * own skb only.  A start that finds every way kept for another packet is
+ * dropped: counted in collisions and as expired.
  */
 #define MACE_BPF_PEND_WAYS 2
 #define MACE_BPF_PEND_BUSY 1ULL	/* the addresses are 8-aligned: bit 0 is free */
@@ -187,7 +188,7 @@ struct mace_bpf_counters {
 	__u64 pending;		/* sum over CPUs = events held in the pending map */
 	__u64 expired;		/* starts dropped at once or old entries taken over (the
 				 * sweep counts the rest in user space) */
-	__u64 collisions;	/* starts dropped: every way of their set held a younger packet */
+	__u64 collisions;	/* starts dropped: every way of their set kept for another packet */
 	__u64 lost;		/* ring buffer reservations that failed */
 	__u64 since_wake;	/* items submitted since the last forced wakeup (not a count) */
 	__u64 outside;		/* records left out of the histograms by the window */

@@ -29,6 +29,7 @@
 #include "mace.h"
 
 #define OFF_NS 50000
+#define SMALL_PENDING 2	/* max_pending of the small session: one set */
 #define MAX_RECS 200000
 
 struct recs {
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 {
 	struct recs big = { 0 }, small = { 0 };
 	struct mace_session *sb = NULL, *ss = NULL;
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	uint64_t end = 0, max_off = 0, unpaired = 0, off = 0, paired = 0;
 	int rc = 1, status;
 
@@ -139,7 +140,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	sb = open_session(argv[1], 0, &big);
-	ss = open_session(argv[1], 2, &small);
+	ss = open_session(argv[1], SMALL_PENDING, &small);
 	if (!sb || !ss || mace_session_start(sb) || mace_session_start(ss))
 		goto out;
 	child = fork();
@@ -189,7 +190,10 @@ int main(int argc, char **argv)
 		    b->cpu_end != r->cpu_end || b->len != r->len)
 			off++;
 	}
-	mace_session_counters(ss, &c);
+	if (mace_session_counters(ss, &c)) {
+		fprintf(stderr, "collide: mace_session_counters failed\n");
+		goto out;
+	}
 	printf("records %zu ref_records %zu paired %" PRIu64 " unpaired %" PRIu64 " off %" PRIu64
 	       " max_off_ns %" PRIu64 " slot_collisions %" PRIu64 " sum_ok %d\n",
 	       small.n, big.n, paired, unpaired, off, max_off, c.slot_collisions,
