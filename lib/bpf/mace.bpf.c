@@ -426,7 +426,8 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 		/* Past what the record can hold (user space expires the entry
 		 * before, unless it is stalled). */
 		c->unmatched++;
-		unclaim(o, key, key);
+		if (held)
+			unclaim(o, key, key);
 		return;
 	}
 	e->dt[i & (MACE_BPF_MAX_POINTS - 1)] = dt ? dt : 1;	/* 0 means not seen */
