@@ -8,14 +8,17 @@
  * protocol, ports, ICMP id and seq) with the same start and end CPUs, length
  * and latency: a record joined to another packet's event would be off by that
  * packet's distance.  Prints
- *	records N ref_records N paired N unpaired N off N max_off_ns N slot_collisions N sum_ok 0|1
+ *	records N ref_records N paired N unpaired N off N max_off_ns N slot_collisions N
+ *	pending_running N sum_ok 0|1
  * where off counts pairs that differ in CPUs or length, whose latencies
  * differ by more than OFF_NS, or where the small session saw the start or
  * the end before the reference did: at each point the programs run in the
  * order they were attached, the reference's first, so the small session's
  * times are later by a program's run (or an interrupt between the two).
- * sum_ok: the small session's counters add up, its dropped starts among the
- * expired.  Written against include/mace.h only.
+ * pending_running: what the small session still held 300 ms after the
+ * command, before it stopped (its entries expire within 120 ms, packets that
+ * never end included).  sum_ok: its counters add up, its dropped starts
+ * among the expired.  Written against include/mace.h only.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -128,7 +131,7 @@ int main(int argc, char **argv)
 	struct recs big = { 0 }, small = { 0 };
 	struct mace_session *sb = NULL, *ss = NULL;
 	struct mace_counters c = { .sz = sizeof(c) };
-	uint64_t end = 0, max_off = 0, unpaired = 0, off = 0, paired = 0;
+	uint64_t end = 0, max_off = 0, unpaired = 0, off = 0, paired = 0, pending_running;
 	int rc = 1, status;
 
 	pid_t child;
@@ -165,9 +168,15 @@ int main(int argc, char **argv)
 				fprintf(stderr, "collide: the command failed\n");
 				goto out;
 			}
-			end = now_ns() + 300000000ull;
+			end = now_ns() + 300000000ull;	/* > 2 sweeps past the expiry */
 		}
 	}
+	/* Still running, the small session has expired what it held. */
+	if (mace_session_counters(ss, &c)) {
+		fprintf(stderr, "collide: mace_session_counters failed\n");
+		goto out;
+	}
+	pending_running = c.pending;
 	if (mace_session_stop(sb) || mace_session_stop(ss))
 		goto out;
 	if (big.err || small.err) {
@@ -200,8 +209,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	printf("records %zu ref_records %zu paired %" PRIu64 " unpaired %" PRIu64 " off %" PRIu64
-	       " max_off_ns %" PRIu64 " slot_collisions %" PRIu64 " sum_ok %d\n",
-	       small.n, big.n, paired, unpaired, off, max_off, c.slot_collisions,
+	       " max_off_ns %" PRIu64 " slot_collisions %" PRIu64 " pending_running %" PRIu64
+	       " sum_ok %d\n",
+	       small.n, big.n, paired, unpaired, off, max_off, c.slot_collisions, pending_running,
 	       c.events == c.matched + c.unmatched + c.expired + c.replaced + c.duplicates +
 			   c.pending && c.expired >= c.slot_collisions);
 	rc = 0;
