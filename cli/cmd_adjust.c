@@ -436,7 +436,7 @@ static int adjust_live(struct adjust *a, struct cli_opts *o, enum mace_rx_stamp 
 {
 	struct live lv = { .a = a };
 	struct cli_loop l = { 0 };
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	FILE *tool = tmpfile();
 	int saved = -1, rc;
 
