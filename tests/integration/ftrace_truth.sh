@@ -1,0 +1,152 @@
+#!/bin/sh
+# No ftrace record lies: both backends at once on the same container pings
+# (-i 0.01) with host-only chatter at the outer device (the remote pinging
+# the IPv6 all-nodes address, which the host answers; neighbour caches
+# flushed now and then; the container's own ND and ARP).  Every ftrace record
+# must match an eBPF record of the same packet (start within 50 us, latency
+# within 20 % or 2 us), none may exceed 10 ms and the counts must agree
+# within 1 %.  A same-named device in a bind-mounted netns with no process
+# must make ftrace refuse, naming that netns.
+#
+# TRUTH_SEC: seconds of pings (make check: 10; make stress: 60).
+. tests/lib.sh
+. tests/testbed.sh
+
+SEC=${TRUTH_SEC:-10}
+need_root ftrace_truth || exit 0
+need_mace ftrace_truth || exit 0
+need_tracefs || { fail ftrace_truth "no tracefs"; exit 1; }
+clean_snapshot
+tb_trap
+W=$(mktemp -d /tmp/mace-truth.XXXXXX)
+CHATTER=''
+TB_TRAP_EXTRA='for p in $CHATTER; do kill $p 2>/dev/null; done; rm -rf "$W"'
+tb_up bridge-nat || { fail ftrace_truth "testbed did not come up"; exit 1; }
+
+# IPv6 on the link to the remote and in the container: ND, MLD and the
+# all-nodes pings are the chatter.
+for ns in "$TB_HOST" "$TB_REMOTE" "$TB_CTR"; do
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+		net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.accept_dad=0 \
+		net.ipv6.conf.default.accept_dad=0
+	ip -n "$ns" -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' |
+		while read -r d; do
+			ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$d.accept_dad=0" \
+				"net.ipv6.conf.$d.disable_ipv6=0" 2>/dev/null
+		done
+done
+sleep 1
+
+# A netns kept by a bind mount only (no process), whose device has the
+# container device's name and pings through the same bridge.
+tb_ns "${TB_P}cl" &&
+	tb_veth "${TB_P}cl" "$TB_CTR_DEV" "$TB_HOST" "${TB_P}h8" &&
+	tb_addr "${TB_P}cl" "$TB_CTR_DEV" "10.$(echo "$TB_CTR_IP" | cut -d. -f2).1.8/24" &&
+	tb_run ip -n "$TB_HOST" link set "${TB_P}h8" master "$TB_BRIDGE_DEV" ||
+	{ fail ftrace_truth "cannot make the clashing netns"; exit 1; }
+ip netns exec "${TB_P}cl" ping -q -i 0.01 -w "$((SEC + 5))" "$TB_REMOTE_IP" >/dev/null 2>&1 &
+CHATTER="$CHATTER $!"
+
+if "$MACE" record -b ftrace --netns "$TB_CTR" -d 1 -o "$W/clash.csv" 2>"$W/clash.err"; then
+	n=$(($(wc -l <"$W/clash.csv") - 1))
+	fail ftrace_clash_refused "ran with a same-named device in ${TB_P}cl ($n records)"
+elif grep -q "${TB_P}cl" "$W/clash.err" && grep -q "$TB_CTR_DEV" "$W/clash.err"; then
+	pass ftrace_clash_refused
+else
+	fail ftrace_clash_refused "refusal names no netns: $(head -3 "$W/clash.err" | tr '\n' ' ')"
+fi
+for p in $CHATTER; do kill "$p" 2>/dev/null; done
+ip netns del "${TB_P}cl"
+CHATTER=''
+
+# The chatter.
+ip netns exec "$TB_REMOTE" ping -6 -q -i 0.05 "ff02::1%${TB_P}r0" >/dev/null 2>&1 &
+CHATTER="$CHATTER $!"
+ip netns exec "$TB_CTR" ping -6 -q -i 0.2 "ff02::1%$TB_CTR_DEV" >/dev/null 2>&1 &
+CHATTER="$CHATTER $!"
+gw=10.$(echo "$TB_CTR_IP" | cut -d. -f2).1.1
+(
+	while :; do
+		ip -n "$TB_CTR" neigh del "$gw" dev "$TB_CTR_DEV" 2>/dev/null
+		ip -n "$TB_HOST" neigh del "$TB_REMOTE_IP" dev "$TB_OUTER_DEV" 2>/dev/null
+		ip -n "$TB_HOST" neigh del "$TB_CTR_IP" dev "$TB_BRIDGE_DEV" 2>/dev/null
+		ip -n "$TB_REMOTE" neigh del "$TB_HOST_IP" dev "${TB_P}r0" 2>/dev/null
+		for ns in "$TB_HOST" "$TB_REMOTE" "$TB_CTR"; do
+			ip -n "$ns" -6 neigh flush all 2>/dev/null
+		done
+		sleep 0.3
+	done
+) &
+CHATTER="$CHATTER $!"
+
+"$MACE" record -b ftrace --netns "$TB_CTR" -o "$W/ftrace.csv" >/dev/null 2>"$W/ftrace.err" &
+fpid=$!
+i=0
+until [ -s "$TRACEFS/instances/mace-$fpid/set_event" ] || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.2
+"$MACE" record -b bpf --netns "$TB_CTR" -o "$W/bpf.csv" -- \
+	ip netns exec "$TB_CTR" ping -q -c $((SEC * 100)) -i 0.01 "$TB_REMOTE_IP" \
+	>/dev/null 2>"$W/bpf.err"
+brc=$?
+sleep 0.2
+kill -INT "$fpid"
+wait "$fpid"
+frc=$?
+for p in $CHATTER; do kill "$p" 2>/dev/null; done
+CHATTER=''
+
+if [ $frc -ne 0 ] || [ $brc -ne 0 ]; then
+	fail ftrace_truth "exit ftrace $frc, bpf $brc: $(tail -2 "$W/ftrace.err" "$W/bpf.err" | tr '\n' ' ')"
+else
+	# Matched on start time and latency; the eBPF run spans the pings only,
+	# so ftrace records outside it (before or after) are left aside.
+	if out=$(python3 - "$W/ftrace.csv" "$W/bpf.csv" <<'EOF'
+import bisect, csv, sys
+def load(f):
+    with open(f) as fh:
+        return [(int(r["ts_ns"]), r["dir"], int(r["latency_ns"]), int(r["len"]))
+                for r in csv.DictReader(fh)]
+ft, bp = load(sys.argv[1]), load(sys.argv[2])
+if not bp:
+    print("no eBPF records"); sys.exit(1)
+lo, hi = bp[0][0] - 100000, max(r[0] for r in bp) + 100000
+ft = [r for r in ft if lo <= r[0] <= hi]
+bad = []
+for d in ("egress", "ingress"):
+    b = sorted((r[0], r[2]) for r in bp if r[1] == d)
+    ts = [x[0] for x in b]
+    f = [r for r in ft if r[1] == d]
+    for t, _, lat, ln in f:
+        i = bisect.bisect_left(ts, t - 50000)
+        ok = False
+        while i < len(b) and b[i][0] <= t + 50000:
+            bl = b[i][1]
+            if abs(lat - bl) <= max(2000, 0.2 * bl):
+                ok = True
+                break
+            i += 1
+        if not ok or lat > 10000000:
+            bad.append("%s ts %d latency %d len %d" % (d, t, lat, ln))
+    if abs(len(f) - len(b)) > 0.01 * len(b):
+        bad.append("%s: %d ftrace records, %d eBPF" % (d, len(f), len(b)))
+    print("%s: %d ftrace, %d eBPF, max ftrace %d ns" %
+          (d, len(f), len(b), max([r[2] for r in f] or [0])))
+for x in bad[:10]:
+    print("BAD", x)
+if bad:
+    print("%d bad" % len(bad))
+sys.exit(1 if bad else 0)
+EOF
+); then
+		pass "ftrace_truth (${SEC}s: $(echo "$out" | tr '\n' ' '))"
+	else
+		fail ftrace_truth "$(echo "$out" | tr '\n' ' ')"
+	fi
+fi
+
+tb_down
+assert_clean ftrace_truth_clean
+lib_status
