@@ -21,6 +21,10 @@
  *    old entry's events count as replaced.  A start for an entry still at point
  *    0 is a duplicate if it is another alternative tracepoint (first wins), or
  *    replaces it if it is the same tracepoint again.
+ *  - A free of an skb (mace_event_is_free) ends the packet pending with that
+ *    address in either direction, as expired: it left the path (a frame
+ *    that ended at the host), and a later packet given the same address
+ *    must not carry its start on.
  *  - Two pending packets with one content key: counted in collisions, matched
  *    in FIFO order.
  *  - Egress syscall start (sys_enter_send*): a pending "task start" for the tid;
@@ -649,6 +653,18 @@ static void end_task(struct mace_correlator *c, int k, const struct mace_event *
 	advance(c, e, k, ev);
 }
 
+static void freed(struct mace_correlator *c, const struct mace_event *ev)
+{
+	if (!(c->o.path->match & MACE_PATH_MATCH_SKB))
+		return;
+	for (int d = 0; d < 2; d++) {
+		__u32 e = find_by_skb(c, d, ev->skb);
+
+		if (e != NIL && c->pend[e].t[c->pend[e].last_k] <= ev->ts)
+			drop(c, e, &c->cnt.expired);
+	}
+}
+
 static void process(struct mace_correlator *c, const struct mace_event *ev)
 {
 	int v = c->lut[ev->tp][ev->role] - 1;
@@ -656,6 +672,10 @@ static void process(struct mace_correlator *c, const struct mace_event *ev)
 	__u32 e = NIL;
 
 	expire_until(c, ev->ts);
+	if (mace_event_is_free(ev)) {
+		freed(c, ev);
+		return;
+	}
 	c->cnt.pending--;	/* it left the reorder ring; counted again below */
 	if (k == 0) {
 		if (c->kind[d][0] == MACE_TPK_SYS_ENTER)
@@ -740,10 +760,16 @@ void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev)
 {
 	__u32 mask, i;
 
-	if (ev->tp >= MACE_TP_COUNT || ev->role >= MACE_ROLE_COUNT || !c->lut[ev->tp][ev->role])
+	bool is_free = mace_event_is_free(ev);
+
+	if (ev->tp >= MACE_TP_COUNT || ev->role >= MACE_ROLE_COUNT ||
+	    (!c->lut[ev->tp][ev->role] && !is_free))
 		return;
-	c->cnt.events++;
-	c->cnt.pending++;
+	/* a free is no event of the path: it only settles one */
+	if (!is_free) {
+		c->cnt.events++;
+		c->cnt.pending++;
+	}
 	if (ev->ts < c->released) {
 		/* later than the window allows: take it now, matching stays forward */
 		process(c, ev);

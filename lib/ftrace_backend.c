@@ -81,6 +81,7 @@ static int resolve_tp(struct mace_backend *b, struct ft_tp *t, char *err, size_t
 			missing = "len";
 		else if (find_field(ev, "name", &t->name, false) || !t->name.dyn)
 			missing = "name";
+		t->has_proto = !find_field(ev, "protocol", &(struct ft_field){ 0 }, false);
 		break;
 	case MACE_TPK_SYS_ENTER:
 		/* sendmsg/sendmmsg have no byte count: len stays 0 */
@@ -96,6 +97,29 @@ static int resolve_tp(struct mace_backend *b, struct ft_tp *t, char *err, size_t
 		snprintf(err, errlen, "ftrace: tracepoint %s:%s has no field '%s' on this kernel",
 			 t->info->system, t->info->name, missing);
 		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The free events' skb field, once.  Without them a frame that ended at
+ * the host (ARP, ND, a packet for the host itself) would leave a start that
+ * a later packet reusing its address carries on: a false latency. */
+static int resolve_frees(struct mace_backend *b, char *err, size_t errlen)
+{
+	static const char *const names[FT_NFREE] = { "consume_skb", "kfree_skb" };
+
+	for (int i = 0; i < FT_NFREE; i++) {
+		struct ft_free *f = &b->frees[i];
+		struct tep_event *ev = tep_find_event_by_name(b->tep, "skb", names[i]);
+
+		f->name = names[i];
+		if (!ev || find_field(ev, "skbaddr", &f->skb, false)) {
+			snprintf(err, errlen, "ftrace: tracepoint skb:%s (with field skbaddr) is "
+				 "missing from %s/events; without it packets that end at the host "
+				 "cannot be told from ours", names[i], TRACEFS_DIR);
+			return -ENOENT;
+		}
+		f->id = ev->id;
 	}
 	return 0;
 }
@@ -137,8 +161,22 @@ static int packet_filter(struct mace_backend *b, const struct ft_tp *t, char *er
 		off += n;
 	}
 	/* No device left (it went): an empty filter would pass everything. */
-	if (!off)
+	if (!off) {
 		snprintf(f, sizeof(f), "common_pid < 0");
+	} else if (t->has_proto) {
+		/* IPv4 and IPv6 only, as the eBPF backend: an ARP frame ends at
+		 * the host and its address is soon another packet's. */
+		int n = snprintf(f + off, sizeof(f) - off,
+				 ") && (protocol == 2048 || protocol == 34525)");
+
+		if (n < 0 || (size_t)n + 1 >= sizeof(f) - off) {
+			snprintf(err, errlen, "ftrace: too many devices for one filter on %s:%s",
+				 t->info->system, t->info->name);
+			return -E2BIG;
+		}
+		memmove(f + 1, f, off + n + 1);
+		f[0] = '(';
+	}
 	return write_filter(b, t, f, err, errlen);
 }
 
@@ -306,6 +344,9 @@ static void teardown(struct mace_backend *b)
 		for (unsigned int i = 0; i < b->ntp; i++)
 			tracefs_event_disable(b->inst, b->tps[i].info->system,
 					      b->tps[i].info->name);
+		for (int i = 0; i < FT_NFREE; i++)
+			if (b->frees[i].id)
+				tracefs_event_disable(b->inst, "skb", b->frees[i].name);
 		if (tracefs_instance_destroy(b->inst))
 			mace_warn("ftrace: cannot remove instance %s: %s", b->inst_name,
 				  strerror(errno));
@@ -332,7 +373,7 @@ static void ft_destroy(struct mace_backend *b)
 static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg, char *err,
 		   size_t errlen)
 {
-	const char *systems[3] = { "net", NULL, NULL };
+	const char *systems[4] = { "net", "skb", NULL, NULL };
 	struct mace_backend *b;
 	int ret;
 
@@ -359,7 +400,7 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	if (ret)
 		goto fail;
 	if (b->sys)
-		systems[1] = "syscalls";
+		systems[2] = "syscalls";
 	b->tep = tracefs_local_events_system(TRACEFS_DIR, systems);
 	if (!b->tep) {
 		snprintf(err, errlen, "ftrace: cannot read event formats under %s/events: %s",
@@ -369,6 +410,8 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	}
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)
 		ret = resolve_tp(b, &b->tps[i], err, errlen);
+	if (!ret)
+		ret = resolve_frees(b, err, errlen);
 	if (!ret)
 		mace__ft_check_foreign_names(b->devs, b->ndev, b->cfg.binding);
 	if (!ret)
@@ -411,6 +454,17 @@ static int ft_start(struct mace_backend *b)
 
 			mace_err("ftrace: cannot enable %s:%s in instance %s: %s", t->system,
 				 t->name, b->inst_name, strerror(e));
+			teardown(b);
+			b->stopped = true;
+			return -e;
+		}
+	}
+	for (int i = 0; i < FT_NFREE; i++) {
+		if (tracefs_event_enable(b->inst, "skb", b->frees[i].name)) {
+			int e = errno ? errno : EIO;
+
+			mace_err("ftrace: cannot enable skb:%s in instance %s: %s",
+				 b->frees[i].name, b->inst_name, strerror(e));
 			teardown(b);
 			b->stopped = true;
 			return -e;

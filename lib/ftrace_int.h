@@ -51,8 +51,18 @@ struct ft_tp {
 	const struct mace_tp_info *info;
 	int id;				/* ftrace event id (common_type) */
 	struct ft_field skb, len, name;	/* len: len/count (enter) or ret (exit) */
+	bool has_proto;			/* carries the frame's protocol */
 	__u32 roles;			/* roles of the points that use it */
 };
+
+/* skb:consume_skb and skb:kfree_skb: a packet that ends off the path (at the
+ * host) frees its skb there, which closes its pending start. */
+struct ft_free {
+	const char *name;
+	int id;
+	struct ft_field skb;
+};
+#define FT_NFREE 2
 
 struct ft_stream {
 	int fd, cpu;
@@ -71,6 +81,7 @@ struct mace_backend {
 	struct ft_field common_type, common_pid;
 	struct ft_tp tps[MACE_TP_COUNT];
 	unsigned int ntp;
+	struct ft_free frees[FT_NFREE];
 	const struct mace_bound_dev *devs[MACE_MAX_BOUND]; /* packet-point devices */
 	unsigned int ndev;
 	bool sys;			/* path has syscall points */

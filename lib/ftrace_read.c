@@ -72,6 +72,17 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 			t = &b->tps[i];
 			break;
 		}
+	for (int i = 0; !t && i < FT_NFREE; i++) {
+		if (b->frees[i].id != (int)type)
+			continue;
+		/* tp MACE_TP_NONE with an skb: mace_event_is_free */
+		ev.ts = s->ts;
+		ev.cpu = s->cpu;
+		ev.skb = rd(s->data, &b->frees[i].skb);
+		if (ev.skb)
+			b->cfg.on_event(&ev, b->cfg.ctx);
+		return;
+	}
 	if (!t) {
 		b->user_drops++;	/* not an event we enabled: cannot happen */
 		return;

@@ -128,6 +128,13 @@ struct mace_corr_opts {
 	void *ctx;
 };
 struct mace_correlator *mace__corr_new(const struct mace_corr_opts *opts);
+/* An event with tp MACE_TP_NONE and an skb address says that skb was freed
+ * (ftrace's skb:consume_skb / skb:kfree_skb): a packet pending with it left
+ * the path there, and its events count as expired. */
+static inline bool mace_event_is_free(const struct mace_event *ev)
+{
+	return ev->tp == MACE_TP_NONE && ev->skb;
+}
 /* Takes one event (may be up to reorder_ns older than the newest seen). */
 void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev);
 /* Lets time pass without events: expires starts older than now - expire_ns. */
