@@ -123,6 +123,39 @@ TEST(simple_egress_ingress)
 	mace__corr_free(c);
 }
 
+/* A frame that ended at the host (an ARP to the bridge) frees its skb; the
+ * host's own reply reusing the address at the outer device is no record. */
+TEST(freed_skb_ends_its_pending_packet)
+{
+	struct mace_path p;
+	struct mace_correlator *c;
+	struct mace_event fr = { .ts = 2000, .skb = 0xa00, .cpu = 1 };
+	struct mace_counters k;
+
+	inner_dev(&p, MACE_PATH_MATCH_SKB);
+	c = corr(&p, 0, 0, 1000);
+	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 0));
+	CHECK(mace_event_is_free(&fr));
+	mace_corr_push(c, &fr);
+	push(c, E(900000, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));
+	/* a free before a packet's start does not touch it */
+	fr.ts = 1000000;
+	fr.skb = 0xb00;
+	mace_corr_push(c, &fr);
+	push(c, E(1000500, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0, 0));
+	push(c, E(1002000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
+	mace_corr_flush(c);
+	k = counters(c);
+	CHECK_EQ_U64(nrecs, 1);
+	CHECK_EQ_U64(recs[0].dir, MACE_INGRESS);
+	CHECK_EQ_U64(recs[0].latency_ns, 1500);
+	CHECK_EQ_U64(k.events, 4);	/* frees are no events of the path */
+	CHECK_EQ_U64(k.expired, 1);
+	CHECK_EQ_U64(k.unmatched, 1);
+	CHECK_INVARIANT(c);
+	mace_corr_free(c);
+}
+
 TEST(events_at_no_point_are_ignored)
 {
 	struct mace_path p;
@@ -703,6 +736,7 @@ int main(void)
 {
 	RUN(simple_egress_ingress);
 	RUN(events_at_no_point_are_ignored);
+	RUN(freed_skb_ends_its_pending_packet);
 	RUN(skb_reuse_within_microseconds);
 	RUN(interleaved_cpus_within_reorder_window);
 	RUN(waypoints_all_seen_and_one_missing);
