@@ -5,7 +5,10 @@
 int cmd_record(int argc, char **argv)
 {
 	struct cli_opts o;
-	int rc = cli_parse(argc, argv, CO_SEL | CO_OUT | CO_CMD, &o);
+	int rc;
+
+	cli_block_signals();	/* before anything is set up: see loop.c */
+	rc = cli_parse(argc, argv, CO_SEL | CO_OUT | CO_CMD, &o);
 
 	if (!rc)
 		rc = cli_no_args(&o);

@@ -594,6 +594,7 @@ int cmd_top(int argc, char **argv)
 	sigset_t mask;
 	int rc, sfd = -1, r;
 
+	cli_block_signals();	/* before anything is set up: see loop.c */
 	rc = cli_parse(argc, argv, CO_SEL, &o);
 	if (rc)
 		return rc;

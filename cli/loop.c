@@ -23,10 +23,12 @@ static volatile int stop_requested;
 static sigset_t orig_mask;
 static bool blocked;
 
-/* Blocked from before the session is set up (which may take seconds), so a
- * signal sent meanwhile neither kills us with a tracefs instance in place nor
- * is lost (a script's background job has SIGINT ignored: only a blocked
- * signal stays pending), and the loop's signalfd gets it. */
+/* Blocked as the capturing commands begin, before anything is set up (which
+ * may take seconds), so a signal sent meanwhile neither kills us with a
+ * tracefs instance in place nor is lost (a script's background job has
+ * SIGINT ignored: only a blocked signal stays pending), and the loop's
+ * signalfd gets it: a clean stop with counters.  One that comes before
+ * (while the program loads) kills a process that has set up nothing. */
 void cli_block_signals(void)
 {
 	sigset_t mask;

@@ -5,8 +5,8 @@
 # the kernel's dispatch cost, which no tracer there avoids), mace (eBPF,
 # inner-dev), mace-agg (mace stat: histograms aggregated in the kernel, as
 # mace top), mace-ftrace, bpftrace running the same skb-address correlation,
-# and mace-old, mace-old-agg when MACE_OLD names another build's mace
-# (before/after).  MODES: the modes to run (default: all of those).
+# and mace-old, mace-old-agg, mace-ftrace-old when MACE_OLD names another
+# build's mace (before/after).  MODES: the modes to run (default: all of those).
 # Client and server share CPU 0: a cross-CPU wakeup costs this VM tens of
 # microseconds and varies far more than what is measured.  The host still
 # slows whole stretches of rounds down by a third now and then: many short
@@ -64,6 +64,8 @@ run_mode() {
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-old-agg) "$MACE_OLD" stat --netns "$TB_CTR" -p inner-dev -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" | grep -v '^\(path\|netns\|all\|counters\)' ;;
+	mace-ftrace-old) "$MACE_OLD" record -b ftrace --netns "$TB_CTR" -p inner-dev \
+		-o /dev/null -- sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-ftrace) "$MACE" record -b ftrace --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	floor)
@@ -94,7 +96,7 @@ rotate() {	# rotate N WORDS...: the words shifted left N times (a new order each
 }
 
 modes="none floor mace mace-agg mace-ftrace"
-[ -n "${MACE_OLD:-}" ] && modes="$modes mace-old mace-old-agg"
+[ -n "${MACE_OLD:-}" ] && modes="$modes mace-old mace-old-agg mace-ftrace-old"
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
 modes=${MODES:-$modes}
 for r in $(seq "$ROUNDS"); do
