@@ -63,13 +63,28 @@ static bool tok_is(const struct tok *t, const char *s)
 	return t->len == strlen(s) && !memcmp(t->s, s, t->len);
 }
 
-/* Copies a token into buf as a C string; longer tokens are cut (messages only). */
+/* Copies a token into buf as a C string; longer tokens are cut (messages only).
+ * Bytes that would not show in a message (non-ASCII: a no-break space, a
+ * stray byte-order mark) are written \xNN, so the quote shows what is wrong. */
 static const char *tok_str(const struct tok *t, char *buf, size_t size)
 {
-	size_t n = t->len < size - 1 ? t->len : size - 1;
+	size_t o = 0;
 
-	memcpy(buf, t->s, n);
-	buf[n] = '\0';
+	for (size_t i = 0; i < t->len; i++) {
+		unsigned char c = t->s[i];
+
+		if (c > 0x20 && c < 0x7f) {
+			if (o + 1 >= size)
+				break;
+			buf[o++] = c;
+		} else {
+			if (o + 4 >= size)
+				break;
+			snprintf(buf + o, 5, "\\x%02x", c);
+			o += 4;
+		}
+	}
+	buf[o] = '\0';
 	return buf;
 }
 
@@ -511,6 +526,12 @@ MACE_EXPORT struct mace_path *mace_path_parse(const char *text, size_t len, cons
 	p->match = MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY;
 	snprintf(p->file, sizeof(p->file), "%s", ps.file);
 	ps.p = p;
+	/* A UTF-8 byte-order mark (some editors write one) is no content;
+	 * columns of the first line count from after it. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3)) {
+		text += 3;
+		len -= 3;
+	}
 	if (parse_text(&ps, text, len)) {
 		free(p);
 		errno = EINVAL;
@@ -527,7 +548,8 @@ static struct mace_path *load_file(const char *file, char *err, size_t errlen)
 	struct stat st;
 	int fd, e;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		e = errno;
 		goto fail;
@@ -536,16 +558,24 @@ static struct mace_path *load_file(const char *file, char *err, size_t errlen)
 		e = errno;
 		goto fail;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		e = EISDIR;
-		goto fail;
+	/* A FIFO or a device could block or never end: path files are files. */
+	if (!S_ISREG(st.st_mode)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: is a %s, not a regular file; path files are "
+				 "read from regular files only", file,
+				 S_ISDIR(st.st_mode) ? "directory" :
+				 S_ISFIFO(st.st_mode) ? "FIFO" : S_ISCHR(st.st_mode) ?
+				 "character device" : S_ISBLK(st.st_mode) ? "block device" :
+				 S_ISSOCK(st.st_mode) ? "socket" : "special file");
+		e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		goto out;
 	}
 	buf = malloc(MAX_FILE + 1);
 	if (!buf) {
 		e = ENOMEM;
 		goto fail;
 	}
-	/* Read to EOF rather than trusting st_size (pipes, /proc). */
+	/* Read to EOF rather than trusting st_size (/proc, a growing file). */
 	for (;;) {
 		ssize_t r = read(fd, buf + len, MAX_FILE + 1 - len);
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mace_int.h"
@@ -483,7 +484,8 @@ TEST(load_files_and_unknown_names)
 	CHECK_STR(err, "/nonexistent/x.path: No such file or directory");
 	p = mace_path_load("/tmp", err, sizeof(err));
 	CHECK(!p && errno == EISDIR);
-	CHECK_STR(err, "/tmp: Is a directory");
+	CHECK_STR(err, "/tmp: is a directory, not a regular file; path files are read from "
+		  "regular files only");
 	p = mace_path_load("", err, sizeof(err));
 	CHECK(!p && errno == EINVAL);
 
@@ -506,6 +508,56 @@ TEST(load_files_and_unknown_names)
 	CHECK(p && !strcmp(p->file, file) && p->dir[MACE_EGRESS].npoints == 2);
 	mace_path_free(p);
 	unlink(file);
+}
+
+/* Only regular files are read: a FIFO with no writer must not block (the
+ * alarm fails the test rather than hanging it), a device is refused. */
+TEST(load_regular_files_only)
+{
+	char dir[] = "/tmp/mace-test-XXXXXX", fifo[64], err[512], want[600];
+	struct mace_path *p;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(fifo, sizeof(fifo), "%s/f.path", dir);
+	CHECK(mkfifo(fifo, 0600) == 0);
+	alarm(5);
+	p = mace_path_load(fifo, err, sizeof(err));
+	alarm(0);
+	CHECK(!p && errno == EINVAL);
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file; path files are read "
+		 "from regular files only", fifo);
+	CHECK_STR(err, want);
+	unlink(fifo);
+	rmdir(dir);
+	p = mace_path_load("/dev/null", err, sizeof(err));
+	CHECK(!p && errno == EINVAL);
+	CHECK_STR(err, "/dev/null: is a character device, not a regular file; path files are "
+		  "read from regular files only");
+}
+
+/* A leading UTF-8 byte-order mark is skipped; bytes that would not show in a
+ * message are quoted as \xNN. */
+TEST(bom_skipped_and_unprintable_bytes_escaped)
+{
+	static const char bom[] = "\xef\xbb\xbfpath b\n" EG;
+	static const char nbsp[] = "path b\negress\xc2\xa0start net_dev_xmit @container\n";
+	static const char mid_bom[] = "path b\n\xef\xbb\xbf" "egress start x @container\n";
+	char err[512];
+	struct mace_path *p;
+
+	p = mace_path_parse(bom, strlen(bom), "bom.path", err, sizeof(err));
+	CHECK(p != NULL);
+	CHECK_STR(err, "");
+	CHECK(p && p->dir[MACE_EGRESS].npoints == 2);
+	mace_path_free(p);
+	p = mace_path_parse(nbsp, strlen(nbsp), "nbsp.path", err, sizeof(err));
+	CHECK(!p);
+	CHECK_STR(err, "nbsp.path:2:1: unknown keyword 'egress\\xc2\\xa0start' (expected path, "
+		  "description, match, egress or ingress)");
+	p = mace_path_parse(mid_bom, strlen(mid_bom), "mid.path", err, sizeof(err));
+	CHECK(!p);
+	CHECK_STR(err, "mid.path:2:1: unknown keyword '\\xef\\xbb\\xbfegress' (expected path, "
+		  "description, match, egress or ingress)");
 }
 
 /* Each tests/data/bad-paths/NAME.path starts with "# expect: LINE:COL: MESSAGE". */
@@ -536,6 +588,9 @@ TEST(bad_path_examples)
 		line[0] = '\0';
 		CHECK(fgets(line, sizeof(line), f) != NULL);
 		fclose(f);
+		/* a file about byte-order marks starts with one */
+		if (!strncmp(line, "\xef\xbb\xbf", 3))
+			memmove(line, line + 3, strlen(line + 3) + 1);
 		CHECK(!strncmp(line, "# expect: ", 10));
 		line[strcspn(line, "\n")] = '\0';
 		snprintf(want, sizeof(want), "%s:%s", file, line + 10);
@@ -603,6 +658,8 @@ int main(void)
 	RUN(long_lines_and_many_lines);
 	RUN(error_buffers);
 	RUN(load_files_and_unknown_names);
+	RUN(load_regular_files_only);
+	RUN(bom_skipped_and_unprintable_bytes_escaped);
 	RUN(bad_path_examples);
 	RUN(man_page_examples_parse);
 	return t_done();
