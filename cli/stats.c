@@ -179,9 +179,31 @@ static void json_safe(char *s)
 			*s = '_';
 }
 
+/* Points of the path that never fired: "silent: NOTE" lines, or JSON strings. */
+struct silent_out {
+	FILE *f;
+	bool json;
+	unsigned int n;
+};
+
+static void print_silent(const char *note, void *ctx)
+{
+	struct silent_out *o = ctx;
+	char buf[1024];
+
+	if (!o->json) {
+		fprintf(o->f, "silent: %s\n", note);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", note);
+	json_safe(buf);
+	fprintf(o->f, "%s\"%s\"", o->n++ ? "," : "", buf);
+}
+
 void cli_stats_print(struct cli_stats *st, struct mace_session *s,
 		     const struct mace_counters *carried, bool json, FILE *f)
 {
+	struct silent_out so = { .f = f, .json = json };
 	struct mace_counters c = { .sz = sizeof(c) };
 	bool several;
 	unsigned int i, d;
@@ -222,7 +244,9 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s,
 		}
 		fputs("],\"counters\":", f);
 		cli_counters_json(f, &c);
-		fputs("}\n", f);
+		fputs(",\"silent\":[", f);
+		mace_session_silent_points(s, print_silent, &so);
+		fputs("]}\n", f);
 		return;
 	}
 	fprintf(f, "path %s, backend %s; latencies in microseconds\n",
@@ -245,4 +269,5 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s,
 		(unsigned long long)c.pending, (unsigned long long)c.collisions,
 		(unsigned long long)c.lost, (unsigned long long)c.user_drops,
 		(unsigned long long)c.slot_collisions);
+	mace_session_silent_points(s, print_silent, &so);
 }

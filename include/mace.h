@@ -229,6 +229,13 @@ int mace_session_poll(struct mace_session *s, int timeout_ms);
 /* Detach, drain, flush in-flight packets into counters.  Idempotent. */
 int mace_session_stop(struct mace_session *s);
 int mace_session_counters(const struct mace_session *s, struct mace_counters *out);
+/* Points of the path that saw no event while their direction's start saw
+ * 100 (or, 10 s after the start, 10): their segments are unknown for every
+ * packet.  fn gets one sentence per point that names it and, where the cause
+ * is a known one, says why.  While tracing, each is also said once through
+ * the log hook.  Returns how many, or a negative errno. */
+typedef void (*mace_note_fn)(const char *note, void *ctx);
+int mace_session_silent_points(struct mace_session *s, mace_note_fn fn, void *ctx);
 /* The counters of one container netns of the session: events of packets seen
  * at a container point, with the same sum rule as above (collisions, lost and
  * user_drops stay 0).  netns 0: everything no container can claim (packets

@@ -51,6 +51,7 @@ struct mace_backend {
 	unsigned int nslots;
 	struct mace_bpf_hists *hists;
 	__u64 outside, outside_taken;	/* records the window left out: seen, handed out */
+	__u64 fired[2][MACE_BPF_MAX_POINTS];	/* events per point, last read */
 };
 
 /* ---- libbpf messages go to the log hook ---------------------------------- */
@@ -137,7 +138,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 		return ret;
 	}
 	for (int tp = 1; tp < MACE_TP_COUNT && !ret; tp++) {
-		const struct mace_tp_info *ti = mace__tp_info(tp);
+		const struct mace__tp_info *ti = mace__tp_info(tp);
 		bool ok;
 
 		if (!(mask & (1u << tp)))
@@ -718,7 +719,11 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 		sum.collisions += pc[i].collisions;
 		sum.lost += pc[i].lost;
 		sum.outside += pc[i].outside;
+		for (int d = 0; d < 2; d++)
+			for (int k = 0; k < MACE_BPF_MAX_POINTS; k++)
+				sum.fired[d][k] += pc[i].fired[d][k];
 	}
+	memcpy(b->fired, sum.fired, sizeof(b->fired));
 	free(pc);
 	b->outside = sum.outside;
 	memset(out, 0, sizeof(*out));
@@ -753,6 +758,19 @@ static void bpf_counters(struct mace_backend *b, struct mace_counters *out)
 		return;
 	}
 	mace__counters_add(out, &c);
+}
+
+static void bpf_points(struct mace_backend *b, __u64 fired[2][MACE_MAX_POINTS])
+{
+	struct mace_counters c;
+
+	if (!b->cfg.kernel_correlation)
+		return;		/* events went to the correlator, which counted them */
+	if (!b->stopped && b->skel && read_kernel(b, &c))
+		return;
+	for (int d = 0; d < 2; d++)
+		for (int k = 0; k < MACE_BPF_MAX_POINTS && k < MACE_MAX_POINTS; k++)
+			fired[d][k] += b->fired[d][k];
 }
 
 static int bpf_stop(struct mace_backend *b)
@@ -893,6 +911,7 @@ const struct mace_backend_ops mace__bpf_backend = {
 	.poll = bpf_poll,
 	.stop = bpf_stop,
 	.counters = bpf_counters,
+	.points = bpf_points,
 	.destroy = bpf_destroy,
 	.update = bpf_update,
 	.hists = bpf_hists,

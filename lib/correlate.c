@@ -104,6 +104,7 @@ struct mace_correlator {
 	struct netq nq[NQ_SLOTS];
 
 	struct mace_counters cnt;
+	__u64 fired[2][MACE_MAX_POINTS];	/* packets seen at each point */
 	struct nscnt *ns;	/* NS_SLOTS, allocated on first use */
 	bool ns_full;		/* more containers than slots: rest unattributed */
 };
@@ -377,6 +378,7 @@ static __u32 create(struct mace_correlator *c, const struct mace_event *ev, int 
 	c->npend++;
 	memset(p, 0, sizeof(*p));
 	p->t[0] = ev->ts;
+	c->fired[d][0]++;
 	p->serial = c->serial++;
 	p->seen = 1;
 	p->nevents = 1;
@@ -537,6 +539,7 @@ static void advance(struct mace_correlator *c, __u32 e, int k, const struct mace
 		p->flags &= ~IN_TID;
 	}
 	p->t[k] = ev->ts;
+	c->fired[d][k]++;
 	p->seen |= 1u << k;
 	p->last_k = k;
 	p->nevents++;
@@ -807,6 +810,13 @@ void mace__corr_flush(struct mace_correlator *c)
 	release_until(c, UINT64_MAX);
 	while (c->oldest != NIL)
 		drop(c, c->oldest, &c->cnt.expired);
+}
+
+void mace__corr_point_counts(const struct mace_correlator *c, __u64 fired[2][MACE_MAX_POINTS])
+{
+	for (int d = 0; d < 2; d++)
+		for (int k = 0; k < MACE_MAX_POINTS; k++)
+			fired[d][k] += c->fired[d][k];
 }
 
 void mace__corr_counters(const struct mace_correlator *c, struct mace_counters *out)

@@ -66,13 +66,13 @@ void mace__counters_sub(struct mace_counters *from, const struct mace_counters *
 
 /* ---- tracepoints.c: the tracepoint and role tables --------------------- */
 enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
-struct mace_tp_info {
+struct mace__tp_info {
 	const char *name;	/* "net_dev_xmit", "sys_enter_sendto" */
 	const char *system;	/* "net", "syscalls" */
 	enum mace_tp_kind kind;
 	enum mace_dir dir;	/* syscalls only: send = egress, recv = ingress */
 };
-const struct mace_tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
+const struct mace__tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
 enum mace_tp mace__tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */
 const char *mace__role_name(enum mace_role role);	/* "container", "host-veth", ... */
 enum mace_role mace__role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
@@ -147,8 +147,20 @@ void mace__corr_counters(const struct mace_correlator *c, struct mace_counters *
  * container point) into *out; netns 0: the rest, which no container can
  * claim.  -ENOSPC if more containers were seen than it can tell apart. */
 int mace__corr_netns_counters(const struct mace_correlator *c, __u32 netns,
-			      struct mace_counters *out);
+			     struct mace_counters *out);
 void mace__corr_free(struct mace_correlator *c);
+/* Adds how many packets were seen at each point (direction, index) into
+ * fired: starts, and events that moved a pending packet on. */
+void mace__corr_point_counts(const struct mace_correlator *c, __u64 fired[2][MACE_MAX_POINTS]);
+
+/* ---- silent.c: points that never fire ------------------------------------ */
+typedef void (*mace_silent_fn)(unsigned int dir, unsigned int k, const char *note, void *ctx);
+/* Calls fn with a sentence for each waypoint or end of p that fired no event
+ * while its direction's start fired at least min_starts (> 0) times; says
+ * why where the cause is a known one.  Returns how many. */
+unsigned int mace__silent_points(const struct mace_path *p,
+				const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
+				mace_silent_fn fn, void *ctx);
 
 /* ---- bind.c: roles bound to real devices --------------------------------- */
 #define MACE_MAX_BOUND 256
@@ -251,6 +263,10 @@ struct mace_backend_ops {
 	int (*update)(struct mace_backend *b);
 	/* Aggregating (cfg.aggregate): as mace_session_hists / _set_window. */
 	int64_t (*hists)(struct mace_backend *b, mace_hist_fn fn, void *ctx);
+	/* Adds the packets the kernel side saw at each point (kernel
+	 * correlation) into fired, as mace__corr_point_counts.  NULL: every event goes through the
+	 * correlator, which counts them. */
+	void (*points)(struct mace_backend *b, __u64 fired[2][MACE_MAX_POINTS]);
 	int (*set_window)(struct mace_backend *b, uint64_t lo, uint64_t hi);
 };
 extern const struct mace_backend_ops mace__bpf_backend;

@@ -13,6 +13,11 @@
 #include "mace_int.h"
 
 #define REPLAY_BATCH 65536
+/* A point is silent when its direction's start saw this many packets and
+ * it none, or SILENT_LATE_STARTS once SILENT_LATE_NS have passed. */
+#define SILENT_STARTS 100
+#define SILENT_LATE_STARTS 10
+#define SILENT_LATE_NS 10000000000ull
 
 struct mace_session {
 	struct mace_opts opts;
@@ -36,6 +41,8 @@ struct mace_session {
 	int64_t realtime_offset;
 	uint64_t last_offset_refresh;
 	unsigned int delivered;		/* records delivered in the current poll */
+	uint64_t started_ns, next_silent_check;
+	__u32 silent_said[2];		/* points already said silent, per direction */
 	bool started, stopped;
 };
 
@@ -405,7 +412,63 @@ MACE_EXPORT int mace_session_start(struct mace_session *s)
 		}
 	}
 	s->started = true;
+	s->started_ns = now_ns(CLOCK_MONOTONIC);
 	return 0;
+}
+
+/* ---- silent points ---------------------------------------------------------- */
+
+struct silent_ctx {
+	struct mace_session *s;
+	mace_note_fn fn;
+	void *ctx;
+	bool log_new;		/* also log the ones not said yet */
+};
+
+static void silent_one(unsigned int d, unsigned int k, const char *note, void *ctx)
+{
+	struct silent_ctx *x = ctx;
+
+	if (x->log_new && !(x->s->silent_said[d] & (1u << k))) {
+		x->s->silent_said[d] |= 1u << k;
+		mace_warn("path %s: %s", x->s->path->name, note);
+	}
+	if (x->fn)
+		x->fn(note, x->ctx);
+}
+
+static unsigned int silent_points(struct mace_session *s, struct silent_ctx *x)
+{
+	__u64 fired[2][MACE_MAX_POINTS] = { { 0 } }, min = SILENT_STARTS;
+
+	if (s->corr)
+		mace__corr_point_counts(s->corr, fired);
+	if (s->backend && s->ops->points)
+		s->ops->points(s->backend, fired);
+	if (s->started_ns && now_ns(CLOCK_MONOTONIC) - s->started_ns >= SILENT_LATE_NS)
+		min = SILENT_LATE_STARTS;
+	return mace__silent_points(s->path, fired, min, silent_one, x);
+}
+
+/* Said once each, while tracing, about once a second. */
+static void say_silent_points(struct mace_session *s)
+{
+	struct silent_ctx x = { .s = s, .log_new = true };
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+	if (now < s->next_silent_check)
+		return;
+	s->next_silent_check = now + 1000000000ull;
+	silent_points(s, &x);
+}
+
+MACE_EXPORT int mace_session_silent_points(struct mace_session *s, mace_note_fn fn, void *ctx)
+{
+	struct silent_ctx x = { .s = s, .fn = fn, .ctx = ctx };
+
+	if (!s || !s->path)
+		return -EINVAL;
+	return silent_points(s, &x);
 }
 
 MACE_EXPORT int mace_session_fd(const struct mace_session *s)
@@ -470,6 +533,7 @@ MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
 		mace__corr_advance(s->corr, mace_now_ns());
 	if (mace_now_ns() - s->last_offset_refresh > 1000000000ull)
 		refresh_realtime_offset(s);
+	say_silent_points(s);
 	return s->delivered;
 }
 
@@ -489,6 +553,10 @@ MACE_EXPORT int mace_session_stop(struct mace_session *s)
 	}
 	if (s->corr)
 		mace__corr_flush(s->corr);
+	if (s->started) {
+		s->next_silent_check = 0;
+		say_silent_points(s);
+	}
 	if (s->save) {
 		r = mace__raw_close(s->save);
 		s->save = NULL;

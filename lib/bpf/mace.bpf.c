@@ -431,6 +431,7 @@ static __always_inline void advance(__u64 key, __u64 *o, struct mace_bpf_record 
 		return;
 	}
 	e->dt[i & (MACE_BPF_MAX_POINTS - 1)] = dt ? dt : 1;	/* 0 means not seen */
+	c->fired[e->dir & 1][i & (MACE_BPF_MAX_POINTS - 1)]++;
 	e->next = i + 1;
 	e->nev++;
 	if (!e->netns) {
@@ -539,6 +540,7 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 		c->unmatched++;
 		return;
 	}
+	c->fired[dir & 1][0]++;	/* per point: user space names one that never fires */
 	start(skb, key, s, e ? w : -1, dir, tp, dv, len, gone, now, c);
 }
 
