@@ -43,8 +43,11 @@ static const struct command commands[] = {
 	  "  -- CMD ...            run CMD, stop when it exits and return its status\n" },
 	{ "top", cmd_top, "top " SEL_SYN,
 	  "Live view, one row per container netns; press ? inside for keys.\n" SEL_HELP },
-	{ "paths", cmd_paths, "paths [FILE ...]",
-	  "Lists the shipped paths, or validates path files (exit 1 if any is bad).\n" },
+	{ "paths", cmd_paths, "paths [--check [--netns NS] [--outer DEV]] [FILE|NAME ...]",
+	  "Lists the shipped paths, or validates path files (exit 1 if any is bad).\n"
+	  "  --check               also bind the path's roles (as record would) and name\n"
+	  "                        the points no packet can fire on that topology\n"
+	  "                        (exit 1 if there are any)\n" },
 	{ "replay", cmd_replay, "replay FILE [-p PATH] [-F csv|json] [-o FILE] [--stat [-j]]",
 	  "Re-correlates raw events saved by record -w.\n"
 	  "  -p, --path PATH       correlate with another path than the recorded one\n"

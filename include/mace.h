@@ -236,6 +236,11 @@ int mace_session_counters(const struct mace_session *s, struct mace_counters *ou
  * the log hook.  Returns how many, or a negative errno. */
 typedef void (*mace_note_fn)(const char *note, void *ctx);
 int mace_session_silent_points(struct mace_session *s, mace_note_fn fn, void *ctx);
+/* Before tracing: binds opts->path's roles as mace_session_new would and
+ * calls fn for each point the bound topology lets no packet fire (a bridge
+ * crossed at layer 2, or routed the other way).  Needs no backend.  Returns
+ * how many, or a negative errno (the reason went to the log hook). */
+int mace_path_check(const struct mace_opts *opts, mace_note_fn fn, void *ctx);
 /* The counters of one container netns of the session: events of packets seen
  * at a container point, with the same sum rule as above (collisions, lost and
  * user_drops stay 0).  netns 0: everything no container can claim (packets

@@ -162,6 +162,13 @@ unsigned int mace__silent_points(const struct mace_path *p,
 				const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
 				mace_silent_fn fn, void *ctx);
 
+/* ---- topo_check.c: points a bound topology lets no packet fire ----------- */
+struct mace_binding;
+/* Calls fn for each point of p at the bound bridge that no packet can fire
+ * (crossed at layer 2, or routed the other way).  Returns how many. */
+unsigned int mace_topo_silent(const struct mace_path *p, const struct mace_binding *b,
+			      mace_silent_fn fn, void *ctx);
+
 /* ---- bind.c: roles bound to real devices --------------------------------- */
 #define MACE_MAX_BOUND 256
 struct mace_bound_dev {

@@ -471,6 +471,49 @@ MACE_EXPORT int mace_session_silent_points(struct mace_session *s, mace_note_fn 
 	return silent_points(s, &x);
 }
 
+static void topo_one(unsigned int d, unsigned int k, const char *note, void *ctx)
+{
+	struct silent_ctx *x = ctx;
+
+	if (x->fn)
+		x->fn(note, x->ctx);
+}
+
+MACE_EXPORT int mace_path_check(const struct mace_opts *opts, mace_note_fn fn, void *ctx)
+{
+	struct silent_ctx x = { .fn = fn, .ctx = ctx };
+	struct mace_binding *b = NULL;
+	struct mace_path *p = NULL;
+	struct mace_opts o;
+	char err[512] = "";
+	int ret;
+
+	ret = copy_opts(&o, opts);
+	if (ret)
+		return ret;
+	p = mace_path_load(o.path ? o.path : "inner-dev", err, sizeof(err));
+	if (!p) {
+		ret = errno ? -errno : -EINVAL;
+		mace_err("%s", err);
+		return ret;
+	}
+	b = calloc(1, sizeof(*b));
+	if (!b) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = mace_bind(o.netns, o.outer, mace_path_role_mask(p), b, err, sizeof(err));
+	if (ret) {
+		mace_err("%s", err[0] ? err : strerror(-ret));
+		goto out;
+	}
+	ret = mace_topo_silent(p, b, topo_one, &x);
+out:
+	free(b);
+	mace_path_free(p);
+	return ret;
+}
+
 MACE_EXPORT int mace_session_fd(const struct mace_session *s)
 {
 	if (!s || !s->backend)

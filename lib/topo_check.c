@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Points a bound topology lets no packet fire, said before tracing: a
+ * bridge crossed at layer 2 (the outer or tunnel device is one of its ports)
+ * neither receives nor transmits the container's packets itself; a bridge
+ * the host routes through receives them going out (passed up to the host)
+ * and transmits them coming in (routed into it), never the other way.
+ */
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mace_int.h"
+
+/* The master (bridge) ifindex of a device, 0 if none; -errno. */
+static int link_master(__u32 netns, __u32 ifindex, __u32 *master)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex },
+	};
+	char buf[16384], err[256];
+	struct pollfd pfd;
+	int fd = mace_netns_socket(netns, err, sizeof(err)), ret = -ETIMEDOUT;
+
+	if (fd < 0)
+		return fd;
+	*master = 0;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	while (poll(&pfd, 1, 2000) > 0) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (n < 0) {
+			ret = errno == EAGAIN || errno == EINTR ? ret : -errno;
+			if (ret != -ETIMEDOUT)
+				break;
+			continue;
+		}
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			const struct rtattr *a;
+			int len;
+
+			if (nh->nlmsg_seq != 1)
+				continue;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				ret = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				goto out;
+			}
+			if (nh->nlmsg_type != RTM_NEWLINK)
+				continue;
+			len = IFLA_PAYLOAD(nh);
+			for (a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if (a->rta_type == IFLA_MASTER)
+					*master = *(const __u32 *)RTA_DATA(a);
+			ret = 0;
+			goto out;
+		}
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+static bool is_tx(enum mace_tp tp)
+{
+	return tp == MACE_TP_NET_DEV_QUEUE || tp == MACE_TP_NET_DEV_START_XMIT ||
+	       tp == MACE_TP_NET_DEV_XMIT;
+}
+
+unsigned int mace_topo_silent(const struct mace_path *p, const struct mace_binding *b,
+			      mace_silent_fn fn, void *ctx)
+{
+	static const char *const dirs[2] = { "egress", "ingress" };
+	const struct mace_bound_dev *br = NULL, *port = NULL;
+	__u32 tx_mask = 0;
+	unsigned int n = 0;
+
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
+		if (is_tx(tp))
+			tx_mask |= 1u << tp;
+
+	for (unsigned int i = 0; i < b->ndev; i++)
+		if (b->dev[i].role == MACE_ROLE_BRIDGE && !br)
+			br = &b->dev[i];
+	if (!br)
+		return 0;
+	/* The device the traffic leaves the bridge by, if it is a port. */
+	for (unsigned int i = 0; i < b->ndev && !port; i++) {
+		const struct mace_bound_dev *dv = &b->dev[i];
+		__u32 master;
+
+		if ((dv->role == MACE_ROLE_OUTER || dv->role == MACE_ROLE_TUNNEL) &&
+		    dv->netns == br->netns && !link_master(dv->netns, dv->ifindex, &master) &&
+		    master == br->ifindex)
+			port = dv;
+	}
+	for (int d = 0; d < 2; d++) {
+		const struct mace_dirpath *dp = &p->dir[d];
+
+		for (unsigned int k = 0; k < dp->npoints; k++) {
+			const struct mace_point *pt = &dp->pt[k];
+			enum mace_tp tp = __builtin_ctz(pt->tp_mask);
+			char note[512];
+			bool mixed;
+
+			if (pt->role != MACE_ROLE_BRIDGE)
+				continue;
+			mixed = (pt->tp_mask & tx_mask) && (pt->tp_mask & ~tx_mask);
+			if (port)
+				snprintf(note, sizeof(note), "%s %s %s @bridge (line %u): no packet "
+					 "will fire it: %s is a port of bridge %s, which forwards "
+					 "at layer 2 and emits no event of its own", dirs[d],
+					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 pt->line, port->name, br->name);
+			else if (d == MACE_EGRESS && is_tx(tp) && !mixed)
+				snprintf(note, sizeof(note), "egress %s %s @bridge (line %u): no "
+					 "packet will fire it: bridge %s passes the container's "
+					 "packets up to the host, which routes them out; it "
+					 "transmits only those routed into it (ingress)",
+					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 pt->line, br->name);
+			else if (d == MACE_INGRESS && !is_tx(tp) && !mixed)
+				snprintf(note, sizeof(note), "ingress %s %s @bridge (line %u): no "
+					 "packet will fire it: the host routes packets for the "
+					 "container into bridge %s, which transmits them; it "
+					 "receives only those going out (egress)",
+					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 pt->line, br->name);
+			else
+				continue;
+			if (fn)
+				fn(d, k, note, ctx);
+			n++;
+		}
+	}
+	return n;
+}
