@@ -6,6 +6,7 @@
 #	STRESS_CYCLES		session new/start/stop/free cycles (1000)
 #	STRESS_LSAN_CYCLES	cycles under LeakSanitizer (100)
 #	STRESS_SIGNALS		rounds of INT/TERM/HUP and of KILL per backend (10)
+#	STRESS_TRUTH_SECONDS	ftrace against eBPF on the same pings (60)
 #	STRESS_FUZZ_SECONDS	per fuzzer (600)
 #
 # Floods, faults and signals are tests/integration/reliability.sh with longer
@@ -26,6 +27,10 @@ sigs=
 for i in $(seq "${STRESS_SIGNALS:-10}"); do sigs="$sigs INT TERM HUP"; done
 REL_FLOOD_SECONDS=${STRESS_FLOOD_SECONDS:-45} REL_SIGS=$sigs REL_KILLS=${STRESS_SIGNALS:-10} \
 	sh tests/integration/reliability.sh 2>&1 | grep -E '^(PASS|FAIL|SKIP) ' | sed 's/^\([A-Z]*\) /\1 stress:/' | r
+
+# ---- both backends on the same traffic with chatter, a minute -----------------
+TRUTH_SEC=${STRESS_TRUTH_SECONDS:-60} sh tests/integration/ftrace_truth.sh 2>&1 |
+	grep -E '^(PASS|FAIL|SKIP) ' | sed 's/^\([A-Z]*\) /\1 stress:/' | r
 
 # ---- 1000 start/stop cycles in one process --------------------------------------
 if need_root stress_cycles && [ -x "$B/stress/cycles" ]; then
