@@ -54,8 +54,8 @@ run_mace() {
 	d=$1 s=$2 p=$3
 	shift 3
 	mkdir -p "$d"
-	"$MACE" record "$@" --netns "$TB_CTR" -p inner-dev -o "$d/rec" -- sh -c "$CHILD" sh \
-		"$s" "$p" "$d" 2>"$d/err"
+	"${RUN_MACE:-$MACE}" record "$@" --netns "$TB_CTR" -p inner-dev -o "$d/rec" -- \
+		sh -c "$CHILD" sh "$s" "$p" "$d" 2>"$d/err"
 }
 
 # run_agg OUTDIR SECS: one flood under mace stat (aggregating, no records)
@@ -175,14 +175,31 @@ for _ in 1 2 3; do
 done | median | sed 's/^/startup_ftrace_ms /'
 
 # ---- 5b. ftrace: the highest paced rate with no lost event ---------------
-best=0
+# With MACE_OLD (another build), the same rates with it, each right after
+# ours: ftrace_old_* lines.
+best=0 best_old=0
 for pps in $FTRACE_RATES; do
-	d=$work/f$pps
-	run_mace "$d" 2 "$pps" -b ftrace || { echo "flood: ftrace run failed: $(cat "$d/err")"; break; }
-	lost=$(counter lost "$d/err") ev=$(counter events "$d/err")
-	rate=$(awk -v e="$ev" 'BEGIN { printf "%d", e / 2 }')
-	echo "ftrace_try pps $pps events_per_s $rate lost $lost"
-	# The best lossless rate (at high rates the paced sender may fall short).
-	[ "${lost:-1}" = 0 ] && [ "$rate" -gt "$best" ] && best=$rate
+	for who in new ${MACE_OLD:+old}; do
+		d=$work/f$pps$who
+		RUN_MACE=$MACE
+		[ "$who" = old ] && RUN_MACE=$MACE_OLD
+		run_mace "$d" 2 "$pps" -b ftrace ||
+			{ echo "flood: ftrace run failed: $(cat "$d/err")"; break 2; }
+		lost=$(counter lost "$d/err") ev=$(counter events "$d/err")
+		rate=$(awk -v e="$ev" 'BEGIN { printf "%d", e / 2 }')
+		tag=ftrace
+		[ "$who" = old ] && tag=ftrace_old
+		echo "${tag}_try pps $pps events_per_s $rate lost $lost"
+		# The best lossless rate (at high rates the paced sender may fall short).
+		if [ "${lost:-1}" = 0 ]; then
+			if [ "$who" = old ]; then
+				[ "$rate" -gt "$best_old" ] && best_old=$rate
+			else
+				[ "$rate" -gt "$best" ] && best=$rate
+			fi
+		fi
+	done
 done
+RUN_MACE=
 echo "ftrace_lossless_events_per_s $best"
+[ -z "${MACE_OLD:-}" ] || echo "ftrace_old_lossless_events_per_s $best_old"
