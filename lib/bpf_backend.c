@@ -138,7 +138,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 		return ret;
 	}
 	for (int tp = 1; tp < MACE_TP_COUNT && !ret; tp++) {
-		const struct mace__tp_info *ti = mace__tp_info(tp);
+		const struct mace_tp_info *ti = mace__tp_info(tp);
 		bool ok;
 
 		if (!(mask & (1u << tp)))

@@ -66,13 +66,13 @@ void mace__counters_sub(struct mace_counters *from, const struct mace_counters *
 
 /* ---- tracepoints.c: the tracepoint and role tables --------------------- */
 enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
-struct mace__tp_info {
+struct mace_tp_info {
 	const char *name;	/* "net_dev_xmit", "sys_enter_sendto" */
 	const char *system;	/* "net", "syscalls" */
 	enum mace_tp_kind kind;
 	enum mace_dir dir;	/* syscalls only: send = egress, recv = ingress */
 };
-const struct mace__tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
+const struct mace_tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
 enum mace_tp mace__tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */
 const char *mace__role_name(enum mace_role role);	/* "container", "host-veth", ... */
 enum mace_role mace__role_by_name(const char *name);	/* MACE_ROLE_NONE if unknown */
@@ -159,15 +159,15 @@ typedef void (*mace_silent_fn)(unsigned int dir, unsigned int k, const char *not
  * while its direction's start fired at least min_starts (> 0) times; says
  * why where the cause is a known one.  Returns how many. */
 unsigned int mace__silent_points(const struct mace_path *p,
-				const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
-				mace_silent_fn fn, void *ctx);
+				 const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
+				 mace_silent_fn fn, void *ctx);
 
 /* ---- topo_check.c: points a bound topology lets no packet fire ----------- */
 struct mace_binding;
 /* Calls fn for each point of p at the bound bridge that no packet can fire
  * (crossed at layer 2, or routed the other way).  Returns how many. */
-unsigned int mace_topo_silent(const struct mace_path *p, const struct mace_binding *b,
-			      mace_silent_fn fn, void *ctx);
+unsigned int mace__topo_silent(const struct mace_path *p, const struct mace_binding *b,
+			       mace_silent_fn fn, void *ctx);
 
 /* ---- bind.c: roles bound to real devices --------------------------------- */
 #define MACE_MAX_BOUND 256

@@ -502,12 +502,12 @@ MACE_EXPORT int mace_path_check(const struct mace_opts *opts, mace_note_fn fn, v
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = mace_bind(o.netns, o.outer, mace_path_role_mask(p), b, err, sizeof(err));
+	ret = mace__bind(o.netns, o.outer, mace__path_role_mask(p), b, err, sizeof(err));
 	if (ret) {
 		mace_err("%s", err[0] ? err : strerror(-ret));
 		goto out;
 	}
-	ret = mace_topo_silent(p, b, topo_one, &x);
+	ret = mace__topo_silent(p, b, topo_one, &x);
 out:
 	free(b);
 	mace_path_free(p);

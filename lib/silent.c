@@ -19,7 +19,7 @@ static bool is_tx(enum mace_tp tp)
 /* Why (tp @ role) may never fire, for the causes we know of; NULL if none. */
 static const char *known_cause(enum mace_tp tp, enum mace_role role)
 {
-	const struct mace__tp_info *ti = mace__tp_info(tp);
+	const struct mace_tp_info *ti = mace__tp_info(tp);
 
 	if (role == MACE_ROLE_BRIDGE && is_tx(tp))
 		return "a bridge forwarding at layer 2 (port to port) emits none; only "
@@ -57,8 +57,8 @@ static void point_name(const struct mace_point *pt, char *buf, size_t len)
 }
 
 unsigned int mace__silent_points(const struct mace_path *p,
-				const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
-				mace_silent_fn fn, void *ctx)
+				 const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
+				 mace_silent_fn fn, void *ctx)
 {
 	static const char *const dirs[2] = { "egress", "ingress" };
 	unsigned int n = 0;

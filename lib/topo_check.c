@@ -29,7 +29,7 @@ static int link_master(__u32 netns, __u32 ifindex, __u32 *master)
 	};
 	char buf[16384], err[256];
 	struct pollfd pfd;
-	int fd = mace_netns_socket(netns, err, sizeof(err)), ret = -ETIMEDOUT;
+	int fd = mace__netns_socket(netns, err, sizeof(err)), ret = -ETIMEDOUT;
 
 	if (fd < 0)
 		return fd;
@@ -82,8 +82,8 @@ static bool is_tx(enum mace_tp tp)
 	       tp == MACE_TP_NET_DEV_XMIT;
 }
 
-unsigned int mace_topo_silent(const struct mace_path *p, const struct mace_binding *b,
-			      mace_silent_fn fn, void *ctx)
+unsigned int mace__topo_silent(const struct mace_path *p, const struct mace_binding *b,
+			       mace_silent_fn fn, void *ctx)
 {
 	static const char *const dirs[2] = { "egress", "ingress" };
 	const struct mace_bound_dev *br = NULL, *port = NULL;
@@ -125,21 +125,21 @@ unsigned int mace_topo_silent(const struct mace_path *p, const struct mace_bindi
 				snprintf(note, sizeof(note), "%s %s %s @bridge (line %u): no packet "
 					 "will fire it: %s is a port of bridge %s, which forwards "
 					 "at layer 2 and emits no event of its own", dirs[d],
-					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 k ? "waypoint" : "start", mace__tp_info(tp)->name,
 					 pt->line, port->name, br->name);
 			else if (d == MACE_EGRESS && is_tx(tp) && !mixed)
 				snprintf(note, sizeof(note), "egress %s %s @bridge (line %u): no "
 					 "packet will fire it: bridge %s passes the container's "
 					 "packets up to the host, which routes them out; it "
 					 "transmits only those routed into it (ingress)",
-					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 k ? "waypoint" : "start", mace__tp_info(tp)->name,
 					 pt->line, br->name);
 			else if (d == MACE_INGRESS && !is_tx(tp) && !mixed)
 				snprintf(note, sizeof(note), "ingress %s %s @bridge (line %u): no "
 					 "packet will fire it: the host routes packets for the "
 					 "container into bridge %s, which transmits them; it "
 					 "receives only those going out (egress)",
-					 k ? "waypoint" : "start", mace_tp_info(tp)->name,
+					 k ? "waypoint" : "start", mace__tp_info(tp)->name,
 					 pt->line, br->name);
 			else
 				continue;

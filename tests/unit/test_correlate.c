@@ -136,15 +136,15 @@ TEST(freed_skb_ends_its_pending_packet)
 	c = corr(&p, 0, 0, 1000);
 	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 0));
 	CHECK(mace_event_is_free(&fr));
-	mace_corr_push(c, &fr);
+	mace__corr_push(c, &fr);
 	push(c, E(900000, MACE_TP_NET_DEV_XMIT, O, 0xa00, 0, 0));
 	/* a free before a packet's start does not touch it */
 	fr.ts = 1000000;
 	fr.skb = 0xb00;
-	mace_corr_push(c, &fr);
+	mace__corr_push(c, &fr);
 	push(c, E(1000500, MACE_TP_NETIF_RECEIVE_SKB, O, 0xb00, 0, 0));
 	push(c, E(1002000, MACE_TP_NETIF_RECEIVE_SKB, C, 0xb00, 0, 0));
-	mace_corr_flush(c);
+	mace__corr_flush(c);
 	k = counters(c);
 	CHECK_EQ_U64(nrecs, 1);
 	CHECK_EQ_U64(recs[0].dir, MACE_INGRESS);
@@ -153,7 +153,7 @@ TEST(freed_skb_ends_its_pending_packet)
 	CHECK_EQ_U64(k.expired, 1);
 	CHECK_EQ_U64(k.unmatched, 1);
 	CHECK_INVARIANT(c);
-	mace_corr_free(c);
+	mace__corr_free(c);
 }
 
 TEST(events_at_no_point_are_ignored)
