@@ -366,6 +366,7 @@ static void ft_destroy(struct mace_backend *b)
 	}
 	free(b->st);
 	mace__ft_tasks_free(&b->tasks);
+	free(b->seen);
 	tep_free(b->tep);
 	free(b);
 }
@@ -390,6 +391,12 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	b->cfg = *cfg;
 	b->epfd = -1;
 	b->timerfd = -1;
+	b->seen = calloc(FT_SEEN_SLOTS, sizeof(*b->seen));
+	if (!b->seen) {
+		snprintf(err, errlen, "ftrace: out of memory");
+		free(b);
+		return -ENOMEM;
+	}
 	ret = mace__ft_plan(b, err, errlen);
 	if (!ret && geteuid() != 0) {
 		snprintf(err, errlen, "ftrace: needs root to create a tracefs instance");
@@ -413,7 +420,7 @@ static int ft_open(struct mace_backend **out, const struct mace_backend_cfg *cfg
 	if (!ret)
 		ret = resolve_frees(b, err, errlen);
 	if (!ret)
-		mace__ft_check_foreign_names(b->devs, b->ndev, b->cfg.binding);
+		ret = mace__ft_check_name_clashes(b->devs, b->ndev, err, errlen);
 	if (!ret)
 		ret = create_instance(b, err, errlen);
 	for (unsigned int i = 0; i < b->ntp && !ret; i++)

@@ -63,6 +63,9 @@ struct ft_free {
 	struct ft_field skb;
 };
 #define FT_NFREE 2
+/* Slots of the table of skb addresses seen at path points: a free of any
+ * other skb (most frees on a host) is dropped on reading, one load. */
+#define FT_SEEN_SLOTS 65536
 
 struct ft_stream {
 	int fd, cpu;
@@ -82,6 +85,7 @@ struct mace_backend {
 	struct ft_tp tps[MACE_TP_COUNT];
 	unsigned int ntp;
 	struct ft_free frees[FT_NFREE];
+	__u64 *seen;			/* FT_SEEN_SLOTS skb addresses, 0: empty */
 	const struct mace_bound_dev *devs[MACE_MAX_BOUND]; /* packet-point devices */
 	unsigned int ndev;
 	bool sys;			/* path has syscall points */
@@ -113,11 +117,13 @@ int mace__ft_drain(struct mace_backend *b, __u64 cutoff);
 /* Sets b->lost from the per-CPU stats of the instance. */
 void mace__ft_read_stats(struct mace_backend *b);
 
-/* Warns for each of devs whose name also exists in a netns that is not bound
- * (another container's "eth0"): ftrace would count its packets as ours.
- * Best effort: sees the netns of running tasks only. */
-void mace__ft_check_foreign_names(const struct mace_bound_dev *const *devs, unsigned int ndev,
-				  const struct mace_binding *bd);
+/* ---- ftrace_clash.c ---------------------------------------------------------- */
+
+/* -ENOTUNIQ, naming them in err, if a name of devs also exists in another
+ * netns (another container's "eth0"), any netns mace__netns_enum finds:
+ * ftrace would count its packets as ours. */
+int mace__ft_check_name_clashes(const struct mace_bound_dev *const *devs, unsigned int ndev,
+				char *err, size_t errlen);
 
 /* Removes mace-<pid>[-<n>] instances whose pid is gone.  Returns how many. */
 int mace__ft_remove_stale_instances(void);

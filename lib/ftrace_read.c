@@ -60,6 +60,14 @@ static void stand_in(const struct mace_backend *b, const struct mace_bound_dev *
 			ev->ifindex = bd->dev[i].ifindex;
 }
 
+/* The slot of an skb address in b->seen (slab objects are aligned: mix). */
+static __u64 *seen_slot(struct mace_backend *b, __u64 skb)
+{
+	__u64 h = skb * 0x9e3779b97f4a7c15ull;
+
+	return &b->seen[(h >> 40) & (FT_SEEN_SLOTS - 1)];
+}
+
 static void deliver(struct mace_backend *b, struct ft_stream *s)
 {
 	int size = kbuffer_event_size(s->kbuf);
@@ -76,11 +84,17 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 		if (b->frees[i].id != (int)type)
 			continue;
 		/* tp MACE_TP_NONE with an skb: mace_event_is_free */
+		__u64 *slot;
+
 		ev.ts = s->ts;
 		ev.cpu = s->cpu;
 		ev.skb = rd(s->data, &b->frees[i].skb);
-		if (ev.skb)
-			b->cfg.on_event(&ev, b->cfg.ctx);
+		slot = seen_slot(b, ev.skb);
+		/* only an skb seen at a point of the path may be pending */
+		if (!ev.skb || *slot != ev.skb)
+			return;
+		*slot = 0;
+		b->cfg.on_event(&ev, b->cfg.ctx);
 		return;
 	}
 	if (!t) {
@@ -99,6 +113,7 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 			return;
 		}
 		ev.skb = rd(s->data, &t->skb);
+		*seen_slot(b, ev.skb) = ev.skb;
 		ev.len = rd(s->data, &t->len);
 		ev.netns = d->netns;
 		ev.ifindex = d->ifindex;

@@ -123,24 +123,51 @@ else
 fi
 
 # The same name in a netns that is not bound (another container's "eth0"):
-# ftrace would count its packets as ours, so mace must say so.
-if tb_ns "${TB_P}oth" && ip -n "${TB_P}oth" link add "$TB_CTR_DEV" type veth peer name "${TB_P}oz"
-then
-	ip netns exec "${TB_P}oth" sleep 20 &
-	other=$!
-	sleep 0.2
-	"$MACE" record -b ftrace --netns "$TB_CTR" -d 1 >/dev/null 2>"$W/foreign.err"
-	kill "$other"
-	wait "$other" 2>/dev/null
-	if grep -q "device name '$TB_CTR_DEV' (role container) also exists.*-b bpf" "$W/foreign.err"
-	then
-		pass ftrace_foreign_name_warning
+# ftrace would count its packets as ours, so mace refuses, naming the device
+# and the netns, however that netns is kept: by a process only, by a bind
+# mount outside /run/netns, or by an open fd only.
+# clash_case NAME WHAT: mace must refuse naming $TB_CTR_DEV and WHAT.
+clash_case() {
+	if "$MACE" record -b ftrace --netns "$TB_CTR" -d 1 -o /dev/null >/dev/null \
+		2>"$W/clash.err"; then
+		fail ftrace_clash_$1 "ran although $TB_CTR_DEV also exists in $2"
+	elif grep -q "'$TB_CTR_DEV' (role container, netns $TB_CTR) also in netns $2 .*-b bpf" \
+		"$W/clash.err"; then
+		pass ftrace_clash_$1
 	else
-		fail ftrace_foreign_name_warning "no warning: $(head -2 "$W/foreign.err" | tr '\n' ' ')"
+		fail ftrace_clash_$1 "refusal does not name $2: $(head -2 "$W/clash.err" | tr '\n' ' ')"
 	fi
+}
+# ns_dev PID: makes a device named like the container's in the netns of PID.
+ns_dev() {
+	nsenter -t "$1" -n ip link add "$TB_CTR_DEV" type veth peer name "${TB_P}oz"
+}
+unshare -n sleep 30 &
+holder=$!
+sleep 0.2
+if ns_dev $holder; then
+	clash_case process "pid $holder"
 else
-	fail ftrace_foreign_name_warning "cannot make the extra netns"
+	fail ftrace_clash_process "cannot make the device"
 fi
+kill $holder
+wait $holder 2>/dev/null
+# held by an fd only: the process's stdin is the netns file
+tb_ns "${TB_P}fd" && ip -n "${TB_P}fd" link add "$TB_CTR_DEV" type veth peer name "${TB_P}oz"
+sh -c 'exec sleep 30' <"/run/netns/${TB_P}fd" &
+holder=$!
+sleep 0.2
+umount -l "/run/netns/${TB_P}fd" && rm -f "/run/netns/${TB_P}fd"
+clash_case fd "held by fd 0 of pid $holder"
+kill $holder
+wait $holder 2>/dev/null
+# bind-mounted outside /run/netns
+mkdir -p "$W/m" && touch "$W/m/ns"
+tb_ns "${TB_P}bm" && ip -n "${TB_P}bm" link add "$TB_CTR_DEV" type veth peer name "${TB_P}oz" &&
+	mount --bind "/run/netns/${TB_P}bm" "$W/m/ns" &&
+	umount -l "/run/netns/${TB_P}bm" && rm -f "/run/netns/${TB_P}bm"
+clash_case mount "mounted at $W/m/ns"
+umount "$W/m/ns"
 
 # A SIGKILLed run leaves its instance; the next run removes it.
 "$MACE" record -b ftrace --netns "$TB_CTR" -d 30 >/dev/null 2>&1 &
