@@ -51,7 +51,7 @@ struct mace_backend {
 	unsigned int nslots;
 	struct mace_bpf_hists *hists;
 	__u64 outside, outside_taken;	/* records the window left out: seen, handed out */
-	__u64 fired[2][MACE_BPF_MAX_POINTS];	/* events per point, last read */
+	__u64 fired[2][MACE_BPF_MAX_POINTS];	/* packets seen per point, last read */
 };
 
 /* ---- libbpf messages go to the log hook ---------------------------------- */

@@ -761,9 +761,8 @@ static int ring_grow(struct mace_correlator *c)
 
 void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev)
 {
-	__u32 mask, i;
-
 	bool is_free = mace_event_is_free(ev);
+	__u32 mask, i;
 
 	if (ev->tp >= MACE_TP_COUNT || ev->role >= MACE_ROLE_COUNT ||
 	    (!c->lut[ev->tp][ev->role] && !is_free))

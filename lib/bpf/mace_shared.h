@@ -192,7 +192,9 @@ struct mace_bpf_counters {
 	__u64 lost;		/* ring buffer reservations that failed */
 	__u64 since_wake;	/* items submitted since the last forced wakeup (not a count) */
 	__u64 outside;		/* records left out of the histograms by the window */
-	__u64 fired[2][MACE_BPF_MAX_POINTS];	/* events per path point (dir, index) */
+	/* packets seen at each path point (dir, index): starts, and events
+	 * that moved a pending packet on */
+	__u64 fired[2][MACE_BPF_MAX_POINTS];
 };
 
 /*

@@ -170,17 +170,17 @@ clash_case mount "mounted at $W/m/ns"
 umount "$W/m/ns"
 
 # A SIGKILLed run leaves its instance; the next run removes it.
-"$MACE" record -b ftrace --netns "$TB_CTR" -d 30 >/dev/null 2>&1 &
+"$MACE" record -b ftrace --netns "$TB_CTR" -d 30 >/dev/null 2>"$W/victim.err" &
 victim=$!
 i=0
-while [ ! -d "$TRACEFS/instances/mace-$victim" ] && [ $i -lt 50 ]; do
+while [ ! -d "$TRACEFS/instances/mace-$victim" ] && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
 kill -9 "$victim"
 wait "$victim" 2>/dev/null
 if [ ! -d "$TRACEFS/instances/mace-$victim" ]; then
-	fail ftrace_stale "no instance mace-$victim appeared"
+	fail ftrace_stale "no instance mace-$victim appeared: $(head -3 "$W/victim.err" | tr '\n' ' ')"
 elif ! "$MACE" record -b ftrace --netns "$TB_CTR" -d 1 >/dev/null 2>"$W/stale.err"; then
 	fail ftrace_stale "next run failed: $(tail -2 "$W/stale.err" | tr '\n' ' ')"
 elif [ -d "$TRACEFS/instances/mace-$victim" ]; then
