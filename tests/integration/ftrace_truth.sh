@@ -4,8 +4,11 @@
 # the IPv6 all-nodes address, which the host answers; neighbour caches
 # flushed now and then; the container's own ND and ARP).  Every ftrace record
 # must match an eBPF record of the same packet (start within 50 us, latency
-# within 20 % or 2 us), none may exceed 10 ms and the counts must agree
-# within 1 %.  A same-named device in a bind-mounted netns with no process
+# within 20 % or 2 us, or one end within 2 us and the other within 50 us:
+# the two tracers' probes run in turn and an interrupt may come between;
+# at most 0.2 % with the end alone matching and the start up to 1 ms apart,
+# when the vCPU was taken away between the probes), none may exceed 10 ms and the counts must agree within 1 % (eBPF's own
+# records above 10 ms, from the same address reuse, are shown apart).  A same-named device in a bind-mounted netns with no process
 # must make ftrace refuse, naming that netns.
 #
 # TRUTH_SEC: seconds of pings (make check: 10; make stress: 60).
@@ -114,34 +117,47 @@ if not bp:
     print("no eBPF records"); sys.exit(1)
 lo, hi = bp[0][0] - 100000, max(r[0] for r in bp) + 100000
 ft = [r for r in ft if lo <= r[0] <= hi]
-bad = []
+bad, gaps = [], []
 for d in ("egress", "ingress"):
     b = sorted((r[0], r[2]) for r in bp if r[1] == d)
     ts = [x[0] for x in b]
     f = [r for r in ft if r[1] == d]
     for t, _, lat, ln in f:
-        i = bisect.bisect_left(ts, t - 50000)
-        ok = False
-        while i < len(b) and b[i][0] <= t + 50000:
+        i = bisect.bisect_left(ts, t - 1000000)
+        ok = gapped = False
+        while i < len(b) and b[i][0] <= t + 1000000:
             bt, bl = b[i]
-            # Same latency, or the same end with the start apart: the two
-            # probes of one tracepoint run one after the other, and an
-            # interrupt between them moves one start by microseconds.
-            if abs(lat - bl) <= max(2000, 0.2 * bl) or abs(t + lat - bt - bl) <= 2000:
+            # Same latency, or one end the same and the other apart by at
+            # most 50 us: the two probes of one tracepoint run one after
+            # the other, and an interrupt between them moves one timestamp
+            # by microseconds.  A packet counted for the wrong one is off by
+            # far more at both ends.
+            dstart, dend = abs(t - bt), abs(t + lat - bt - bl)
+            if dstart <= 50000 and (abs(lat - bl) <= max(2000, 0.2 * bl) or
+                                    dend <= 2000 or (dstart <= 2000 and dend <= 50000)):
                 ok = True
                 break
+            # The same end, the start up to 1 ms apart: the vCPU was taken
+            # away between the two probes (a loaded VM); rare, counted.
+            if dend <= 2000:
+                gapped = True
             i += 1
-        if not ok or lat > 10000000:
+        if lat > 10000000 or not (ok or gapped):
             bad.append("%s ts %d latency %d len %d" % (d, t, lat, ln))
+        elif not ok:
+            gaps.append("%s ts %d latency %d" % (d, t, lat))
     # eBPF's own records above 10 ms (its kernel correlation has no free
     # events either) are no packet's latency: counted apart
     nb = sum(1 for x in b if x[1] <= 10000000)
     if abs(len(f) - nb) > 0.01 * nb:
         bad.append("%s: %d ftrace records, %d eBPF" % (d, len(f), nb))
-    # eBPF's own records above 10 ms are shown, not judged here
     print("%s: %d ftrace, %d eBPF, max ftrace %d ns, eBPF %d above 10 ms" %
           (d, len(f), len(b), max([r[2] for r in f] or [0]),
            sum(1 for x in b if x[1] > 10000000)))
+if len(gaps) > 0.002 * len(ft):
+    bad.append("%d records with only their end matching: %s" % (len(gaps), gaps[:5]))
+elif gaps:
+    print("%d with a probe gap at the start" % len(gaps))
 for x in bad[:10]:
     print("BAD", x)
 if bad:
