@@ -162,15 +162,6 @@ unsigned int mace__silent_points(const struct mace_path *p,
 				 const __u64 fired[2][MACE_MAX_POINTS], __u64 min_starts,
 				 mace_silent_fn fn, void *ctx);
 
-/* ---- netns_enum.c: every network namespace within reach ----------------- */
-/* Called once per netns with an open fd (closed after), its inode and the
- * name a user would know it by: the ip netns name, "pid N", "mounted at
- * PATH" or "held by fd N of pid P".  Non-zero stops the walk. */
-typedef int (*mace__netns_fn)(int fd, __u32 ino, const char *name, void *arg);
-/* ip netns names, the netns of every process, nsfs bind mounts in every
- * mount namespace, netns files held open.  0, cb's return, or -errno. */
-int mace__netns_enum(mace__netns_fn cb, void *arg);
-
 /* ---- topo_check.c: points a bound topology lets no packet fire ----------- */
 struct mace_binding;
 /* Calls fn for each point of p at the bound bridge that no packet can fire

@@ -11,6 +11,7 @@
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,4 +255,147 @@ void mace__netns_list_free(struct netns_list *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
+}
+
+/* ---- beyond processes: nsfs bind mounts and open netns files ------------- */
+
+/* "net:[4026532001]" -> 4026532001; 0 if not a netns reference. */
+static __u32 net_ref(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	if (strncmp(s, "net:[", 5))
+		return 0;
+	v = strtoul(s + 5, &end, 10);
+	return *end == ']' && v <= UINT32_MAX ? (__u32)v : 0;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *o = s;
+
+	for (; *s; s++, o++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else {
+			*o = *s;
+		}
+	}
+	*o = '\0';
+}
+
+struct beyond {
+	struct netns_list *l;
+	__u32 *mnt;		/* mount namespaces whose mountinfo was read */
+	unsigned int nmnt, capmnt;
+	dev_t nsfs_dev;		/* the device of namespace files */
+};
+
+/* nsfs mounts of netns in the mount namespace of pid, opened through its root. */
+static int add_mounts(struct beyond *b, const char *pid)
+{
+	char file[64], line[4096], path[PATH_MAX], name[64];
+	struct stat st;
+	FILE *f;
+	int ret = 0;
+
+	snprintf(file, sizeof(file), "/proc/%.20s/ns/mnt", pid);
+	if (stat(file, &st))
+		return 0;
+	for (unsigned int i = 0; i < b->nmnt; i++)
+		if (b->mnt[i] == (__u32)st.st_ino)
+			return 0;
+	if (b->nmnt == b->capmnt) {
+		unsigned int cap = b->capmnt ? b->capmnt * 2 : 16;
+		__u32 *v = realloc(b->mnt, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		b->mnt = v;
+		b->capmnt = cap;
+	}
+	b->mnt[b->nmnt++] = (__u32)st.st_ino;
+	snprintf(file, sizeof(file), "/proc/%.20s/mountinfo", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return 0;
+	while (!ret && fgets(line, sizeof(line), f)) {
+		char *fld[5], *sep = strstr(line, " - "), *save = NULL, *p = line;
+		int n = 0;
+
+		/* fields: id parent dev root mountpoint ... - fstype source opts */
+		if (!sep || strncmp(sep + 3, "nsfs ", 5))
+			continue;
+		while (n < 5 && (fld[n] = strtok_r(p, " ", &save)))
+			n++, p = NULL;
+		if (n < 5 || !net_ref(fld[3]) || mace__netns_list_find(b->l, net_ref(fld[3])))
+			continue;
+		unescape(fld[4]);
+		snprintf(path, sizeof(path), "/proc/%.20s/root%s", pid, fld[4]);
+		snprintf(name, sizeof(name), "mounted at %.50s", fld[4]);
+		ret = list_add(b->l, path, net_ref(fld[3]), name);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* netns files pid holds open. */
+static int add_fds(struct beyond *b, const char *pid)
+{
+	char dir[64], path[PATH_MAX], name[64];
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%.20s/fd", pid);
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (!ret && (de = readdir(d))) {
+		struct stat st;
+
+		if (!all_digits(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		/* By the file, not the link text: a netns opened through a bind
+		 * mount reads as that path (or "/" once it is unmounted).  Other
+		 * namespace types share the device: list_add checks the type. */
+		if (stat(path, &st) || st.st_dev != b->nsfs_dev ||
+		    mace__netns_list_find(b->l, (__u32)st.st_ino))
+			continue;
+		snprintf(name, sizeof(name), "held by fd %.10s of pid %.20s", de->d_name, pid);
+		ret = list_add(b->l, path, (__u32)st.st_ino, name);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int beyond_pid(const char *pid, __u32 ino, void *arg)
+{
+	struct beyond *b = arg;
+	int ret = add_mounts(b, pid);
+
+	return ret ? ret : add_fds(b, pid);
+}
+
+int mace__netns_list_scan_all(struct netns_list *l, char *err, size_t errlen)
+{
+	struct beyond b = { .l = l };
+	struct stat st;
+	int ret = mace__netns_list_scan(l, err, errlen);
+
+	if (ret)
+		return ret;
+	if (stat("/proc/self/ns/net", &st))
+		return fail(err, errlen, -errno, "/proc/self/ns/net: %s", strerror(errno));
+	b.nsfs_dev = st.st_dev;
+	ret = mace__netns_for_each_pid(beyond_pid, &b);
+	free(b.mnt);
+	if (ret && ret != -ENOMEM)
+		return fail(err, errlen, ret, "/proc: %s", strerror(-ret));
+	return ret;
 }

@@ -31,6 +31,10 @@ void mace__netns_close(struct netns *ns);
 
 /* Fills l with every netns under /run/netns and /proc, and our own. */
 int mace__netns_list_scan(struct netns_list *l, char *err, size_t errlen);
+/* The same, and also the netns kept only by an nsfs bind mount anywhere
+ * (read from every mount namespace's mountinfo: "mounted at PATH") or by a
+ * process holding one open ("held by fd N of pid P"). */
+int mace__netns_list_scan_all(struct netns_list *l, char *err, size_t errlen);
 void mace__netns_list_free(struct netns_list *l);
 const struct netns *mace__netns_list_find(const struct netns_list *l, __u32 ino);
 /* The name a user would recognise for ino ("inode N" if none). */

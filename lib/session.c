@@ -412,7 +412,7 @@ MACE_EXPORT int mace_session_start(struct mace_session *s)
 		}
 	}
 	s->started = true;
-	s->started_ns = now_ns(CLOCK_MONOTONIC);
+	s->started_ns = mace_now_ns();
 	return 0;
 }
 
@@ -445,7 +445,7 @@ static unsigned int silent_points(struct mace_session *s, struct silent_ctx *x)
 		mace__corr_point_counts(s->corr, fired);
 	if (s->backend && s->ops->points)
 		s->ops->points(s->backend, fired);
-	if (s->started_ns && now_ns(CLOCK_MONOTONIC) - s->started_ns >= SILENT_LATE_NS)
+	if (s->started_ns && mace_now_ns() - s->started_ns >= SILENT_LATE_NS)
 		min = SILENT_LATE_STARTS;
 	return mace__silent_points(s->path, fired, min, silent_one, x);
 }
@@ -454,7 +454,7 @@ static unsigned int silent_points(struct mace_session *s, struct silent_ctx *x)
 static void say_silent_points(struct mace_session *s)
 {
 	struct silent_ctx x = { .s = s, .log_new = true };
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	uint64_t now = mace_now_ns();
 
 	if (now < s->next_silent_check)
 		return;

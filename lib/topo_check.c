@@ -7,73 +7,30 @@
  * and transmits them coming in (routed into it), never the other way.
  */
 #include <errno.h>
-#include <linux/rtnetlink.h>
-#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "mace_int.h"
+#include "netlink.h"
 
 /* The master (bridge) ifindex of a device, 0 if none; -errno. */
 static int link_master(__u32 netns, __u32 ifindex, __u32 *master)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
-			.nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1 },
-		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = (int)ifindex },
-	};
-	char buf[16384], err[256];
-	struct pollfd pfd;
-	int fd = mace__netns_socket(netns, err, sizeof(err)), ret = -ETIMEDOUT;
+	struct nl_links ls = { 0 };
+	const struct nl_link *l;
+	char err[256];
+	int fd = mace__netns_socket(netns, err, sizeof(err)), ret;
 
 	if (fd < 0)
 		return fd;
-	*master = 0;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	while (poll(&pfd, 1, 2000) > 0) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh;
-
-		if (n < 0) {
-			ret = errno == EAGAIN || errno == EINTR ? ret : -errno;
-			if (ret != -ETIMEDOUT)
-				break;
-			continue;
-		}
-		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			const struct rtattr *a;
-			int len;
-
-			if (nh->nlmsg_seq != 1)
-				continue;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				ret = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				goto out;
-			}
-			if (nh->nlmsg_type != RTM_NEWLINK)
-				continue;
-			len = IFLA_PAYLOAD(nh);
-			for (a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-				if (a->rta_type == IFLA_MASTER)
-					*master = *(const __u32 *)RTA_DATA(a);
-			ret = 0;
-			goto out;
-		}
-	}
-out:
+	ret = mace__nl_links_dump(fd, &ls);
 	close(fd);
-	return ret;
+	l = ret ? NULL : mace__nl_link_by_index(&ls, ifindex);
+	*master = l ? l->master : 0;
+	free(ls.v);
+	return ret ? ret : l ? 0 : -ENODEV;
 }
 
 static bool is_tx(enum mace_tp tp)
