@@ -248,7 +248,7 @@ void top_model_set_gone(struct top_model *m, uint32_t netns, bool gone, uint64_t
 				snprintf(r->name, sizeof(r->name), "netns:%u", netns);
 			r->gone_ns = 0;
 		}
-		else if (!r->gone_ns)
+		else if (gone && !r->gone_ns)
 			r->gone_ns = now_ns ? now_ns : 1;
 	}
 }

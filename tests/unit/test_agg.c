@@ -163,13 +163,18 @@ TEST(per_cpu_map_read_as_differences)
 	CHECK(vals && hs);
 	if (!vals || !hs)
 		goto out;
-	/* First read: values on every CPU, a bucket about to wrap on CPU 0. */
+	/* First read: a bucket about to wrap on CPU 0 (its count only), and
+	 * values of 7000 ns on every CPU: their sum is the first read's, not
+	 * the second's. */
 	vals[0].b[mace_bpf_hist_bucket(5000)] = 0xfffffff0u;
+	for (int c = 0; c < 2 * ncpu; c++)
+		put(&vals[c % ncpu], 7000);
 	CHECK(!bpf_map_update_elem(fd, &idx, vals, 0));
 	CHECK(!mace__bpf_hists_read(hs, fd));
 	mace__bpf_hists_take(hs, on_hist, &w);
 	CHECK_EQ_U64(w.calls, 1);
-	CHECK_EQ_U64(w.s.count, 0xfffffff0u);
+	CHECK_EQ_U64(w.s.count, 0xfffffff0ull + 2 * ncpu);
+	CHECK(fabs(w.s.mean - 14000.0 * ncpu / (0xfffffff0ull + 2 * ncpu)) < 1e-9);
 	/* Second read: only what came since, the wrap included. */
 	w.calls = 0;
 	srandom(3);

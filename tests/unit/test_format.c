@@ -114,6 +114,27 @@ TEST(container_columns)
 	CHECK(mace_record_parse(line, MACE_FORMAT_CSV, &p, back, sizeof(back)) == -EINVAL);
 }
 
+/* A UDP record with different ports: both writers keep sport before dport. */
+TEST(exact_text_ports_in_order)
+{
+	struct mace_record r = sample();
+	char line[512];
+
+	r.proto = 17;
+	r.sport = 40000;
+	r.dport = 53;
+	r.seq = 0;
+	mace_record_format(&r, "inner-dev", MACE_FORMAT_CSV, line, sizeof(line));
+	CHECK_STR(line, "123456789012,4026532001,egress,inner-dev,25300,1000;-;24300,udp,"
+			"10.0.0.2,192.168.1.1,4242,40000,53,0,84,1,3\n");
+	mace_record_format(&r, "inner-dev", MACE_FORMAT_JSON, line, sizeof(line));
+	CHECK_STR(line, "{\"ts_ns\":123456789012,\"netns\":4026532001,\"dir\":\"egress\","
+			"\"path\":\"inner-dev\",\"latency_ns\":25300,"
+			"\"segments\":[1000,null,24300],\"proto\":\"udp\",\"src\":\"10.0.0.2\","
+			"\"dst\":\"192.168.1.1\",\"id\":4242,\"sport\":40000,\"dport\":53,\"seq\":0,"
+			"\"len\":84,\"cpu_start\":1,\"cpu_end\":3}\n");
+}
+
 TEST(round_trips)
 {
 	struct mace_record r = sample();
@@ -300,6 +321,7 @@ int main(void)
 {
 	RUN(csv_exact_text);
 	RUN(json_exact_text);
+	RUN(exact_text_ports_in_order);
 	RUN(round_trips);
 	RUN(snprintf_semantics);
 	RUN(container_columns);

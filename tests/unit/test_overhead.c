@@ -48,6 +48,26 @@ TEST(icmp_exact_key)
 	mace__keep_free(k);
 }
 
+/* The next probe's records (seq + 1) already in the ring, inside this
+ * probe's window: only this probe's seq matches. */
+TEST(next_seq_in_window_not_taken)
+{
+	struct mace_keep *k = mace_keep_new(16);
+	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 2 * MS);
+	struct mace_overhead o;
+
+	add(k, rec(MACE_EGRESS, T0 + 5000, 12000, IPPROTO_ICMP, 7, 3));
+	add(k, rec(MACE_INGRESS, T0 + 200000, 21000, IPPROTO_ICMP, 7, 3));
+	add(k, rec(MACE_EGRESS, T0 + 1 * MS, 13000, IPPROTO_ICMP, 7, 4));
+	add(k, rec(MACE_INGRESS, T0 + 1 * MS + 200000, 23000, IPPROTO_ICMP, 7, 4));
+	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK_EQ_U64(o.egress_ns, 12000);
+	CHECK_EQ_U64(o.ingress_ns, 21000);
+	CHECK(o.egress_how == MACE_MATCH_KEY);
+	CHECK(o.ingress_how == MACE_MATCH_KEY);
+	mace_keep_free(k);
+}
+
 TEST(egress_wrong_id_ignored)
 {
 	struct mace_keep *k = mace__keep_new(16);
@@ -282,6 +302,7 @@ TEST(bad_arguments)
 int main(void)
 {
 	RUN(icmp_exact_key);
+	RUN(next_seq_in_window_not_taken);
 	RUN(egress_wrong_id_ignored);
 	RUN(ingress_nat_rewritten_id);
 	RUN(missing_ingress);

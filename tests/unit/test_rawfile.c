@@ -209,6 +209,23 @@ TEST(corruptions_are_named)
 	CHECK(read_all(err, sizeof(err)) == -1 && strstr(err, "No such file"));
 }
 
+/* A file cut inside the 16-byte preamble, after the magic: named as such,
+ * whatever the missing bytes would have said. */
+TEST(preamble_truncated)
+{
+	char err[256];
+
+	for (off_t len = 8; len < 16; len++) {
+		CHECK_EQ_U64(write_file(1, 10), 0);
+		CHECK(truncate(file, len) == 0);
+		err[0] = '\0';
+		CHECK(read_all(err, sizeof(err)) == -1);
+		if (!strstr(err, "file ends inside the preamble"))
+			printf("# cut at %d: %s\n", (int)len, err);
+		CHECK(strstr(err, "file ends inside the preamble") != NULL);
+	}
+}
+
 TEST(writer_refuses_symlinks_and_reports_enospc)
 {
 	struct mace_raw_header h;
@@ -253,6 +270,7 @@ int main(void)
 	snprintf(file, sizeof(file), "%s/rec.raw", dir);
 	RUN(round_trip);
 	RUN(corruptions_are_named);
+	RUN(preamble_truncated);
 	RUN(writer_refuses_symlinks_and_reports_enospc);
 	unlink(file);
 	rmdir(dir);

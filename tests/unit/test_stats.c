@@ -113,6 +113,34 @@ TEST(small_values_exact)
 	mace_hist_free(h);
 }
 
+/* Values of 128 and more: every quantile lies in the bucket of the exact
+ * answer (lower bound v with its low e - 7 bits cleared, e = floor(log2 v)),
+ * a check narrower than a bucket, which a neighbouring bucket fails. */
+TEST(large_values_in_their_bucket)
+{
+	static const double qs[] = { 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99 };
+	struct mace_hist *h = mace_hist_new();
+	uint64_t v[200];
+
+	for (size_t i = 0; i < ARRAY_SIZE_T(v); i++) {
+		v[i] = 130 + 977 * i * i;	/* 130 .. ~38.6 ms, uneven gaps */
+		mace_hist_add(h, v[i]);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE_T(qs); i++) {
+		uint64_t want = exact_q(v, ARRAY_SIZE_T(v), qs[i]);
+		uint64_t got = mace_hist_quantile(h, qs[i]);
+		unsigned int e = 63 - __builtin_clzll(want);
+		uint64_t w = 1ull << (e - 7), lo = want & ~(w - 1);
+
+		if (got < lo || got > lo + w - 1)
+			printf("# q %.2f: %" PRIu64 " outside [%" PRIu64 ", %" PRIu64 "] of %" PRIu64 "\n",
+			       qs[i], got, lo, lo + w - 1, want);
+		CHECK(got >= lo && got <= lo + w - 1);
+		CHECK_EQ_U64(got, lo + (w - 1) / 2);	/* the bucket's centre */
+	}
+	mace_hist_free(h);
+}
+
 TEST(extremes_and_buckets)
 {
 	struct mace_hist *h = mace_hist_new();
@@ -195,6 +223,7 @@ int main(void)
 	RUN(uniform_random_accuracy);
 	RUN(heavy_tailed_accuracy);
 	RUN(small_values_exact);
+	RUN(large_values_in_their_bucket);
 	RUN(extremes_and_buckets);
 	RUN(merge_equals_single);
 	RUN(mode_is_fullest_bucket);

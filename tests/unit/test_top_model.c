@@ -243,6 +243,70 @@ TEST(gone_rows_drop_after_a_while)
 	top_model_fini(&m);
 }
 
+/* A live row told it is still there stays live, tick after tick (a row that
+ * read "gone" every other second flickered). */
+TEST(live_row_stays_live)
+{
+	struct top_model m;
+	struct mace_record a = rec(1, MACE_EGRESS, 1000);
+	uint64_t t;
+
+	top_model_init(&m, names);
+	top_model_add(&m, &a);
+	for (t = 1; t <= 3; t++) {
+		top_model_set_gone(&m, 1, false, t * 1000000000ull);
+		top_model_tick(&m, t * 1000000000ull);
+		CHECK_EQ_U64(m.n, 1);
+		CHECK_EQ_U64(top_model_row(&m, 0)->gone_ns, 0);
+	}
+	CHECK_STR(top_model_row(&m, 0)->name, "alpha");
+	top_model_fini(&m);
+}
+
+/* Each column shows its own direction and quantile, exactly as the
+ * histogram summarises the same values (egress and ingress far apart, p99
+ * and p99.9 different). */
+TEST(per_direction_values_exact)
+{
+	struct mace_hist *h[2] = { mace_hist_new(), mace_hist_new() };
+	struct mace_summary s[2];
+	struct top_model m;
+	const struct top_row *r;
+	int i, d;
+
+	top_model_init(&m, NULL);
+	for (i = 1; i <= 2000; i++) {
+		struct mace_record e = rec(3, MACE_EGRESS, 40000 + 37 * i);
+		struct mace_record in = rec(3, MACE_INGRESS, 3000 + 11 * i);
+
+		top_model_add(&m, &e);
+		top_model_add(&m, &in);
+		mace_hist_add(h[0], e.latency_ns);
+		mace_hist_add(h[1], in.latency_ns);
+	}
+	top_model_tick(&m, 1000000000ull);
+	r = top_model_row(&m, 0);
+	for (d = 0; d < 2; d++) {
+		mace_hist_summary(h[d], &s[d]);
+		CHECK(s[d].p99 != s[d].p999);
+		CHECK_EQ_U64(r->last[d].p50, s[d].p50);
+		CHECK_EQ_U64(r->last[d].p99, s[d].p99);
+	}
+	CHECK(top_row_value(&m, r, TOP_COL_EG_P50) == (double)s[0].p50);
+	CHECK(top_row_value(&m, r, TOP_COL_EG_P99) == (double)s[0].p99);
+	CHECK(fabs(top_row_value(&m, r, TOP_COL_EG_MEAN) - s[0].mean) < 1e-6);
+	CHECK(top_row_value(&m, r, TOP_COL_IN_P50) == (double)s[1].p50);
+	CHECK(top_row_value(&m, r, TOP_COL_IN_P99) == (double)s[1].p99);
+	CHECK(fabs(top_row_value(&m, r, TOP_COL_IN_MEAN) - s[1].mean) < 1e-6);
+	CHECK(top_row_value(&m, r, TOP_COL_PPS) == 4000.0);
+	m.show_total = true;
+	CHECK(top_row_value(&m, r, TOP_COL_IN_P99) == (double)s[1].p99);
+	CHECK(top_row_value(&m, r, TOP_COL_EG_P99) == (double)s[0].p99);
+	mace_hist_free(h[0]);
+	mace_hist_free(h[1]);
+	top_model_fini(&m);
+}
+
 /* 60 s of history: the oldest second falls off. */
 TEST(history_keeps_last_60_seconds)
 {
@@ -274,5 +338,7 @@ int main(void)
 	RUN(history_keeps_last_60_seconds);
 	RUN(counters_survive_session_change);
 	RUN(gone_rows_drop_after_a_while);
+	RUN(live_row_stays_live);
+	RUN(per_direction_values_exact);
 	return t_done();
 }
