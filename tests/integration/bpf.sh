@@ -138,6 +138,47 @@ for mode in kernel raw; do
 	fi
 done
 
+# The kernel's histograms hold each packet's whole latency, start to end
+# point, on a path with waypoints: `mace stat` (aggregating in the kernel)
+# and `mace record` on the same packets at once give the same count and
+# nearly the same mean per direction (each session's programs add a little
+# to the other's times); the time to the first waypoint is far less.
+"$MACE" stat -j -b bpf -p bridge-nat --netns "$TB_CTR" >"$W/vs-agg.json" 2>"$W/vs-agg.err" &
+spid=$!
+i=0
+until grep -q 'counters\|histograms' "$W/vs-agg.err" 2>/dev/null || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.2	# its programs are attached
+"$MACE" record -b bpf -p bridge-nat --netns "$TB_CTR" -o "$W/vs-rec.csv" -- \
+	ip netns exec "$TB_CTR" ping -q -c $N -i 0.02 "$TB_REMOTE_IP" >/dev/null 2>"$W/vs-rec.err"
+rrc=$?
+kill -INT $spid
+wait $spid
+src=$?
+bad=
+for d in egress ingress; do
+	set -- $(jq -r --arg d $d '.total[] | select(.dir == $d) | "\(.count) \(.mean_ns)"' \
+		"$W/vs-agg.json" 2>/dev/null) \
+		$(awk -F, -v d=$d 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["dir"] == d { n++; s += $col["latency_ns"]; split($col["segments"], g, ";"); f += g[1] }
+		END { if (n) printf "%d %.1f %.1f", n, s / n, f / n }' "$W/vs-rec.csv")
+	# kernel count, mean; records count, mean, mean to the first waypoint
+	if [ $# -ne 5 ] || [ "$1" -ne $N ] || [ "$3" -ne $N ] ||
+		! awk -v a="$2" -v r="$4" 'BEGIN { d = a - r; exit !(d * d <= 0.0625 * r * r) }'; then
+		bad="$bad $d: kernel '$1 $2', records '$3 $4' (first waypoint $5);"
+	else
+		ok="$ok $d mean $2 vs $4 ns (first waypoint $5);"
+	fi
+done
+if [ $src -ne 0 ] || [ $rrc -ne 0 ] || [ -n "$bad" ]; then
+	fail bpf_aggregate_vs_records "exit $src/$rrc, want $N each and means within 25%:$bad \
+$(tail -2 "$W/vs-agg.err" "$W/vs-rec.err" | tr '\n' ' ')"
+else
+	pass "bpf_aggregate_vs_records ($N pings;$ok)"
+fi
+
 # Two aggregating sessions hand over at a cut time (mace top binding again):
 # while both run, each packet goes into one histogram only; the other session
 # counts it as left out by its window.  Pings from 0.5 s to 2.5 s; A alone

@@ -10,7 +10,8 @@
 # Exits 1 unless every mutant was killed.  Run from the top of the tree:
 #	sh tests/mutants/run.sh [ID...]
 # MACE_MUTANTS_KEEP=1 keeps the private copy (its path is printed).
-table=tests/mutants/mutants.tsv
+table=${MACE_MUTANTS_TABLE:-tests/mutants/mutants.tsv}
+case $table in /*) ;; *) table=$(pwd)/$table ;; esac
 if [ ! -f "$table" ]; then
 	echo "mutants: run from the top of the tree ($table not found)" >&2
 	exit 2
@@ -54,14 +55,20 @@ run_tests() {
 	progs=$(for t; do echo "${t%%:*}"; done | sort -u)
 	for p in $progs; do
 		case $p in
-		*.sh) B=build sh "tests/integration/$p" >"$work/out.$p" 2>&1 ;;
-		*) "build/tests/$p" >"$work/out.$p" 2>&1 ;;
-		esac
+		*.sh) B=build sh "tests/integration/$p" ;;
+		*) "build/tests/$p" ;;
+		esac </dev/null >"$work/out.$p" 2>&1
+		echo $? >"$work/rc.$p"
 	done
 	for t; do
 		p=${t%%:*} n=${t#*:}
-		r=$(grep -E "^(PASS|FAIL|SKIP) $n( |:|\$)" "$work/out.$p" | cut -d' ' -f1 | sort -u |
-			tr '\n' ' ')
+		if [ "$n" = "*" ]; then	# any test of the program
+			r=$(grep -oE '^(PASS|FAIL|SKIP) ' "$work/out.$p" | sort -u | tr '\n' ' ')
+			[ "$(cat "$work/rc.$p")" = 0 ] || r="$r FAIL"
+		else
+			r=$(grep -E "^(PASS|FAIL|SKIP) $n( |:|\$)" "$work/out.$p" | cut -d' ' -f1 |
+				sort -u | tr '\n' ' ')
+		fi
 		case $r in
 		*FAIL*) r=FAIL ;;
 		*SKIP*) r=SKIP ;;
@@ -90,7 +97,7 @@ if [ -z "$all_tests" ]; then
 	exit 2
 fi
 echo "mutants: building the unmutated copy"
-if ! $MAKE_J $(targets $all_tests) >"$work/build.log" 2>&1; then
+if ! $MAKE_J $(targets $all_tests) </dev/null >"$work/build.log" 2>&1; then
 	tail -20 "$work/build.log"
 	echo "mutants: the unmutated tree does not build" >&2
 	exit 2
@@ -120,7 +127,7 @@ while IFS="$TAB" read -r id file orig repl tests; do
 		cp -p "$work/saved" "$file"
 		continue
 	fi
-	if ! $MAKE_J $(targets $tests) >"$work/build.log" 2>&1; then
+	if ! $MAKE_J $(targets $tests) </dev/null >"$work/build.log" 2>&1; then
 		echo "ERROR $id: does not build: $(grep -m1 -i error "$work/build.log")"
 		errors=$((errors + 1))
 	else
