@@ -98,6 +98,43 @@ else
 	fail cli_man_example "$(head -3 "$W/cc.err" | tr '\n' ' ')"
 fi
 
+# mace adjust on records and ping output the test wrote, so every number is
+# known: adjusted = time - egress - ingress of the request and reply records
+# with the line's seq (never the next seq's, whose records sit in its window);
+# a seq without records is unknown.
+{
+	echo "ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,cpu_start,cpu_end"
+	# seq ts egress-latency reply-offset ingress-latency
+	for r in "1 1000000000 21000 50000 9000" "2 1000120000 15000 100000 5000" \
+		"3 1000150000 30000 200000 12000"; do
+		set -- $r
+		echo "$2,4026532001,egress,inner-dev,$3,$3,icmp,10.0.0.2,10.0.0.9,77,0,0,$1,84,0,0"
+		echo "$(($2 + $4)),4026532001,ingress,inner-dev,$5,$5,icmp,10.0.0.9,10.0.0.2,77,0,0,$1,84,0,0"
+	done
+} >"$W/adj.csv"
+cat >"$W/adj-ping.txt" <<'EOF2'
+PING 10.0.0.9 (10.0.0.9) 56(84) bytes of data.
+64 bytes from 10.0.0.9: icmp_seq=1 ttl=64 time=0.100 ms
+64 bytes from 10.0.0.9: icmp_seq=2 ttl=64 time=0.250 ms
+64 bytes from 10.0.0.9: icmp_seq=3 ttl=64 time=0.500 ms
+64 bytes from 10.0.0.9: icmp_seq=4 ttl=64 time=0.300 ms
+EOF2
+cat >"$W/adj-want.txt" <<'EOF2'
+64 bytes from 10.0.0.9: icmp_seq=1 ttl=64 time=0.100 ms adjusted=0.070 ms (egress=0.021 ingress=0.009 ms)
+64 bytes from 10.0.0.9: icmp_seq=2 ttl=64 time=0.250 ms adjusted=0.230 ms (egress=0.015 ingress=0.005 ms)
+64 bytes from 10.0.0.9: icmp_seq=3 ttl=64 time=0.500 ms adjusted=0.458 ms (egress=0.030 ingress=0.012 ms)
+64 bytes from 10.0.0.9: icmp_seq=4 ttl=64 time=0.300 ms adjusted=unknown
+--- mace adjust: 4 replies, 3 adjusted, 1 unknown ---
+EOF2
+if ! "$MACE" adjust -i "$W/adj.csv" "$W/adj-ping.txt" >"$W/adj-out.txt" 2>"$W/adj.err"; then
+	fail cli_adjust_known_answer "exit $?: $(head -2 "$W/adj.err" | tr '\n' ' ')"
+elif ! grep -E 'icmp_seq|^--- ' "$W/adj-out.txt" | cmp -s - "$W/adj-want.txt"; then
+	fail cli_adjust_known_answer "$(grep -E 'icmp_seq|^--- ' "$W/adj-out.txt" |
+		diff "$W/adj-want.txt" - | grep '^[<>]' | head -4 | tr '\n' ' ')"
+else
+	pass cli_adjust_known_answer
+fi
+
 if ! need_root cli_live; then
 	lib_status
 	exit $?
@@ -196,9 +233,15 @@ $(tail -2 "$W/pipe.err" | tr '\n' ' ')"
 		fail "cli_stat_table_$b" "$(cat "$W/out" | tr '\n' '|')"
 	fi
 	expect "cli_stat_json_$b" 0 "" "$MACE" stat -b "$b" --netns "$TB_CTR" -j -- sh -c "$PING"
-	if jq -e '(.total[0].dir == "egress") and (.total[0].count >= 10) and
-		(.total[1].count >= 10) and (.total[0].p50_ns > 0) and (.total[0].mode_ns > 0) and
-		(.counters.matched > 0)' "$W/out" >/dev/null; then
+	# The 10 pings, no more, each way; the counters agree; every summary in
+	# order (min <= p50 <= p90 <= p99 <= p99.9 <= max, mean within).
+	if jq -e '(.total[0].dir == "egress") and (.total[0].count == 10) and
+		(.total[1].dir == "ingress") and (.total[1].count == 10) and
+		(.counters.records == 20) and ([.netns[].count] | add) == 20 and
+		all(.total[]; .min_ns <= .p50_ns and .p50_ns <= .p90_ns and .p90_ns <= .p99_ns and
+			.p99_ns <= .p999_ns and .p999_ns <= .max_ns and .min_ns > 0 and
+			.mean_ns >= .min_ns and .mean_ns <= .max_ns and .mode_ns > 0)' \
+		"$W/out" >/dev/null; then
 		pass "cli_stat_json_fields_$b"
 	else
 		fail "cli_stat_json_fields_$b" "$(head -c 300 "$W/out")"
@@ -231,6 +274,38 @@ $(wc -l <"$W/replay.csv") replayed lines; $(diff "$W/live.csv" "$W/replay.csv" |
 	expect "cli_replay_stat_$b" 0 "" "$MACE" replay "$W/$b.raw" --stat -j
 	jq -e '.total[0].count >= 10' "$W/out" >/dev/null ||
 		fail "cli_replay_stat_json_$b" "$(head -c 200 "$W/out")"
+	# Its values against the same records (live.csv): count, min and max
+	# exact, mean to the printed 0.1 ns, quantiles in the bucket of the
+	# nearest-rank answer (within 1/128); the text table says the same in us.
+	cp "$W/out" "$W/rstat.json"
+	"$MACE" replay "$W/$b.raw" --stat >"$W/rstat.txt" 2>/dev/null
+	bad=
+	for d in egress ingress; do
+		want=$(awk -F, -v d=$d 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			$col["dir"] == d { print $col["latency_ns"] }' "$W/live.csv" | sort -n |
+			awk '{ v[NR] = $1; s += $1 } END {
+				r50 = int(0.5 * NR); if (r50 < 0.5 * NR) r50++
+				r90 = int(0.9 * NR); if (r90 < 0.9 * NR) r90++
+				r99 = int(0.99 * NR); if (r99 < 0.99 * NR) r99++
+				printf "%d %.1f %d %d %d %d %d", NR, s / NR, v[1], v[r50], v[r90], v[r99], v[NR] }')
+		got=$(jq -r --arg d $d '.total[] | select(.dir == $d) |
+			"\(.count) \(.mean_ns) \(.min_ns) \(.p50_ns) \(.p90_ns) \(.p99_ns) \(.max_ns)"' \
+			"$W/rstat.json")
+		txt=$(awk -v d=$d '$1 == "all" && $2 == d { print $3, $4, $7, $8, $9, $10, $12 }' \
+			"$W/rstat.txt")
+		echo "$want|$got|$txt" | awk -F'|' '{
+			split($1, w, " "); split($2, g, " "); split($3, t, " ")
+			ok = w[1] == g[1] && w[3] == g[3] && w[7] == g[7] && (w[2] - g[2])^2 < 0.0101
+			for (i = 4; i <= 6; i++) ok = ok && (w[i] - g[i])^2 <= (w[i] / 128)^2
+			ok = ok && t[1] == g[1]
+			for (i = 2; i <= 7; i++) ok = ok && (t[i] - g[i] / 1000)^2 < 0.000026
+			exit !ok }' || bad="$bad $d: records '$want', json '$got', text '$txt';"
+	done
+	if [ -z "$bad" ]; then
+		pass "cli_replay_stat_values_$b"
+	else
+		fail "cli_replay_stat_values_$b" "count mean min p50 p90 p99 max:$bad"
+	fi
 	expect "cli_replay_json_$b" 0 "" "$MACE" replay "$W/$b.raw" -F json
 	[ "$(jq -c . "$W/out" | wc -l)" -eq "$(($(wc -l <"$W/live.csv") - 1))" ] ||
 		fail "cli_replay_json_count_$b" "$(wc -l <"$W/out") objects"

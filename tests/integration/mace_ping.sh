@@ -57,6 +57,14 @@ then
 elif ! "$MACE" adjust -i "$W/rec.csv" "$W/ping.txt" >"$W/adj.txt" 2>"$W/adj.err"; then
 	fail mace_adjust "mace adjust exited $?: $(tail -3 "$W/adj.err" | tr '\n' ' ')"
 else
+	# Per seq, the egress and ingress latencies (ms, three decimals) of the
+	# records the test finds itself: one request and one reply record each.
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["proto"] == "icmp" { l[$col["seq"], $col["dir"]] = $col["latency_ns"]; s[$col["seq"]] = 1 }
+		END { for (q in s) printf "%d %.3f %.3f\n", q, l[q, "egress"] / 1e6, l[q, "ingress"] / 1e6 }' \
+		"$W/rec.csv" | sort -n >"$W/adj-want.txt"
+	sed -n 's/.*icmp_seq=\([0-9]*\) .*(egress=\([0-9.]*\) ingress=\([0-9.]*\) ms)$/\1 \2 \3/p' \
+		"$W/adj.txt" | sort -n >"$W/adj-got.txt"
 	joined=$(grep -c 'icmp_seq=.* adjusted=[0-9.]* ms (egress=[0-9.]* ingress=[0-9.]* ms)$' \
 		"$W/adj.txt")
 	if [ "$joined" -ne 20 ]; then
@@ -64,6 +72,22 @@ else
 			tr '\n' ' ')"
 	elif ! grep -q '^--- mace adjust: 20 replies, 20 adjusted, 0 unknown ---' "$W/adj.txt"; then
 		fail mace_adjust "summary: $(grep '^---' "$W/adj.txt")"
+	elif off=$(awk '/icmp_seq=.* adjusted=/ {
+		# each line: adjusted = time - egress - ingress (three decimals each),
+		# and the egress/ingress the records of its seq hold
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^time=/) t = substr($i, 6)
+			if ($i ~ /^adjusted=/) a = substr($i, 10)
+			if ($i ~ /^\(egress=/) e = substr($i, 9)
+			if ($i ~ /^ingress=/) g = substr($i, 9)
+		}
+		if (!(a > 0) || (t - e - g - a)^2 > 0.000003) print }' "$W/adj.txt") &&
+		[ -n "$off" ]; then
+		fail mace_adjust "adjusted != time - egress - ingress: $(echo "$off" | head -2 |
+			tr '\n' ' ')"
+	elif ! cmp -s "$W/adj-want.txt" "$W/adj-got.txt"; then
+		fail mace_adjust "egress/ingress not the records of the line's seq: $(diff \
+			"$W/adj-want.txt" "$W/adj-got.txt" | grep '^[<>]' | head -2 | tr '\n' ' ')"
 	else
 		pass mace_adjust
 	fi
