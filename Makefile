@@ -41,7 +41,8 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all lib cli examples tests check unit bench deps demo install uninstall clean fuzz stress man-lint
+.PHONY: all lib cli examples tests check unit bench deps demo install uninstall clean fuzz stress man-lint \
+	mutants
 
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIB_SRCS)) $(B)/lib/paths_builtin.o
@@ -200,6 +201,11 @@ bench: deps
 stress: deps
 	$(Q)$(MAKE) --no-print-directory all tests fuzz $(STRESS) $(STRESS:$(B)/%=$(B)/asan/%)
 	$(Q)sh tests/stress/run.sh
+	$(Q)sh tests/mutants/run.sh
+
+# Each mutant of tests/mutants/mutants.tsv alone, in a private copy of the tree.
+mutants: deps
+	$(Q)sh tests/mutants/run.sh
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
