@@ -125,6 +125,7 @@ $(B)/tests/%: tests/unit/%.c $(ALIB) | $(B)/tests
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(ALIB) $(PKG_LIBS) -lm
 # Unit tests that include a source file to reach its static functions.
 $(B)/tests/test_top_model $(B)/asan/tests/test_top_model: cli/top_model.c cli/top_model.h
+$(B)/asan/tests/test_ftrace_read: INCLUDED := $(B)/asan/lib/ftrace_read.o
 $(B)/itests/%: tests/integration/%.c $(ALIB) | $(B)/itests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
@@ -138,7 +139,8 @@ $(B)/asan/lib/paths_builtin.o: $(B)/lib/paths_builtin.c | $(B)/asan/lib
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -c $< -o $@
 $(B)/asan/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(B)/asan/tests
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(ASAN_LIB_OBJS) $(PKG_LIBS) -lm
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Itests/unit -o $@ $< $(filter-out $(INCLUDED),$(ASAN_LIB_OBJS)) \
+		$(PKG_LIBS) -lm
 
 # The CLI with ASan+UBSan: the bad-input tests (tests/integration/reliability.sh) run it.
 ASAN_CLI_OBJS := $(patsubst cli/%.c,$(B)/asan/cli/%.o,$(CLI_SRCS))

@@ -52,7 +52,7 @@ TEST(icmp_exact_key)
  * probe's window: only this probe's seq matches. */
 TEST(next_seq_in_window_not_taken)
 {
-	struct mace_keep *k = mace_keep_new(16);
+	struct mace_keep *k = mace__keep_new(16);
 	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 2 * MS);
 	struct mace_overhead o;
 
@@ -60,12 +60,12 @@ TEST(next_seq_in_window_not_taken)
 	add(k, rec(MACE_INGRESS, T0 + 200000, 21000, IPPROTO_ICMP, 7, 3));
 	add(k, rec(MACE_EGRESS, T0 + 1 * MS, 13000, IPPROTO_ICMP, 7, 4));
 	add(k, rec(MACE_INGRESS, T0 + 1 * MS + 200000, 23000, IPPROTO_ICMP, 7, 4));
-	CHECK(mace_keep_lookup(k, &p, &o) == 0);
+	CHECK(mace__keep_lookup(k, &p, &o) == 0);
 	CHECK_EQ_U64(o.egress_ns, 12000);
 	CHECK_EQ_U64(o.ingress_ns, 21000);
 	CHECK(o.egress_how == MACE_MATCH_KEY);
 	CHECK(o.ingress_how == MACE_MATCH_KEY);
-	mace_keep_free(k);
+	mace__keep_free(k);
 }
 
 TEST(egress_wrong_id_ignored)

@@ -269,7 +269,7 @@ TEST(live_row_stays_live)
 TEST(per_direction_values_exact)
 {
 	struct mace_hist *h[2] = { mace_hist_new(), mace_hist_new() };
-	struct mace_summary s[2];
+	struct mace_summary s[2] = { { .sz = sizeof(s[0]) }, { .sz = sizeof(s[1]) } };
 	struct top_model m;
 	const struct top_row *r;
 	int i, d;
