@@ -120,7 +120,7 @@ fi
 # between 1 and 20 egress records.  A new shipped path needs its line here.
 expect_path() {
 	case $1 in
-	bridge-nat | inner-dev | max-dev-auto | routed) echo "20 20" ;;
+	bridge-nat | inner-dev | max-dev-auto | routed | rx-stamp) echo "20 20" ;;
 	max-dev) echo "20 0" ;;	# napi_gro_frags_entry: veth never emits it
 	syscalls | syscalls-any) echo "1-20 0-20" ;;
 	vxlan-overlay) echo "refused role tunnel: no vxlan device in netns" ;;
