@@ -157,7 +157,7 @@ rrc=$?
 kill -INT $spid
 wait $spid
 src=$?
-bad=
+bad= ok=
 for d in egress ingress; do
 	set -- $(jq -r --arg d $d '.total[] | select(.dir == $d) | "\(.count) \(.mean_ns)"' \
 		"$W/vs-agg.json" 2>/dev/null) \
