@@ -23,6 +23,9 @@ PKGS := libbpf libtracefs libtraceevent libelf zlib libcurl json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CURSES_LIBS = $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+# mace serve's HTTP server
+MHD_CFLAGS = $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS = $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
@@ -111,10 +114,10 @@ $(B)/mace.pc: mace.pc.in | $(B)
 # ---- command line and examples (static, so they run from the tree) --------
 $(B)/cli/%.o: cli/%.c | $(B)/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Icli -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) -Icli -c $< -o $@
 $(B)/mace: $(CLI_OBJS) $(ALIB)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $(CLI_OBJS) $(ALIB) $(PKG_LIBS) $(CURSES_LIBS) -lm
+	$(Q)$(CC) -o $@ $(CLI_OBJS) $(ALIB) $(PKG_LIBS) $(CURSES_LIBS) $(MHD_LIBS) -lpthread -lm
 $(B)/examples/%: examples/%.c $(ALIB) | $(B)/examples
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(ALIB) $(PKG_LIBS) -lm
@@ -146,10 +149,11 @@ $(B)/asan/tests/%: tests/unit/%.c $(ASAN_LIB_OBJS) | $(B)/asan/tests
 ASAN_CLI_OBJS := $(patsubst cli/%.c,$(B)/asan/cli/%.o,$(CLI_SRCS))
 $(B)/asan/cli/%.o: cli/%.c | $(B)/asan/cli
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $(SAN) -Icli -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(MHD_CFLAGS) $(SAN) -Icli -c $< -o $@
 $(B)/asan/mace: $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS)
 	$(call msg,LD-SAN,$@)
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS) $(PKG_LIBS) $(CURSES_LIBS) -lm
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_CLI_OBJS) $(ASAN_LIB_OBJS) $(PKG_LIBS) $(CURSES_LIBS) \
+		$(MHD_LIBS) -lpthread -lm
 
 # ---- stress programs (make stress) ------------------------------------------
 STRESS := $(patsubst tests/stress/%.c,$(B)/stress/%,$(wildcard tests/stress/*.c))

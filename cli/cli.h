@@ -26,6 +26,7 @@
 #define CO_PATH 0x20	/* -p alone (replay) */
 #define CO_OUTFILE 0x40	/* -o alone (plot) */
 #define CO_ADJUST 0x80	/* -i RECORDS, -I ID, -U (adjust) */
+#define CO_SERVE 0x100	/* --listen --grace */
 
 struct cli_opts {
 	const char *cmd;	/* subcommand name, for messages */
@@ -39,6 +40,8 @@ struct cli_opts {
 	const char *records;	/* -i: records to join with a tool's output */
 	int echo_id;		/* -I: the pinger's echo id, or -1 */
 	bool user_rx;		/* -U: the tool timed replies in user space */
+	const char *listen;	/* serve: ADDR:PORT */
+	double grace;		/* serve: seconds a removed container's series stay; 0: default */
 	char **child_argv;	/* after "--", NULL-terminated; NULL if none */
 	char **args;		/* positional arguments */
 	int nargs;
@@ -170,6 +173,7 @@ int cmd_paths(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_adjust(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 void cli_usage(FILE *f, const char *cmd);
 
 /* main.c: log messages are held instead of printed while the terminal view runs */

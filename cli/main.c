@@ -43,6 +43,12 @@ static const struct command commands[] = {
 	  "  -- CMD ...            run CMD, stop when it exits and return its status\n" },
 	{ "top", cmd_top, "top " SEL_SYN,
 	  "Live view, one row per container netns; press ? inside for keys.\n" SEL_HELP },
+	{ "serve", cmd_serve, "serve " SEL_SYN "\n              [--listen ADDR:PORT] [--grace SEC]",
+	  "Serves per-container overhead to Prometheus: GET /metrics (text format\n"
+	  "0.0.4) and a landing page at /.  Follows containers as top does.\n" SEL_HELP
+	  "      --listen ADDR:PORT  where to listen (default 127.0.0.1:10127;\n"
+	  "                        [ADDR6]:PORT, :PORT for every address)\n"
+	  "      --grace SEC       a removed container's series stay SEC (default 120)\n" },
 	{ "paths", cmd_paths, "paths [--check [--netns NS] [--outer DEV]] [FILE|NAME ...]",
 	  "Lists the shipped paths, or validates path files (exit 1 if any is bad).\n"
 	  "  --check               also bind the path's roles (as record would) and name\n"

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 
-enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT, OPT_CONTAINER };
+enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT, OPT_CONTAINER, OPT_LISTEN, OPT_GRACE };
 
 static const struct option long_opts[] = {
 	{ "path", required_argument, NULL, 'p' },
@@ -23,6 +23,8 @@ static const struct option long_opts[] = {
 	{ "raw", no_argument, NULL, OPT_RAW },
 	{ "json", no_argument, NULL, 'j' },
 	{ "stat", no_argument, NULL, OPT_STAT },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -61,6 +63,8 @@ static bool allowed(int c, unsigned int accept)
 		return accept & CO_STAT;
 	case 'i': case 'I': case 'U':
 		return accept & CO_ADJUST;
+	case OPT_LISTEN: case OPT_GRACE:
+		return accept & CO_SERVE;
 	case 'h':
 		return true;
 	}
@@ -190,6 +194,15 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 		}
 		case 'U':
 			o->user_rx = true;
+			break;
+		case OPT_LISTEN:
+			if (!*optarg)
+				return bad(o, "bad listen address", optarg);
+			o->listen = optarg;
+			break;
+		case OPT_GRACE:
+			if (cli_parse_duration(optarg, &o->grace))
+				return bad(o, "bad grace period", optarg);
 			break;
 		}
 	}

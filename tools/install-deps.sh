@@ -4,7 +4,8 @@ set -e
 PKGS="make gcc clang llvm libbpf-dev libtracefs-dev libtraceevent-dev libelf-dev zlib1g-dev
 pkg-config bpftool libncurses-dev iproute2 iputils-ping nftables bpftrace tmux mandoc
 gnuplot-nox libclang-rt-14-dev procps util-linux
-libcurl4-openssl-dev libjson-c-dev docker.io podman busybox-static jq"
+libcurl4-openssl-dev libjson-c-dev docker.io podman busybox-static jq
+libmicrohttpd-dev prometheus curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed' ||

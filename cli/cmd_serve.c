@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mace serve: binds and follows containers as mace top does, aggregates in
+ * the kernel, and serves the metrics over HTTP.  One loop: poll() on a
+ * signalfd, the session's fd and the extra fds others add (serve_add_fd);
+ * once a second serve_tick takes the latencies, updates the model and
+ * publishes a new snapshot for the HTTP threads.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "serve.h"
+
+#define TICK_NS 1000000000ull
+/* The session is drained at least this often (ring buffers without wakeups). */
+#define POLL_MS 100
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+int serve_add_fd(struct serve *sv, int fd, short events, serve_fd_fn ready, void *ctx)
+{
+	if (sv->nfds == SERVE_MAX_FDS)
+		return -ENOSPC;
+	sv->fds[sv->nfds++] = (struct serve_fd){ .fd = fd, .events = events, .ready = ready,
+						 .ctx = ctx };
+	return 0;
+}
+
+void serve_del_fd(struct serve *sv, int fd)
+{
+	for (unsigned int i = 0; i < sv->nfds; i++) {
+		if (sv->fds[i].fd == fd) {
+			sv->fds[i] = sv->fds[--sv->nfds];
+			return;
+		}
+	}
+}
+
+static bool bound(uint32_t netns, void *ctx)
+{
+	struct serve *sv = ctx;
+
+	return cli_follow_bound(&sv->f, netns);
+}
+
+/* The session's description, again after each rebind. */
+static void describe(struct serve *sv)
+{
+	size_t len;
+	FILE *f;
+
+	if (sv->describe && sv->described == sv->f.rebinds)
+		return;
+	free(sv->describe);
+	sv->describe = NULL;
+	sv->described = sv->f.rebinds;
+	if (!sv->f.s)
+		return;
+	f = open_memstream(&sv->describe, &len);
+	if (!f)
+		return;
+	mace_session_describe(sv->f.s, f);
+	if (sv->f.note[0])
+		fprintf(f, "%s\n", sv->f.note);
+	fclose(f);
+}
+
+/* The model as of now, rendered and handed to the HTTP threads. */
+static int publish(struct serve *sv, uint64_t now)
+{
+	struct serve_metrics *m = &sv->m;
+	char *metrics = NULL, *index = NULL;
+	size_t mlen, ilen;
+	int r;
+
+	cli_follow_counters(&sv->f, &m->counters);
+	m->window_skipped = sv->f.window_skipped;
+	m->rebinds = sv->f.rebinds;
+	m->rebind_failures = sv->f.rebind_failures;
+	if (sv->f.s) {
+		m->path = mace_session_path_name(sv->f.s);
+		m->backend = mace_session_backend_name(sv->f.s);
+	}
+	serve_metrics_update(m, now, bound, sv);
+	describe(sv);
+	r = serve_metrics_render(m, &metrics, &mlen);
+	if (!r)
+		r = serve_index_render(m, sv->f.s ? sv->describe : sv->f.note, &index, &ilen);
+	if (r < 0) {
+		free(metrics);
+		return r;
+	}
+	serve_http_publish(sv->http, metrics, mlen, index, ilen);
+	return 0;
+}
+
+/* Per-interval work: containers followed, latencies taken, a new snapshot. */
+static int serve_tick(struct serve *sv, uint64_t now)
+{
+	int r = cli_follow_tick(&sv->f);
+
+	if (r < 0) {
+		fprintf(stderr, "mace: serve: reading the histograms: %s\n", strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	r = publish(sv, now);
+	if (r < 0) {
+		/* scrapes keep the previous snapshot; say so once per failure */
+		fprintf(stderr, "mace: serve: rendering the metrics: %s\n", strerror(-r));
+	}
+	return 0;
+}
+
+static int loop(struct serve *sv, int sfd)
+{
+	struct pollfd pfd[2 + SERVE_MAX_FDS];
+	uint64_t next = now_ns() + TICK_NS, end = 0;
+	struct signalfd_siginfo si;
+	int r;
+
+	if (sv->o->duration > 0)
+		end = now_ns() + (uint64_t)(sv->o->duration * 1e9);
+	while (sv->stop < 0) {
+		unsigned int i, n = 0;
+		uint64_t t;
+
+		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = cli_follow_fd(&sv->f), .events = POLLIN };
+		for (i = 0; i < sv->nfds; i++)
+			pfd[n++] = (struct pollfd){ .fd = sv->fds[i].fd, .events = sv->fds[i].events };
+		if (poll(pfd, n, POLL_MS) < 0 && errno != EINTR) {
+			fprintf(stderr, "mace: serve: poll: %s\n", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			if (si.ssi_signo != SIGCHLD)
+				sv->stop = EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP */
+		r = cli_follow_poll(&sv->f);
+		if (r < 0) {
+			fprintf(stderr, "mace: serve: %s\n", strerror(-r));
+			return EXIT_RUNTIME;
+		}
+		/* extra fds: a handler may add or remove fds, so match by fd */
+		for (i = 2; i < n && sv->stop < 0; i++) {
+			if (!pfd[i].revents)
+				continue;
+			for (unsigned int k = 0; k < sv->nfds; k++) {
+				if (sv->fds[k].fd != pfd[i].fd)
+					continue;
+				r = sv->fds[k].ready(sv, pfd[i].revents, sv->fds[k].ctx);
+				if (r)
+					sv->stop = r;
+				break;
+			}
+		}
+		t = now_ns();
+		if (end && t >= end && sv->stop < 0)
+			sv->stop = EXIT_OK;
+		if (t >= next && sv->stop < 0) {
+			r = serve_tick(sv, t);
+			if (r)
+				return r;
+			next = t + TICK_NS;
+		}
+	}
+	return sv->stop;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+	struct serve sv = { .stop = -1 };
+	struct mace_counters c;
+	struct cli_opts o;
+	struct timespec rt;
+	char err[256], listen_default[32];
+	sigset_t mask;
+	int rc, sfd = -1, r;
+
+	rc = cli_parse(argc, argv, CO_SEL | CO_SERVE, &o);
+	if (rc)
+		return rc;
+	if (o.nargs) {
+		fprintf(stderr, "mace: serve: unexpected argument '%s'\n", o.args[0]);
+		return EXIT_USAGE;
+	}
+	rc = cli_check_path(&o);
+	if (rc)
+		return rc;
+	if (!o.listen) {
+		snprintf(listen_default, sizeof(listen_default), "%s:%d", SERVE_DEFAULT_ADDR,
+			 SERVE_DEFAULT_PORT);
+		o.listen = listen_default;
+	}
+	o.aggregate = true;
+	sv.o = &o;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	serve_metrics_init(&sv.m, (uint64_t)((o.grace > 0 ? o.grace : SERVE_DEFAULT_GRACE_S) *
+					     1e9));
+	sv.m.start_time = rt.tv_sec + rt.tv_nsec / 1e9;
+
+	/* Signals blocked first: the HTTP threads inherit the mask, and a
+	 * signal while binding (seconds) is kept for the loop. */
+	signal(SIGPIPE, SIG_IGN);
+	cli_block_signals();
+	sv.http = serve_http_start(o.listen, err, sizeof(err));
+	if (!sv.http) {
+		fprintf(stderr, "mace: serve: --listen %s: %s\n", o.listen, err);
+		cli_unblock_signals();
+		serve_metrics_fini(&sv.m);
+		return strstr(err, "bad listen address") ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		fprintf(stderr, "mace: serve: signalfd: %s\n", strerror(errno));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist, NULL, &sv.m);
+	if (rc)
+		goto out;
+	fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
+	r = publish(&sv, now_ns());
+	if (r < 0)
+		fprintf(stderr, "mace: serve: rendering the metrics: %s\n", strerror(-r));
+	rc = loop(&sv, sfd);
+out:
+	/* No new scrapes, then detach: the last latencies are not served. */
+	serve_http_stop(sv.http);
+	r = cli_follow_stop(&sv.f);
+	if (r < 0) {
+		fprintf(stderr, "mace: serve: stopping: %s\n", strerror(-r));
+		rc = EXIT_RUNTIME;
+	}
+	if (sv.f.o) {
+		cli_follow_counters(&sv.f, &c);
+		cli_print_counters(stderr, &c);
+	}
+	if (sfd >= 0)
+		close(sfd);
+	cli_unblock_signals();
+	free(sv.describe);
+	serve_metrics_fini(&sv.m);
+	return rc;
+}
