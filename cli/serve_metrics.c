@@ -175,7 +175,9 @@ static void histogram(FILE *f, const struct serve_metrics *m)
 			}
 			fputs("mace_overhead_seconds_bucket", f);
 			labels(f, c, dir_names[d], m->path);
-			fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)s->count);
+			/* from the buckets, so the test that it is _count means something */
+			cum += s->bucket[SERVE_NLE];
+			fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
 			fputs("mace_overhead_seconds_sum", f);
 			labels(f, c, dir_names[d], m->path);
 			fprintf(f, "} %.15Lg\n", s->sum_ns * 1e-9L);
