@@ -207,10 +207,10 @@ struct serve_http *serve_http_start(const char *listen, char *err, size_t errlen
 	h->errlen = errlen;
 	h->d = MHD_start_daemon(flags, ntohs(((struct sockaddr_in *)&ss)->sin_port), NULL, NULL,
 				on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, on_log, h,	/* first: logs the rest */
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)CONNECTION_LIMIT,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-				MHD_OPTION_EXTERNAL_LOGGER, on_log, h,
 				MHD_OPTION_END);
 	h->err = NULL;
 	if (!h->d) {

@@ -21,7 +21,7 @@ need_tracefs || { fail serve "no tracefs"; exit 1; }
 clean_snapshot
 W=$(mktemp -d /tmp/mace-serve.XXXXXX)
 SERVE= PROM=
-TB_TRAP_EXTRA='for p in $SERVE $PROM; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
+TB_TRAP_EXTRA='for p in $SERVE $PROM $STALLED; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
 tb_trap
 tb_up bridge-nat || { fail serve "testbed did not come up"; exit 1; }
 BACKEND=${MACE_SERVE_BACKEND:-bpf}
@@ -146,6 +146,26 @@ fi
 in_host curl -s "$URL/" | grep -q "href=\"/metrics\".*" && in_host curl -s "$URL/" | grep -q "$TB_CTR2" ||
 	fail serve_index "landing page: $(in_host curl -s "$URL/" | head -c 300)"
 
+# Ten clients that send half a request and stall, and one that vanishes:
+# scrapes meanwhile are answered at once.
+STALLED=
+i=0
+while [ $i -lt 10 ]; do
+	(printf 'GET /metrics HTTP/1.1\r\nHost: x\r\n'; sleep 6) |
+		in_host curl -s --max-time 8 "telnet://127.0.0.1:$PORT" >/dev/null 2>&1 &
+	STALLED="$STALLED $!"
+	i=$((i + 1))
+done
+(printf 'GET /metrics HTTP/1.1\r\n'; sleep 6) | in_host curl -s "telnet://127.0.0.1:$PORT" >/dev/null 2>&1 &
+VANISH=$!
+sleep 0.5
+kill $VANISH 2>/dev/null
+if in_host curl -sf --max-time 2 "$URL/metrics" | grep -q '^mace_containers 2$'; then
+	pass serve_slow_clients
+else
+	fail serve_slow_clients "a scrape did not complete in 2 s with 10 stalled clients"
+fi
+
 # 20 concurrent scrapes during a flood: all complete, and the flood adds up.
 before=$(query 'sum(mace_overhead_seconds_count{direction="egress",container="'"$TB_CTR"'"})' | awk '{ print $2 }')
 ip netns exec "$TB_CTR" ping -f -q -c 3000 "$TB_REMOTE_IP" >"$W/flood" 2>&1 &
@@ -204,6 +224,27 @@ fi
 in_host curl -sf "$URL/metrics" | grep -q "^mace_containers 1$" &&
 	in_host curl -sf "$URL/metrics" | grep -q "container=\"$TB_CTR\"" &&
 	pass serve_others_stay || fail serve_others_stay "$(in_host curl -sf "$URL/metrics" | grep mace_containers)"
+
+# Bad addresses are usage errors; a port in use is a runtime error that
+# says so.  Neither leaves anything behind (checked at the end).
+in_host "$MACE" serve --listen 127.0.0.1:99999 >/dev/null 2>"$W/bad.err"
+rc=$?
+if [ $rc = 2 ] && grep -q "bad listen address '127.0.0.1:99999'" "$W/bad.err"; then
+	pass serve_bad_listen
+else
+	fail serve_bad_listen "exit $rc: $(cat "$W/bad.err")"
+fi
+in_host "$MACE" serve --grace x >/dev/null 2>"$W/bad.err"
+rc=$?
+[ $rc = 2 ] && grep -q "bad grace period 'x'" "$W/bad.err" && pass serve_bad_grace ||
+	fail serve_bad_grace "exit $rc: $(cat "$W/bad.err")"
+in_host "$MACE" serve --listen "127.0.0.1:$PORT" >/dev/null 2>"$W/busy.err"
+rc=$?
+if [ $rc = 1 ] && grep -q -- "--listen 127.0.0.1:$PORT: .*[Aa]ddress already in use" "$W/busy.err"; then
+	pass serve_port_in_use
+else
+	fail serve_port_in_use "exit $rc: $(cat "$W/busy.err")"
+fi
 
 # SIGTERM: clean exit with the counters, nothing left attached.
 kill -TERM $PROM 2>/dev/null
