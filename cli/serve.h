@@ -60,6 +60,7 @@ struct serve_metrics {
 	unsigned int n, cap;
 	uint64_t grace_ns;
 	uint64_t dropped;		/* records not counted (no memory) */
+	uint64_t removed;		/* records in the series of containers removed */
 	/* Set by the caller before rendering. */
 	struct mace_counters counters;
 	uint64_t window_skipped;

@@ -102,8 +102,11 @@ void serve_metrics_update(struct serve_metrics *m, uint64_t now_ns,
 			c->gone_ns = 0;
 		else if (!c->gone_ns)
 			c->gone_ns = now_ns;
-		if (c->gone_ns && now_ns - c->gone_ns >= m->grace_ns)
-			continue;	/* its series disappear */
+		if (c->gone_ns && now_ns - c->gone_ns >= m->grace_ns) {
+			/* its series disappear; their counts stay in a counter */
+			m->removed += c->dir[0].count + c->dir[1].count;
+			continue;
+		}
 		if (i != j)
 			m->c[j] = *c;
 		j++;
@@ -227,6 +230,8 @@ static void counters(FILE *f, const struct serve_metrics *m)
 	one(f, "mace_handover_skipped_records_total", "counter",
 	    "Records a session left to the session that replaced it (counted there).",
 	    m->window_skipped);
+	one(f, "mace_removed_records_total", "counter",
+	    "Records in the series of containers removed after the grace period.", m->removed);
 	one(f, "mace_rebinds_total", "counter",
 	    "Times the containers were bound again because some came or went.", m->rebinds);
 	one(f, "mace_rebind_failures_total", "counter", "Rebinds that failed.",

@@ -225,6 +225,20 @@ in_host curl -sf "$URL/metrics" | grep -q "^mace_containers 1$" &&
 	in_host curl -sf "$URL/metrics" | grep -q "container=\"$TB_CTR\"" &&
 	pass serve_others_stay || fail serve_others_stay "$(in_host curl -sf "$URL/metrics" | grep mace_containers)"
 
+# After the rebind too, every record is in a histogram, was left to the
+# other session at the handover, or was in a removed container's series.
+sleep 1.2
+in_host curl -sf "$URL/metrics" >"$W/metrics2"
+records=$(awk '$1 == "mace_records_total" { r = $2 } $1 == "mace_handover_skipped_records_total" { s = $2 }
+	$1 == "mace_removed_records_total" { d = $2 } END { print r - s - d }' "$W/metrics2")
+counted=$(awk '/^mace_overhead_seconds_count/ { n += $2 } END { print n + 0 }' "$W/metrics2")
+rebinds=$(awk '$1 == "mace_rebinds_total" { print $2 }' "$W/metrics2")
+if [ "${rebinds:-0}" -ge 1 ] && [ "$records" = "$counted" ]; then
+	pass serve_records_add_up_rebind
+else
+	fail serve_records_add_up_rebind "rebinds $rebinds, records $records, in histograms $counted"
+fi
+
 # Bad addresses are usage errors; a port in use is a runtime error that
 # says so.  Neither leaves anything behind (checked at the end).
 in_host "$MACE" serve --listen 127.0.0.1:99999 >/dev/null 2>"$W/bad.err"

@@ -181,6 +181,7 @@ TEST(removed_container_goes_after_grace)
 	t = render(&m);
 	CHECK(!strstr(t, "container=\"ctr2\""));
 	CHECK(strstr(t, "container=\"ctr1\""));
+	CHECK(sample(t, "mace_removed_records_total ") == 1);
 	free(t);
 	/* back before the grace ends: it stays, with its counts */
 	add(&m, 2, MACE_EGRESS, v, 1);
