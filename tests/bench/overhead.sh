@@ -4,9 +4,10 @@
 # alike.  Modes: none, floor (no-op programs on the tracepoints mace attaches:
 # the kernel's dispatch cost, which no tracer there avoids), mace (eBPF,
 # inner-dev), mace-agg (mace stat: histograms aggregated in the kernel, as
-# mace top), mace-ftrace, bpftrace running the same skb-address correlation,
-# and mace-old, mace-old-agg, mace-ftrace-old when MACE_OLD names another
-# build's mace (before/after).  MODES: the modes to run (default: all of those).
+# mace top), mace-serve (the same, served over HTTP), mace-ftrace, bpftrace
+# running the same skb-address correlation, and mace-old, mace-old-agg,
+# mace-ftrace-old when MACE_OLD names another build's mace (before/after).
+# MODES: the modes to run (default: all of those).
 # Client and server share CPU 0: a cross-CPU wakeup costs this VM tens of
 # microseconds and varies far more than what is measured.  The host still
 # slows whole stretches of rounds down by a third now and then: many short
@@ -25,6 +26,7 @@ PP=$B/bench/pingpong
 ROUNDS=${ROUNDS:-60}
 PROBES=${PROBES:-500}
 PORT=7777
+SERVE_PORT=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 30000 ))
 work=$(mktemp -d /tmp/mace-bench.XXXXXX)
 
 cleanup() {
@@ -60,6 +62,20 @@ run_mode() {
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-agg) "$MACE" stat --netns "$TB_CTR" -p inner-dev -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" | grep -v '^\(path\|netns\|all\|counters\)' ;;
+	mace-serve)	# mace serve (aggregating, as mace-agg), scraped once per round
+		ip netns exec "$TB_HOST" "$MACE" serve --netns "$TB_CTR" -p inner-dev \
+			--listen "127.0.0.1:$SERVE_PORT" 2>>"$work/err" &
+		sp=$!
+		for _ in $(seq 100); do
+			ip netns exec "$TB_HOST" curl -sf -o /dev/null "127.0.0.1:$SERVE_PORT/metrics" &&
+				break
+			sleep 0.1
+		done
+		sh -c "$(client_cmd)"
+		ip netns exec "$TB_HOST" curl -sf -o /dev/null "127.0.0.1:$SERVE_PORT/metrics"
+		kill $sp
+		wait $sp
+		;;
 	mace-old) "$MACE_OLD" record --netns "$TB_CTR" -p inner-dev -o /dev/null -- \
 		sh -c "$(client_cmd)" 2>>"$work/err" ;;
 	mace-old-agg) "$MACE_OLD" stat --netns "$TB_CTR" -p inner-dev -- \
@@ -96,6 +112,7 @@ rotate() {	# rotate N WORDS...: the words shifted left N times (a new order each
 }
 
 modes="none floor mace mace-agg mace-ftrace"
+command -v curl >/dev/null && modes="$modes mace-serve"
 [ -n "${MACE_OLD:-}" ] && modes="$modes mace-old mace-old-agg mace-ftrace-old"
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
 modes=${MODES:-$modes}

@@ -57,3 +57,6 @@ echo "== fidelity: corrected RTT against native, short setting (tests/experiment
 # The full experiment: sh tests/experiments/fidelity.sh 3 100 (about 40 min).
 RATES=${FIDELITY_RATES:-50 5} TOOLS=${FIDELITY_TOOLS:-ping ping-U udp} \
 	PATHS="inner-dev rx-stamp" SECONDS_MAX=10 sh tests/experiments/fidelity.sh 1 40 || exit 1
+echo
+echo "== mace serve: scrape time, exposition size, CPU per minute (tests/bench/serve.sh) =="
+sh tests/bench/serve.sh || exit 1
