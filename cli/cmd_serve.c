@@ -187,6 +187,7 @@ int cmd_serve(int argc, char **argv)
 	struct timespec rt;
 	char err[256], listen_default[32];
 	sigset_t mask;
+	bool started = false;
 	int rc, sfd = -1, r;
 
 	rc = cli_parse(argc, argv, CO_SEL | CO_SERVE, &o);
@@ -236,6 +237,7 @@ int cmd_serve(int argc, char **argv)
 	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist, NULL, &sv.m);
 	if (rc)
 		goto out;
+	started = true;
 	fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
 	r = publish(&sv, now_ns());
 	if (r < 0)
@@ -249,7 +251,7 @@ out:
 		fprintf(stderr, "mace: serve: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
 	}
-	if (sv.f.o) {
+	if (started) {
 		cli_follow_counters(&sv.f, &c);
 		cli_print_counters(stderr, &c);
 	}

@@ -121,8 +121,6 @@ struct serve_http *serve_http_start(const char *listen, char *err, size_t errlen
  * answered keep the snapshot they started with. */
 void serve_http_publish(struct serve_http *h, char *metrics, size_t mlen, char *index,
 			size_t ilen);
-/* Requests answered so far. */
-uint64_t serve_http_requests(struct serve_http *h);
 /* Stops the server (closes connections, joins its threads) and frees it. */
 void serve_http_stop(struct serve_http *h);
 /* Parses "ADDR:PORT", "[ADDR6]:PORT", ":PORT" or "ADDR" (default port).

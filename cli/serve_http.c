@@ -35,7 +35,6 @@ struct serve_http {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
 	struct snapshot *snap;
-	atomic_ullong requests;
 	char *err;			/* where the logger writes while starting */
 	size_t errlen;
 };
@@ -90,7 +89,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct snapshot *s;
 	enum MHD_Result ret;
 
-	atomic_fetch_add(&h->requests, 1);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 	if (!metrics && !index)
@@ -244,11 +242,6 @@ void serve_http_publish(struct serve_http *h, char *metrics, size_t mlen, char *
 	h->snap = s;
 	pthread_mutex_unlock(&h->lock);
 	snap_put(old);
-}
-
-uint64_t serve_http_requests(struct serve_http *h)
-{
-	return atomic_load(&h->requests);
 }
 
 void serve_http_stop(struct serve_http *h)
