@@ -172,20 +172,26 @@ ip netns exec "$TB_CTR" ping -f -q -c 3000 "$TB_REMOTE_IP" >"$W/flood" 2>&1 &
 FLOOD=$!
 sleep 0.2
 i=0
+SCRAPERS=
 while [ $i -lt 20 ]; do
 	in_host curl -s -o "$W/scrape$i" -w '%{http_code}\n' --max-time 10 "$URL/metrics" >"$W/code$i" &
+	SCRAPERS="$SCRAPERS $!"
 	i=$((i + 1))
 done
 wait $FLOOD
-sleep 0.5
+wait $SCRAPERS
 ok=0
 i=0
+why=
 while [ $i -lt 20 ]; do
-	[ "$(cat "$W/code$i")" = 200 ] && grep -q '^process_start_time_seconds ' "$W/scrape$i" &&
+	if [ "$(cat "$W/code$i")" = 200 ] && grep -q '^process_start_time_seconds ' "$W/scrape$i"; then
 		ok=$((ok + 1))
+	else
+		why="$why #$i: code $(cat "$W/code$i"), $(wc -c <"$W/scrape$i") bytes;"
+	fi
 	i=$((i + 1))
 done
-[ $ok = 20 ] && pass serve_concurrent_scrapes || fail serve_concurrent_scrapes "$ok of 20 complete"
+[ $ok = 20 ] && pass serve_concurrent_scrapes || fail serve_concurrent_scrapes "$ok of 20 complete:$why"
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1/p' "$W/flood")
 got=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\2/p' "$W/flood")
 lost_events() { query 'sum(mace_lost_events_total)' | awk '{ print $2 }'; }
