@@ -182,7 +182,7 @@ static int loop(struct serve *sv, int sfd)
 int cmd_serve(int argc, char **argv)
 {
 	struct serve sv = { .stop = -1 };
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	struct cli_opts o;
 	struct timespec rt;
 	char err[256], listen_default[32];

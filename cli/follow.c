@@ -52,7 +52,7 @@ static int take(struct cli_follow *f, struct mace_session *s)
 /* Stops and frees a session; its last latencies and final counters stay. */
 static int retire(struct cli_follow *f, struct mace_session *old)
 {
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 	int r = mace_session_stop(old), t;
 
 	t = take(f, old);
@@ -108,6 +108,7 @@ int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_f
 	int r;
 
 	memset(f, 0, sizeof(*f));
+	f->retired.sz = sizeof(f->retired);
 	f->o = o;
 	f->on_hist = on_hist;
 	f->on_record = on_record;
@@ -174,13 +175,14 @@ int cli_follow_tick(struct cli_follow *f)
 
 void cli_follow_counters(const struct cli_follow *f, struct mace_counters *out)
 {
-	mace_session_counters(f->s, out);	/* zeros when NULL */
+	out->sz = sizeof(*out);
+	mace_session_counters(f->s, out);	/* zeros (and -EINVAL) when NULL */
 	top_counters_add(out, &f->retired);
 }
 
 bool cli_follow_bound(const struct cli_follow *f, uint32_t netns)
 {
-	struct mace_counters c;
+	struct mace_counters c = { .sz = sizeof(c) };
 
 	return f->s && mace_session_counters_netns(f->s, netns, &c) != -ENOENT;
 }

@@ -72,11 +72,14 @@ void serve_metrics_add_hist(uint32_t netns, enum mace_dir dir, const struct mace
 	struct serve_metrics *m = ctx;
 	struct serve_container *c;
 	struct serve_series *s;
-	struct mace_summary sum;
+	struct mace_summary sum = { .sz = sizeof(sum) };
 	uint64_t lo, hi, cnt;
 	unsigned int it = 0;
 
-	mace_hist_summary(h, &sum);
+	if (mace_hist_summary(h, &sum) < 0) {
+		m->dropped++;	/* cannot happen with a histogram the library gave */
+		return;
+	}
 	c = dir <= MACE_INGRESS ? container(m, netns) : NULL;
 	if (!c) {
 		m->dropped += sum.count;
