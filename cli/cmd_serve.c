@@ -234,7 +234,12 @@ int cmd_serve(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist, NULL, &sv.m);
+	/* Histograms, kept in the kernel.  A consumer of records would clear
+	 * o.aggregate, pass an on_record here and aggregate them into
+	 * histograms per (netns, direction), handed to serve_metrics_add_hist
+	 * in serve_tick: the metrics stay fed the same way.  A daemon may start
+	 * before the host's first container: it waits for one. */
+	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist, NULL, &sv.m, true);
 	if (rc)
 		goto out;
 	started = true;

@@ -102,8 +102,37 @@ static int rebind(struct cli_follow *f)
 	return 0;
 }
 
+/* The first session; with wait, none yet (NULL) when no container is there. */
+static int first_session(struct cli_follow *f, bool wait)
+{
+	struct mace_opts mo;
+
+	if (!wait) {
+		f->s = cli_session_open(f->o, NULL, f->on_record, f->ctx);
+		return f->s ? 0 : -1;
+	}
+	cli_block_signals();
+	cli_fill_mace_opts(f->o, &mo);
+	mo.on_record = f->on_record;
+	mo.ctx = f->ctx;
+	f->s = mace_session_new(&mo);
+	if (!f->s && errno == ENOENT) {
+		/* the library said what it did not find */
+		snprintf(f->note, sizeof(f->note), "no containers yet; waiting for one");
+		fprintf(stderr, "mace: %s: %s\n", f->o->cmd, f->note);
+		return 0;
+	}
+	if (!f->s) {
+		fprintf(stderr, "mace: %s: cannot start a session: %s\n", f->o->cmd,
+			strerror(errno));
+		return -1;
+	}
+	mace_session_describe(f->s, stderr);
+	return 0;
+}
+
 int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_fn on_hist,
-		     mace_record_fn on_record, void *ctx)
+		     mace_record_fn on_record, void *ctx, bool wait)
 {
 	int r;
 
@@ -115,9 +144,10 @@ int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_f
 	f->ctx = ctx;
 	f->discover = !o->netns;
 	f->if_sig = f->last_sig = interfaces_signature();
-	f->s = cli_session_open(o, NULL, on_record, ctx);
-	if (!f->s)
+	if (first_session(f, wait && f->discover))
 		return EXIT_RUNTIME;
+	if (!f->s)
+		return 0;	/* waiting: the first tick that sees a change binds */
 	r = mace_session_start(f->s);
 	if (r < 0) {
 		fprintf(stderr, "mace: %s: cannot start tracing: %s\n", o->cmd, strerror(-r));

@@ -27,10 +27,11 @@ struct cli_follow {
 };
 
 /* Opens the first session (binding printed) and starts it: aggregating
- * (on_hist) when o->aggregate, else delivering records (on_record).
- * Returns 0 or EXIT_RUNTIME (reported). */
+ * (on_hist) when o->aggregate, else delivering records (on_record).  With
+ * wait and discovery, finding no container is no error: none is bound
+ * until one comes.  Returns 0 or EXIT_RUNTIME (reported). */
 int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_fn on_hist,
-		     mace_record_fn on_record, void *ctx);
+		     mace_record_fn on_record, void *ctx, bool wait);
 /* The fd to poll for the session, or -1 while none is bound. */
 int cli_follow_fd(const struct cli_follow *f);
 /* Drains the session.  When the last bound container left, the session is

@@ -20,8 +20,8 @@ done
 need_tracefs || { fail serve "no tracefs"; exit 1; }
 clean_snapshot
 W=$(mktemp -d /tmp/mace-serve.XXXXXX)
-SERVE= PROM=
-TB_TRAP_EXTRA='for p in $SERVE $PROM $STALLED; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
+SERVE= SERVE2= PROM=
+TB_TRAP_EXTRA='for p in $SERVE $SERVE2 $PROM $STALLED; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
 tb_trap
 tb_up bridge-nat || { fail serve "testbed did not come up"; exit 1; }
 BACKEND=${MACE_SERVE_BACKEND:-bpf}
@@ -264,6 +264,35 @@ if [ $rc = 1 ] && grep -q -- "--listen 127.0.0.1:$PORT: .*[Aa]ddress already in 
 	pass serve_port_in_use
 else
 	fail serve_port_in_use "exit $rc: $(cat "$W/busy.err")"
+fi
+
+# A host with no container yet: serve answers and waits; a container that
+# comes is bound.  A second host netns with its own outer link.
+H2=${TB_P}h2 R2=${TB_P}r2 L=${TB_P}late
+URL2=http://127.0.0.1:$((PORT + 2))
+if tb_ns "$H2" && tb_ns "$R2" && tb_veth "$H2" "${TB_P}o2" "$R2" "${TB_P}q2" &&
+	tb_addr "$H2" "${TB_P}o2" "10.$TB_X.9.1/24" && tb_addr "$R2" "${TB_P}q2" "10.$TB_X.9.2/24" &&
+	tb_run ip -n "$H2" route add default via "10.$TB_X.9.2"; then
+	ip netns exec "$H2" "$MACE" serve -b "$BACKEND" --listen "127.0.0.1:$((PORT + 2))" \
+		2>"$W/serve2.err" &
+	SERVE2=$!
+	page() { ip netns exec "$H2" curl -sf "$URL2/"; }
+	if wait_until 20 eval 'page | grep -q "waiting for one"' &&
+		grep -q 'no containers yet; waiting for one' "$W/serve2.err"; then
+		pass serve_waits_for_containers
+	else
+		fail serve_waits_for_containers "$(tail -2 "$W/serve2.err" | tr '\n' ' ')"
+	fi
+	tb_ns "$L" && tb_veth "$L" "${TB_P}l0" "$H2" "${TB_P}l1"
+	if wait_until 15 eval 'page | grep -q "netns $L "'; then
+		pass serve_binds_late_container
+	else
+		fail serve_binds_late_container "$(page | tail -5 | tr '\n' ' ')"
+	fi
+	kill $SERVE2
+	wait $SERVE2 || fail serve_waiting_exit "exit $?"
+else
+	fail serve_waits_for_containers "second host did not come up"
 fi
 
 # SIGTERM: clean exit with the counters, nothing left attached.
