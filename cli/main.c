@@ -46,7 +46,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "serve " SEL_SYN "\n              [--listen ADDR:PORT] [--grace SEC]",
 	  "Serves per-container overhead to Prometheus: GET /metrics (text format\n"
 	  "0.0.4) and a landing page at /.  Follows containers as top does.\n" SEL_HELP
-	  "      --listen ADDR:PORT  where to listen (default 127.0.0.1:10127;\n"
+	  "      --listen A:PORT   where to listen (default 127.0.0.1:10127;\n"
 	  "                        [ADDR6]:PORT, :PORT for every address)\n"
 	  "      --grace SEC       a removed container's series stay SEC (default 120)\n" },
 	{ "paths", cmd_paths, "paths [--check [--netns NS] [--outer DEV]] [FILE|NAME ...]",
