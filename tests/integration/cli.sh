@@ -30,7 +30,7 @@ if "$MACE" --version | grep -Eq '^mace [0-9]+\.[0-9]+\.[0-9]+'; then
 else
 	fail cli_version "$("$MACE" --version 2>&1)"
 fi
-for c in record stat top paths replay plot; do
+for c in record stat top serve paths replay plot; do
 	if "$MACE" help "$c" | grep -q "^Usage: mace $c" && "$MACE" "$c" -h | grep -q "^Usage: mace $c"
 	then pass "cli_help_$c"
 	else fail "cli_help_$c" "no usage for $c"; fi
@@ -55,6 +55,10 @@ expect cli_replay_j 2 "'-j' needs '--stat'" "$MACE" replay x.raw -j
 expect cli_replay_missing 1 "$W/none.raw" "$MACE" replay "$W/none.raw"
 expect cli_plot_no_out 2 "missing '-o" "$MACE" plot x.csv
 expect cli_plot_bad_ext 2 "bad output 'x.pdf'" "$MACE" plot x.csv -o x.pdf
+expect cli_listen_not_here 2 "not accepted here '--listen'" "$MACE" record --listen :1
+expect cli_serve_stray_arg 2 "unexpected argument 'extra'" "$MACE" serve extra
+expect cli_serve_no_cmd 2 "unexpected '--'" "$MACE" serve -- true
+expect cli_serve_bad_listen 2 "bad listen address 'x:1'" "$MACE" serve --listen x:1
 
 # Output files: symlinks refused (before any tracing starts).
 ln -s "$W/target" "$W/link"
