@@ -118,7 +118,7 @@ static int serve_tick(struct serve *sv, uint64_t now)
 	}
 	r = publish(sv, now);
 	if (r < 0) {
-		/* scrapes keep the previous snapshot; say so once per failure */
+		/* scrapes keep getting the previous snapshot */
 		fprintf(stderr, "mace: serve: rendering the metrics: %s\n", strerror(-r));
 	}
 	return 0;
