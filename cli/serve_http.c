@@ -5,7 +5,8 @@
  * connection (dropped after a timeout).  Handlers only pick up the latest
  * snapshot (a reference, under a mutex held for a pointer copy); they never
  * touch the sessions.  GET and HEAD of / and /metrics; 404 for other paths,
- * 405 for other methods.
+ * 405 for other methods.  /metrics is gzipped for clients that accept it
+ * (Prometheus does), once per snapshot, by the first such scrape.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <zlib.h>
 
 #include "serve.h"
 
@@ -29,6 +31,10 @@ struct snapshot {
 	atomic_uint refs;
 	char *metrics, *index;
 	size_t mlen, ilen;
+	pthread_mutex_t gz_lock;
+	bool gz_done;		/* tried: gz is the metrics gzipped, or NULL */
+	unsigned char *gz;
+	size_t gzlen;
 };
 
 struct serve_http {
@@ -45,6 +51,8 @@ static void snap_put(void *cls)
 
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
+	pthread_mutex_destroy(&s->gz_lock);
+	free(s->gz);
 	free(s->metrics);
 	free(s->index);
 	free(s);
@@ -79,15 +87,72 @@ static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned int stat
 	return ret;
 }
 
+/* The metrics gzipped (zlib's gzip wrapper), or NULL if that failed. */
+static unsigned char *gzip(const char *in, size_t len, size_t *outlen)
+{
+	z_stream z = { 0 };
+	unsigned char *out;
+	size_t cap;
+
+	if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	cap = deflateBound(&z, len);
+	out = malloc(cap);
+	z.next_in = (unsigned char *)in;
+	z.avail_in = len;
+	z.next_out = out;
+	z.avail_out = cap;
+	if (!out || deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
+/* Does the request's Accept-Encoding list gzip (with a q other than 0)? */
+static bool accepts_gzip(struct MHD_Connection *conn)
+{
+	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	const char *p = ae ? strstr(ae, "gzip") : NULL;
+
+	if (!p)
+		return false;
+	p += 4;
+	p += strspn(p, " \t");
+	if (*p != ';')
+		return true;
+	p = strstr(p, "q=");
+	return !p || strtod(p + 2, NULL) > 0;
+}
+
+static const unsigned char *snap_gz(struct snapshot *s, size_t *len)
+{
+	pthread_mutex_lock(&s->gz_lock);
+	if (!s->gz_done) {
+		s->gz = gzip(s->metrics, s->mlen, &s->gzlen);
+		s->gz_done = true;
+	}
+	pthread_mutex_unlock(&s->gz_lock);
+	*len = s->gzlen;
+	return s->gz;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct serve_http *h = cls;
 	bool metrics = !strcmp(url, "/metrics"), index = !strcmp(url, "/");
+	const unsigned char *gz;
 	struct MHD_Response *r;
 	struct snapshot *s;
 	enum MHD_Result ret;
+	size_t len, gzlen;
+	const char *body;
 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -96,9 +161,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	s = snap_get(h);
 	if (!s)
 		return reply_text(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "starting\n");
+	body = metrics ? s->metrics : s->index;
+	len = metrics ? s->mlen : s->ilen;
+	gz = metrics && accepts_gzip(conn) ? snap_gz(s, &gzlen) : NULL;
+	if (gz) {
+		body = (const char *)gz;
+		len = gzlen;
+	}
 	/* the response keeps the snapshot until it is sent (or the client gone) */
-	r = MHD_create_response_from_buffer_with_free_callback_cls(
-		metrics ? s->mlen : s->ilen, metrics ? s->metrics : s->index, snap_put, s);
+	r = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)body, snap_put, s);
 	if (!r) {
 		snap_put(s);
 		return MHD_NO;
@@ -106,6 +177,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				metrics ? "text/plain; version=0.0.4; charset=utf-8"
 					: "text/html; charset=utf-8");
+	if (metrics)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	if (gz)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -233,6 +308,7 @@ void serve_http_publish(struct serve_http *h, char *metrics, size_t mlen, char *
 		return;
 	}
 	atomic_init(&s->refs, 1);
+	pthread_mutex_init(&s->gz_lock, NULL);
 	s->metrics = metrics;
 	s->mlen = mlen;
 	s->index = index;

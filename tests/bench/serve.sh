@@ -73,7 +73,7 @@ start_serve() {	# start_serve [mace options]: returns once /metrics answers
 }
 
 echo "-- scrape time and exposition size (one ping per container; $SCRAPES scrapes each)"
-printf '%-11s %8s %12s %12s %12s %10s\n' containers series 'bytes' 'median ms' 'p90 ms' 'tick ms/s'
+printf '%-11s %8s %12s %10s %10s %10s %10s\n' containers series 'bytes' gzipped 'median ms' 'p90 ms' 'tick ms/s'
 for n in $COUNTS; do
 	[ "$n" -lt 2 ] || add_containers "$n" || { echo "serve: cannot add containers"; exit 1; }
 	# only the first n containers: --netns for one, else every container there is
@@ -91,13 +91,14 @@ for n in $COUNTS; do
 	urls=$(for _ in $(seq "$SCRAPES"); do printf -- '-o /dev/null %s ' "$URL"; done)
 	in_host curl -s -w '%{time_total} %{size_download}\n' $urls >"$work/t"
 	in_host curl -s -o "$work/body" "$URL"
+	gz=$(in_host curl -s -o /dev/null -H 'Accept-Encoding: gzip' -w '%{size_download}' "$URL")
 	series=$(grep -c '^mace_overhead_seconds_count' "$work/body")
 	# render time: the main loop's CPU per tick, apart from scrapes (below)
 	t0=$(cpu_ns $serve)
 	sleep 5
 	t1=$(cpu_ns $serve)
-	printf '%-11s %8s %12s %12s %12s %10s\n' "$n" "$series" \
-		"$(awk '{ print $2 }' "$work/t" | median)" \
+	printf '%-11s %8s %12s %10s %10s %10s %10s\n' "$n" "$series" \
+		"$(awk '{ print $2 }' "$work/t" | median)" "$gz" \
 		"$(awk '{ printf "%.3f\n", $1 * 1000 }' "$work/t" | median)" \
 		"$(awk '{ printf "%.3f\n", $1 * 1000 }' "$work/t" | sort -n |
 			awk '{ v[NR] = $1 } END { print v[int(NR * 0.9)] }')" \

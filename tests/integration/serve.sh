@@ -135,6 +135,17 @@ bad=$(awk '/^mace_overhead_seconds_bucket.*le="\+Inf"/ { s = $1; sub(/_bucket/, 
 	END { for (s in inf) if (inf[s] != cnt[s]) print s }' "$W/metrics")
 if [ "$inf" -ge 4 ] && [ -z "$bad" ]; then pass serve_inf_is_count; else fail serve_inf_is_count "$inf series; $bad"; fi
 
+# gzip for clients that ask (Prometheus does): the same exposition.
+in_host curl -s --compressed -D "$W/gzhdr" "$URL/metrics" | grep -v '^process_' >"$W/gz"
+grep -v '^process_' "$W/metrics" >"$W/plain"
+if grep -qi '^content-encoding: gzip' "$W/gzhdr" && cmp -s "$W/gz" "$W/plain"; then
+	pass serve_gzip
+else
+	fail serve_gzip "$(grep -i encoding "$W/gzhdr") $(diff "$W/gz" "$W/plain" | head -3 | tr '\n' ' ')"
+fi
+in_host curl -s -D "$W/hdr" -o /dev/null -H 'Accept-Encoding: gzip;q=0' "$URL/metrics"
+grep -qi '^content-encoding' "$W/hdr" && fail serve_gzip_q0 "gzip;q=0 got $(grep -i encoding "$W/hdr")"
+
 code() { in_host curl -s -o /dev/null -w '%{http_code}' "$@"; }
 c404=$(code "$URL/nope") c405=$(code -X POST "$URL/metrics") c405d=$(code -X DELETE "$URL/")
 chead=$(code -I "$URL/metrics") cidx=$(code "$URL/")
