@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Aggregating sessions that follow containers as they come and go (follow.h). */
 #include <errno.h>
-#include <net/if.h>
 #include <string.h>
 #include <time.h>
 
 #include "follow.h"
 #include "top_model.h"
+#include "top_session.h"
 
 static uint64_t now_ns(void)
 {
@@ -14,26 +14,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* The current netns's interfaces (name and index): a container with its veth
- * peer here cannot come or go without changing them.  One netlink dump. */
-static uint64_t interfaces_signature(void)
-{
-	struct if_nameindex *ifs = if_nameindex(), *i;
-	uint64_t h = 1469598103934665603ull;
-
-	if (!ifs)
-		return 0;
-	for (i = ifs; i->if_index; i++) {
-		const char *p;
-
-		h = (h ^ i->if_index) * 1099511628211ull;
-		for (p = i->if_name; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ull;
-	}
-	if_freenameindex(ifs);
-	return h;
 }
 
 static int take(struct cli_follow *f, struct mace_session *s)
@@ -143,7 +123,7 @@ int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_f
 	f->on_record = on_record;
 	f->ctx = ctx;
 	f->discover = !o->netns;
-	f->if_sig = f->last_sig = interfaces_signature();
+	f->if_sig = f->last_sig = top_interfaces_signature();
 	if (first_session(f, wait && f->discover))
 		return EXIT_RUNTIME;
 	if (!f->s)
@@ -183,7 +163,7 @@ int cli_follow_poll(struct cli_follow *f)
 int cli_follow_tick(struct cli_follow *f)
 {
 	if (f->discover) {
-		uint64_t sig = interfaces_signature();
+		uint64_t sig = top_interfaces_signature();
 
 		/* changed, and settled for a second (a veth is made, then moved) */
 		if (sig != f->if_sig && sig == f->last_sig) {
