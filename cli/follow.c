@@ -5,8 +5,6 @@
 #include <time.h>
 
 #include "follow.h"
-#include "top_model.h"
-#include "top_session.h"
 
 static uint64_t now_ns(void)
 {
@@ -37,7 +35,7 @@ static int retire(struct cli_follow *f, struct mace_session *old)
 
 	t = take(f, old);
 	mace_session_counters(old, &c);
-	top_counters_add(&f->retired, &c);
+	cli_counters_add(&f->retired, &c);
 	mace_session_free(old);
 	return r < 0 ? r : t;
 }
@@ -123,7 +121,7 @@ int cli_follow_start(struct cli_follow *f, const struct cli_opts *o, mace_hist_f
 	f->on_record = on_record;
 	f->ctx = ctx;
 	f->discover = !o->netns;
-	f->if_sig = f->last_sig = top_interfaces_signature();
+	f->if_sig = f->last_sig = cli_interfaces_signature();
 	if (first_session(f, wait && f->discover))
 		return EXIT_RUNTIME;
 	if (!f->s)
@@ -163,7 +161,7 @@ int cli_follow_poll(struct cli_follow *f)
 int cli_follow_tick(struct cli_follow *f)
 {
 	if (f->discover) {
-		uint64_t sig = top_interfaces_signature();
+		uint64_t sig = cli_interfaces_signature();
 
 		/* changed, and settled for a second (a veth is made, then moved) */
 		if (sig != f->if_sig && sig == f->last_sig) {
@@ -187,7 +185,7 @@ void cli_follow_counters(const struct cli_follow *f, struct mace_counters *out)
 {
 	out->sz = sizeof(*out);
 	mace_session_counters(f->s, out);	/* zeros (and -EINVAL) when NULL */
-	top_counters_add(out, &f->retired);
+	cli_counters_add(out, &f->retired);
 }
 
 bool cli_follow_bound(const struct cli_follow *f, uint32_t netns)

@@ -32,13 +32,14 @@
 #define SERVE_NLE (SERVE_LE_MAX_SHIFT - SERVE_LE_MIN_SHIFT + 1)
 
 /* serve_labels.c: what a container is called.  The one place names come
- * from; empty pod/namespace are left out of the labels. */
+ * from; empty pod/namespace are left out of the labels.  False when the
+ * name is not known yet (a placeholder, asked again later). */
 struct serve_labels {
-	char container[64];
-	char pod[64];
+	char container[128];
+	char pod[128];
 	char namespace[64];
 };
-void serve_container_labels(uint32_t netns, struct serve_labels *out);
+bool serve_container_labels(uint32_t netns, struct serve_labels *out);
 
 /* serve_metrics.c: the model, cumulative since each container was first seen. */
 struct serve_series {
@@ -50,6 +51,7 @@ struct serve_series {
 struct serve_container {
 	uint32_t netns;
 	struct serve_labels labels;
+	bool named;			/* labels from the resolver, not a placeholder */
 	struct serve_series dir[2];
 	bool has[2];			/* direction seen */
 	uint64_t gone_ns;		/* when it left the session; 0: bound */

@@ -49,7 +49,7 @@ static struct serve_container *container(struct serve_metrics *m, uint32_t netns
 	c = &m->c[m->n++];
 	memset(c, 0, sizeof(*c));
 	c->netns = netns;
-	serve_container_labels(netns, &c->labels);
+	c->named = serve_container_labels(netns, &c->labels);
 	return c;
 }
 
@@ -101,6 +101,10 @@ void serve_metrics_update(struct serve_metrics *m, uint64_t now_ns,
 	for (i = 0, j = 0; i < m->n; i++) {
 		struct serve_container *c = &m->c[i];
 
+		/* A name that came late replaces the placeholder: the series
+		 * start again under it, with the counts so far. */
+		if (!c->named)
+			c->named = serve_container_labels(c->netns, &c->labels);
 		if (bound(c->netns, ctx))
 			c->gone_ns = 0;
 		else if (!c->gone_ns)

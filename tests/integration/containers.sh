@@ -71,6 +71,34 @@ for n in $NAMES $PODS; do
 done
 if [ $ok = 1 ]; then pass containers_stat; else fail containers_stat "rows: $rows"; fi
 
+# mace serve labels its series with container names, and a pod's with the
+# container's name in the pod, pod and namespace (the CRI labels).
+SPORT=$(( $$ % 20000 + 30000 ))
+mace_in serve --listen "127.0.0.1:$SPORT" -d 8 2>"$W/serve.err" &
+srv=$!
+ok=0
+for i in $(seq 1 40); do
+	sleep 0.25
+	$CB_NSENTER curl -sf "http://127.0.0.1:$SPORT/metrics" >"$W/serve.prom" 2>/dev/null || continue
+	ok=1
+	for n in $NAMES; do
+		grep -q "^mace_overhead_seconds_count{container=\"$n\",direction=\"egress\"" \
+			"$W/serve.prom" || ok=0
+	done
+	for p in d p; do
+		grep -q "^mace_overhead_seconds_count{container=\"app\",pod=\"${p}shop-0\",namespace=\"prod\",direction=\"egress\"" \
+			"$W/serve.prom" || ok=0
+	done
+	[ $ok = 1 ] && break
+done
+kill $srv 2>/dev/null
+wait $srv
+if [ $ok = 1 ]; then
+	pass containers_serve_labels
+else
+	fail containers_serve_labels "$(grep '^mace_overhead_seconds_count' "$W/serve.prom" | cut -d'}' -f1 | tr '\n' ' '); $(tail -2 "$W/serve.err" | tr '\n' ' ')"
+fi
+
 # ftrace, every container's device being eth0: bound on the host-side veths,
 # said, and still per container; a path with no such stand-in is refused.
 mace_in stat -b ftrace -j -d 2 >"$W/ft.json" 2>"$W/ft.err"

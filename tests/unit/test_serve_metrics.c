@@ -6,10 +6,15 @@
 #include "../../cli/serve_metrics.c"
 
 /* Names the tests choose: netns 7 has characters that need escaping, netns 8
- * is a pod. */
-void serve_container_labels(uint32_t netns, struct serve_labels *out)
+ * is a pod, netns 9 is named only from the second time it is asked. */
+static unsigned int asked9;
+bool serve_container_labels(uint32_t netns, struct serve_labels *out)
 {
 	memset(out, 0, sizeof(*out));
+	if (netns == 9 && !asked9++) {
+		snprintf(out->container, sizeof(out->container), "netns:9");
+		return false;
+	}
 	if (netns == 7) {
 		snprintf(out->container, sizeof(out->container), "a\"b\\c\nd");
 	} else if (netns == 8) {
@@ -19,6 +24,7 @@ void serve_container_labels(uint32_t netns, struct serve_labels *out)
 	} else {
 		snprintf(out->container, sizeof(out->container), "ctr%u", netns);
 	}
+	return true;
 }
 
 static void add(struct serve_metrics *m, uint32_t netns, enum mace_dir dir, const uint64_t *v,
@@ -150,6 +156,33 @@ TEST(labels_escaped_and_pod_when_known)
 	free(t);
 }
 
+static bool all_bound(uint32_t netns, void *ctx)
+{
+	return true;
+}
+
+TEST(late_name_replaces_placeholder)
+{
+	static const uint64_t v[] = { 2000 };
+	struct serve_metrics m;
+	char *t;
+
+	serve_metrics_init(&m, 1000);
+	m.path = "x";
+	add(&m, 9, MACE_EGRESS, v, 1);
+	t = render(&m);
+	CHECK(strstr(t, "container=\"netns:9\""));
+	free(t);
+	serve_metrics_update(&m, 1, all_bound, NULL);
+	add(&m, 9, MACE_EGRESS, v, 1);
+	t = render(&m);
+	CHECK(!strstr(t, "netns:9"));
+	CHECK(sample(t, "mace_overhead_seconds_count{container=\"ctr9\",direction=\"egress\","
+			"path=\"x\"} ") == 2);
+	free(t);
+	serve_metrics_fini(&m);
+}
+
 static uint32_t bound_netns;
 static bool only_bound(uint32_t netns, void *ctx)
 {
@@ -249,6 +282,7 @@ int main(void)
 	RUN(edges_are_powers_of_two_ns);
 	RUN(histogram_lines);
 	RUN(labels_escaped_and_pod_when_known);
+	RUN(late_name_replaces_placeholder);
 	RUN(removed_container_goes_after_grace);
 	RUN(counters_and_info);
 	RUN(index_page_escapes);
