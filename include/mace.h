@@ -368,6 +368,39 @@ int mace_containers_select(struct mace_containers *c, const char *spec,
 const char *mace_container_label(const struct mace_container *ct, char *buf, size_t size);
 void mace_containers_free(struct mace_containers *c);
 
+/* ---- asking `mace serve --socket` (no privileges, no BPF) ---------------- */
+
+/* A server answers each caller from the records of the caller's own network
+ * namespace, as the kernel names it; see mace-serve(8). */
+struct mace_client;
+/* Connects to a server's socket and checks it speaks this protocol.  NULL +
+ * errno (the reason also goes to the log hook). */
+struct mace_client *mace_client_open(const char *socket_path);
+/* As mace_session_overhead, answered by the server about the caller's netns
+ * (probe->netns 0), or about the netns probe->netns names (only root in the
+ * server's netns may name another).  The server waits up to timeout_ms
+ * (0..10000) for records it has not seen yet.  Returns 0 (both directions
+ * matched), -ENOENT (a direction has no record or several: out's how says
+ * which), -ENXIO (the server does not monitor that netns), -EACCES (naming
+ * that netns is not allowed), or, when no answer came, -EINVAL, -ETIMEDOUT,
+ * -ECONNRESET, -EPROTO or -EBUSY (then open a new client). */
+int mace_client_overhead(struct mace_client *c, const struct mace_probe *probe, int timeout_ms,
+			 struct mace_overhead *out);
+/* The records behind the last answer of mace_client_overhead (segments,
+ * flow, path_id); a direction without a match is all zero but sz.  Either
+ * pointer may be NULL.  0 or -EINVAL. */
+int mace_client_records(const struct mace_client *c, struct mace_record *egress,
+			struct mace_record *ingress);
+/* Records of the caller's netns (netns 0) that started in [from_ns, to_ns],
+ * by start time, at most max (up to 1024); set recs[0].sz, the stride of the
+ * array.  *more tells that later ones are left (ask again from the last
+ * ts_ns + 1).  Returns how many, or as above (-ENXIO, -EACCES, ...). */
+int mace_client_window(struct mace_client *c, uint32_t netns, uint64_t from_ns, uint64_t to_ns,
+		       struct mace_record *recs, unsigned int max, bool *more);
+/* The server's path name (as mace_session_path_name). */
+const char *mace_client_path_name(const struct mace_client *c);
+void mace_client_close(struct mace_client *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -351,6 +351,11 @@ void mace__keep_add(struct mace_keep *k, const struct mace_record *rec);
 int mace__keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
 		      struct mace_overhead *out);
 void mace__keep_free(struct mace_keep *k);
+/* The same lookup over any n records (order does not matter); the records
+ * found are returned through egress/ingress (NULL unless matched). */
+int mace__overhead_find(const struct mace_record *rec, unsigned int n,
+			const struct mace_probe *probe, struct mace_overhead *out,
+			const struct mace_record **egress, const struct mace_record **ingress);
 
 /* ---- tracefs_mount.c: tracefs where the backends look for it ------------- */
 #define MACE_TRACEFS_DIR "/sys/kernel/tracing"

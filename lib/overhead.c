@@ -109,14 +109,15 @@ static bool netns_match(const struct mace_record *r, const struct mace_probe *p)
 	return !p->netns || r->netns == p->netns;
 }
 
-static struct found find_by_key(const struct mace_keep *k, const struct mace_probe *p, int dir)
+static struct found find_by_key(const struct mace_record *rec, unsigned int n,
+			       const struct mace_probe *p, int dir)
 {
 	uint64_t lo = p->sent_ns > KEY_LOOKBACK_NS ? p->sent_ns - KEY_LOOKBACK_NS : 0;
 	struct found all = { 0 }, same_id = { 0 };
 	unsigned int i;
 
-	for (i = 0; i < k->count; i++) {
-		const struct mace_record *r = &k->rec[i];
+	for (i = 0; i < n; i++) {
+		const struct mace_record *r = &rec[i];
 
 		if (r->dir != dir || !r->proto || !netns_match(r, p))
 			continue;
@@ -132,15 +133,15 @@ static struct found find_by_key(const struct mace_keep *k, const struct mace_pro
 	return all;
 }
 
-static struct found find_by_window(const struct mace_keep *k, const struct mace_probe *p,
-				   int dir, bool keyless_only)
+static struct found find_by_window(const struct mace_record *rec, unsigned int n,
+				   const struct mace_probe *p, int dir, bool keyless_only)
 {
 	uint64_t lo = p->sent_ns > WINDOW_SLACK_NS ? p->sent_ns - WINDOW_SLACK_NS : 0;
 	struct found f = { 0 };
 	unsigned int i;
 
-	for (i = 0; i < k->count; i++) {
-		const struct mace_record *r = &k->rec[i];
+	for (i = 0; i < n; i++) {
+		const struct mace_record *r = &rec[i];
 		uint64_t end = r->ts_ns + r->latency_ns;
 
 		if (r->dir != dir || (keyless_only && r->proto) || !netns_match(r, p))
@@ -155,42 +156,65 @@ static struct found find_by_window(const struct mace_keep *k, const struct mace_
 	return f;
 }
 
-static void lookup_dir(const struct mace_keep *k, const struct mace_probe *p, int dir,
-		       uint64_t *ns, enum mace_match_how *how)
+static const struct mace_record *lookup_dir(const struct mace_record *rec, unsigned int n,
+					   const struct mace_probe *p, int dir, uint64_t *ns,
+					   enum mace_match_how *how)
 {
 	enum mace_match_how h = MACE_MATCH_KEY;
 	struct found f = { 0 };
 
 	if (p->proto)
-		f = find_by_key(k, p, dir);
+		f = find_by_key(rec, n, p, dir);
 	if (!f.n) {
 		/* A probe with a key falls back only onto records without one. */
-		f = find_by_window(k, p, dir, p->proto != 0);
+		f = find_by_window(rec, n, p, dir, p->proto != 0);
 		h = MACE_MATCH_WINDOW;
 	}
 	*ns = 0;
 	if (!f.n) {
 		*how = MACE_MATCH_NONE;
-	} else if (f.n > 1) {
-		*how = MACE_MATCH_AMBIGUOUS;
-	} else {
-		*how = h;
-		*ns = f.rec->latency_ns;
+		return NULL;
 	}
+	if (f.n > 1) {
+		*how = MACE_MATCH_AMBIGUOUS;
+		return NULL;
+	}
+	*how = h;
+	*ns = f.rec->latency_ns;
+	return f.rec;
 }
 
-int mace__keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
-		      struct mace_overhead *out)
+int mace__overhead_find(const struct mace_record *rec, unsigned int n,
+			const struct mace_probe *probe, struct mace_overhead *out,
+			const struct mace_record **egress, const struct mace_record **ingress)
 {
+	const struct mace_record *e, *i;
+
 	memset(out, 0, sizeof(*out));
+	out->sz = sizeof(*out);
 	out->egress_how = out->ingress_how = MACE_MATCH_NONE;
-	if (!k || !probe || probe->recv_ns < probe->sent_ns)
+	if (!probe || probe->recv_ns < probe->sent_ns)
 		return -EINVAL;
-	lookup_dir(k, probe, MACE_EGRESS, &out->egress_ns, &out->egress_how);
-	lookup_dir(k, probe, MACE_INGRESS, &out->ingress_ns, &out->ingress_how);
+	e = lookup_dir(rec, n, probe, MACE_EGRESS, &out->egress_ns, &out->egress_how);
+	i = lookup_dir(rec, n, probe, MACE_INGRESS, &out->ingress_ns, &out->ingress_how);
+	if (egress)
+		*egress = e;
+	if (ingress)
+		*ingress = i;
 	if (out->egress_how != MACE_MATCH_KEY && out->egress_how != MACE_MATCH_WINDOW)
 		return -ENOENT;
 	if (out->ingress_how != MACE_MATCH_KEY && out->ingress_how != MACE_MATCH_WINDOW)
 		return -ENOENT;
 	return 0;
+}
+
+int mace__keep_lookup(const struct mace_keep *k, const struct mace_probe *probe,
+		      struct mace_overhead *out)
+{
+	if (!k) {
+		memset(out, 0, sizeof(*out));
+		out->sz = sizeof(*out);
+		return -EINVAL;
+	}
+	return mace__overhead_find(k->rec, k->count, probe, out, NULL, NULL);
 }
