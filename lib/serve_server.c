@@ -489,11 +489,19 @@ static void handle(struct mace_server *srv, struct conn *c, const struct mace_sp
  * waits until the reply before it is out.  false if the connection went. */
 static bool run_requests(struct mace_server *srv, struct conn *c)
 {
-	while (!c->waiting && !c->closing && c->out_len == 0 && c->in_len) {
+	while (!c->waiting && !c->closing) {
 		struct mace_sp_request req;
 		char msg[MACE_SP_MAX_MSG];
-		int n = mace__sp_parse_request(c->in, c->in_len, &req, msg, sizeof(msg));
+		int n;
 
+		if (c->out_len) {
+			if (!flush_out(srv, c))
+				return false;
+			if (c->out_len)
+				return true;	/* the rest when the socket is writable */
+			continue;
+		}
+		n = c->in_len ? mace__sp_parse_request(c->in, c->in_len, &req, msg, sizeof(msg)) : 0;
 		if (n == 0)
 			break;
 		if (n < 0) {
