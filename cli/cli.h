@@ -26,7 +26,7 @@
 #define CO_PATH 0x20	/* -p alone (replay) */
 #define CO_OUTFILE 0x40	/* -o alone (plot) */
 #define CO_ADJUST 0x80	/* -i RECORDS, -I ID, -U (adjust) */
-#define CO_SERVE 0x100	/* --listen --grace */
+#define CO_SERVE 0x100	/* --listen --grace --socket* */
 
 struct cli_opts {
 	const char *cmd;	/* subcommand name, for messages */
@@ -42,6 +42,10 @@ struct cli_opts {
 	bool user_rx;		/* -U: the tool timed replies in user space */
 	const char *listen;	/* serve: ADDR:PORT */
 	double grace;		/* serve: seconds a removed container's series stay; 0: default */
+	const char *socket;	/* serve: --socket PATH */
+	const char *socket_group; /* serve: --socket-group GROUP */
+	unsigned int socket_keep; /* serve: records per container; 0: default */
+	double socket_age;	/* serve: seconds records are kept; 0: default */
 	char **child_argv;	/* after "--", NULL-terminated; NULL if none */
 	char **args;		/* positional arguments */
 	int nargs;

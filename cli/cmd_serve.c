@@ -17,10 +17,13 @@
 
 #include "cli.h"
 #include "serve.h"
+#include "serve_socket.h"
 
 #define TICK_NS 1000000000ull
 /* The session is drained at least this often (ring buffers without wakeups). */
 #define POLL_MS 100
+/* With --socket: records reach waiting clients this soon. */
+#define SOCKET_POLL_MS 10
 
 static uint64_t now_ns(void)
 {
@@ -95,6 +98,8 @@ static int publish(struct serve *sv, uint64_t now)
 		m->backend = mace_session_backend_name(sv->f.s);
 	}
 	serve_metrics_update(m, now, bound, sv);
+	if (!sv->http)
+		return 0;	/* --socket without --listen */
 	describe(sv);
 	r = serve_metrics_render(m, &metrics, &mlen);
 	if (!r)
@@ -112,6 +117,8 @@ static int serve_tick(struct serve *sv, uint64_t now)
 {
 	int r = cli_follow_tick(&sv->f);
 
+	if (sv->sock)	/* records, aggregated in user space */
+		serve_socket_take(sv->sock, serve_metrics_add_hist, &sv->m);
 	if (r < 0) {
 		fprintf(stderr, "mace: serve: reading the histograms: %s\n", strerror(-r));
 		return EXIT_RUNTIME;
@@ -141,7 +148,7 @@ static int loop(struct serve *sv, int sfd)
 		pfd[n++] = (struct pollfd){ .fd = cli_follow_fd(&sv->f), .events = POLLIN };
 		for (i = 0; i < sv->nfds; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->fds[i].fd, .events = sv->fds[i].events };
-		if (poll(pfd, n, POLL_MS) < 0 && errno != EINTR) {
+		if (poll(pfd, n, sv->sock ? SOCKET_POLL_MS : POLL_MS) < 0 && errno != EINTR) {
 			fprintf(stderr, "mace: serve: poll: %s\n", strerror(errno));
 			return EXIT_RUNTIME;
 		}
@@ -153,6 +160,7 @@ static int loop(struct serve *sv, int sfd)
 			fprintf(stderr, "mace: serve: %s\n", strerror(-r));
 			return EXIT_RUNTIME;
 		}
+		serve_socket_run(sv->sock);
 		/* extra fds: a handler may add or remove fds, so match by fd */
 		for (i = 2; i < n && sv->stop < 0; i++) {
 			if (!pfd[i].revents)
@@ -200,12 +208,18 @@ int cmd_serve(int argc, char **argv)
 	rc = cli_check_path(&o);
 	if (rc)
 		return rc;
-	if (!o.listen) {
+	if (o.socket) {
+		/* per-packet records: the socket answers from them */
+		sv.sock = serve_socket_new(&sv, &o);
+		if (!sv.sock)
+			return EXIT_USAGE;
+	}
+	if (!o.listen && !o.socket) {
 		snprintf(listen_default, sizeof(listen_default), "%s:%d", SERVE_DEFAULT_ADDR,
 			 SERVE_DEFAULT_PORT);
 		o.listen = listen_default;
 	}
-	o.aggregate = true;
+	o.aggregate = !o.socket;
 	sv.o = &o;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	serve_metrics_init(&sv.m, (uint64_t)((o.grace > 0 ? o.grace : SERVE_DEFAULT_GRACE_S) *
@@ -216,11 +230,12 @@ int cmd_serve(int argc, char **argv)
 	 * signal while binding (seconds) is kept for the loop. */
 	signal(SIGPIPE, SIG_IGN);
 	cli_block_signals();
-	sv.http = serve_http_start(o.listen, err, sizeof(err));
-	if (!sv.http) {
+	sv.http = o.listen ? serve_http_start(o.listen, err, sizeof(err)) : NULL;
+	if (o.listen && !sv.http) {
 		fprintf(stderr, "mace: serve: --listen %s: %s\n", o.listen, err);
 		cli_unblock_signals();
 		serve_metrics_fini(&sv.m);
+		serve_socket_stop(sv.sock);
 		return strstr(err, "bad listen address") ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	sigemptyset(&mask);
@@ -234,28 +249,34 @@ int cmd_serve(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	/* Histograms, kept in the kernel.  A consumer of records would clear
-	 * o.aggregate, pass an on_record here and aggregate them into
-	 * histograms per (netns, direction), handed to serve_metrics_add_hist
-	 * in serve_tick: the metrics stay fed the same way.  A daemon may start
+	/* Histograms kept in the kernel; with --socket, records, which the
+	 * socket keeps and serve_socket_take hands to serve_metrics_add_hist in
+	 * serve_tick as histograms per (netns, direction).  A daemon may start
 	 * before the host's first container: it waits for one. */
-	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist, NULL, &sv.m, true);
+	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist,
+			      sv.sock ? serve_socket_record : NULL,
+			      sv.sock ? (void *)sv.sock : &sv.m, true);
+	if (!rc && sv.sock)
+		rc = serve_socket_listen(sv.sock);
 	if (rc)
 		goto out;
 	started = true;
-	fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
+	if (o.listen)
+		fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
 	r = publish(&sv, now_ns());
 	if (r < 0)
 		fprintf(stderr, "mace: serve: rendering the metrics: %s\n", strerror(-r));
 	rc = loop(&sv, sfd);
 out:
 	/* No new scrapes, then detach: the last latencies are not served. */
-	serve_http_stop(sv.http);
+	if (sv.http)
+		serve_http_stop(sv.http);
 	r = cli_follow_stop(&sv.f);
 	if (r < 0) {
 		fprintf(stderr, "mace: serve: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
 	}
+	serve_socket_stop(sv.sock);	/* after the session's last records */
 	if (started) {
 		cli_follow_counters(&sv.f, &c);
 		cli_print_counters(stderr, &c);

@@ -43,12 +43,21 @@ static const struct command commands[] = {
 	  "  -- CMD ...            run CMD, stop when it exits and return its status\n" },
 	{ "top", cmd_top, "top " SEL_SYN,
 	  "Live view, one row per container netns; press ? inside for keys.\n" SEL_HELP },
-	{ "serve", cmd_serve, "serve " SEL_SYN "\n              [--listen ADDR:PORT] [--grace SEC]",
+	{ "serve", cmd_serve, "serve " SEL_SYN "\n              [--listen ADDR:PORT] [--grace SEC]"
+	  " [--socket PATH [--socket-group GROUP]\n              [--socket-keep N] [--socket-age SEC]]",
 	  "Serves per-container overhead to Prometheus: GET /metrics (text format\n"
 	  "0.0.4) and a landing page at /.  Follows containers as top does.\n" SEL_HELP
 	  "      --listen A:PORT   where to listen (default 127.0.0.1:10127;\n"
 	  "                        [ADDR6]:PORT, :PORT for every address)\n"
-	  "      --grace SEC       a removed container's series stay SEC (default 120)\n" },
+	  "      --grace SEC       a removed container's series stay SEC (default 120)\n"
+	  "      --socket PATH     also answer unprivileged tools about their own\n"
+	  "                        container's packets on this unix socket (mace-serve(8));\n"
+	  "                        with it, HTTP only if --listen is given\n"
+	  "      --socket-group G  socket mode 0660 and group G (default mode 0666)\n"
+	  "      --socket-keep N   records kept per container (default 8192); memory:\n"
+	  "                        at most N x 144 bytes per container, 256 containers\n"
+	  "                        (default: 1.2 MiB each, 288 MiB in all)\n"
+	  "      --socket-age SEC  records kept at most SEC seconds (default 60)\n" },
 	{ "paths", cmd_paths, "paths [--check [--netns NS] [--outer DEV]] [FILE|NAME ...]",
 	  "Lists the shipped paths, or validates path files (exit 1 if any is bad).\n"
 	  "  --check               also bind the path's roles (as record would) and name\n"

@@ -8,7 +8,8 @@
 
 #include "cli.h"
 
-enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT, OPT_CONTAINER, OPT_LISTEN, OPT_GRACE };
+enum { OPT_NETNS = 256, OPT_OUTER, OPT_RAW, OPT_STAT, OPT_CONTAINER, OPT_LISTEN, OPT_GRACE,
+       OPT_SOCKET, OPT_SOCKET_GROUP, OPT_SOCKET_KEEP, OPT_SOCKET_AGE };
 
 static const struct option long_opts[] = {
 	{ "path", required_argument, NULL, 'p' },
@@ -25,6 +26,10 @@ static const struct option long_opts[] = {
 	{ "stat", no_argument, NULL, OPT_STAT },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "socket-group", required_argument, NULL, OPT_SOCKET_GROUP },
+	{ "socket-keep", required_argument, NULL, OPT_SOCKET_KEEP },
+	{ "socket-age", required_argument, NULL, OPT_SOCKET_AGE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -64,6 +69,7 @@ static bool allowed(int c, unsigned int accept)
 	case 'i': case 'I': case 'U':
 		return accept & CO_ADJUST;
 	case OPT_LISTEN: case OPT_GRACE:
+	case OPT_SOCKET: case OPT_SOCKET_GROUP: case OPT_SOCKET_KEEP: case OPT_SOCKET_AGE:
 		return accept & CO_SERVE;
 	case 'h':
 		return true;
@@ -203,6 +209,31 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 		case OPT_GRACE:
 			if (cli_parse_duration(optarg, &o->grace))
 				return bad(o, "bad grace period", optarg);
+			break;
+		case OPT_SOCKET:
+			if (!*optarg)
+				return bad(o, "bad socket path", optarg);
+			o->socket = optarg;
+			break;
+		case OPT_SOCKET_GROUP:
+			if (!*optarg)
+				return bad(o, "bad socket group", optarg);
+			o->socket_group = optarg;
+			break;
+		case OPT_SOCKET_KEEP: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || !*optarg || *end || optarg[0] == '-' || !v || v > 1u << 24)
+				return bad(o, "bad record count (1..16777216)", optarg);
+			o->socket_keep = (unsigned int)v;
+			break;
+		}
+		case OPT_SOCKET_AGE:
+			if (cli_parse_duration(optarg, &o->socket_age) || o->socket_age > 86400)
+				return bad(o, "bad record age (seconds, up to 86400)", optarg);
 			break;
 		}
 	}

@@ -103,7 +103,8 @@ struct serve {
 	struct cli_opts *o;
 	struct cli_follow f;
 	struct serve_metrics m;
-	struct serve_http *http;
+	struct serve_http *http;	/* NULL: --socket without --listen */
+	struct serve_socket *sock;	/* --socket, or NULL */
 	char *describe;		/* the session's description, for the landing page */
 	unsigned int described;	/* rebinds when it was taken */
 	struct serve_fd fds[SERVE_MAX_FDS]; /* extra fds, polled with the others */
