@@ -5,7 +5,11 @@
  * reply), as the MACE poster's RTT table does.  Written against include/mace.h
  * only.
  *
- *	mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] [-s datagram|raw] [-U] DEST
+ *	mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] [-s datagram|raw] [-U]
+ *		  [--server SOCKET] DEST
+ *
+ * It traces by itself (root), or with --server asks `mace serve --socket`,
+ * which answers about this container's own packets: no privileges then.
  *
  * Raw RTT: CLOCK_MONOTONIC read right before sendto() to the kernel's receive
  * timestamp (SO_TIMESTAMPNS, realtime, moved to monotonic with the session's
@@ -57,7 +61,7 @@ static uint64_t mono_ns(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] "
-		   "[-s datagram|raw] [-U] DEST\n");
+		   "[-s datagram|raw] [-U] [--server SOCKET] DEST\n");
 }
 
 static uint16_t icmp_cksum(const void *buf, size_t len)
@@ -82,7 +86,33 @@ struct pinger {
 	uint16_t id;		/* echo id on the wire (the kernel's for datagram sockets) */
 	struct sockaddr_in dest;
 	struct mace_session *s;
+	struct mace_client *client;	/* --server: asked instead of s */
+	int64_t rt_offset;		/* realtime - monotonic, without a session */
 };
+
+/* Realtime minus monotonic, read where the two reads are closest. */
+static int64_t realtime_offset(void)
+{
+	int64_t best = 0, gap = INT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		struct timespec a, r, b;
+		int64_t ta, tb, tr;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		ta = a.tv_sec * 1000000000ll + a.tv_nsec;
+		tb = b.tv_sec * 1000000000ll + b.tv_nsec;
+		tr = r.tv_sec * 1000000000ll + r.tv_nsec;
+		if (tb - ta < gap) {
+			gap = tb - ta;
+			best = tr - (ta + (tb - ta) / 2);
+		}
+	}
+	return best;
+}
 
 static int open_socket(struct pinger *p)
 {
@@ -181,7 +211,8 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 
 			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
 			rt = (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-			*recv_ns = (uint64_t)(rt - mace_session_realtime_offset(p->s));
+			*recv_ns = (uint64_t)(rt - (p->s ? mace_session_realtime_offset(p->s)
+							   : p->rt_offset));
 		}
 	}
 	if (!*recv_ns) {	/* no kernel timestamp: fall back to now, and say so */
@@ -194,7 +225,8 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 /* Polls the session and the socket until the reply arrives or deadline passes. */
 static int wait_reply(struct pinger *p, uint16_t seq, uint64_t deadline, uint64_t *recv_ns)
 {
-	struct pollfd fds[2] = { { p->fd, POLLIN, 0 }, { mace_session_fd(p->s), POLLIN, 0 } };
+	struct pollfd fds[2] = { { p->fd, POLLIN, 0 },
+				 { p->s ? mace_session_fd(p->s) : -1, POLLIN, 0 } };
 	uint64_t now;
 	int r;
 
@@ -206,7 +238,7 @@ static int wait_reply(struct pinger *p, uint16_t seq, uint64_t deadline, uint64_
 			perror("mace-ping: poll");
 			return -1;
 		}
-		r = mace_session_poll(p->s, 0);
+		r = p->s ? mace_session_poll(p->s, 0) : 0;
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "mace-ping: session: %s\n", strerror(-r));
 			return -1;
@@ -236,6 +268,8 @@ static int lookup(struct pinger *p, struct mace_probe *probe, struct mace_overhe
 	uint64_t deadline = mono_ns() + RECORD_WAIT_NS;
 	int r;
 
+	if (p->client)	/* the server waits for the records; -ENXIO: not monitored */
+		return mace_client_overhead(p->client, probe, RECORD_WAIT_NS / 1000000, o);
 	for (;;) {
 		r = mace_session_overhead(p->s, probe, o);
 		if (r != -ENOENT || o->egress_how == MACE_MATCH_AMBIGUOUS ||
@@ -270,12 +304,17 @@ int main(int argc, char **argv)
 	double adj_sum = 0, adj_ss = 0;	/* signed adjusted RTTs, us */
 	double interval = 1.0;
 	struct mace_counters c = { .sz = sizeof(c) };
+	static const struct option long_opts[] = {
+		{ "server", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *server = NULL;
 	struct stat ns;
 	int opt, r, ret = 1;
 	char *end;
 
 	opts.netns = "/proc/self/ns/net";
-	while ((opt = getopt(argc, argv, "c:i:p:b:s:Uh")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:i:p:b:s:Uh", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			count = strtoul(optarg, &end, 10);
@@ -315,6 +354,9 @@ int main(int argc, char **argv)
 		case 'U':
 			p.user_rx = true;
 			break;
+		case 'S':
+			server = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -343,24 +385,47 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!opts.path) {
-		opts.path = mace_path_for_rx_stamp(p.user_rx ? MACE_RX_USER : MACE_RX_KERNEL);
-		fprintf(stderr, "mace-ping: path %s: replies timed %s (-p overrides)\n", opts.path,
+	if (server) {
+		/* The server's path decides where replies must be timed. */
+		p.client = mace_client_open(server);
+		if (!p.client)
+			goto out;	/* the log hook said why */
+		p.rt_offset = realtime_offset();
+		if (!strcmp(mace_client_path_name(p.client), mace_path_for_rx_stamp(MACE_RX_USER)))
+			p.user_rx = true;
+		else if (!strcmp(mace_client_path_name(p.client),
+				 mace_path_for_rx_stamp(MACE_RX_KERNEL)))
+			p.user_rx = false;
+		fprintf(stderr, "mace-ping: the server's path is %s: replies timed %s\n",
+			mace_client_path_name(p.client),
 			p.user_rx ? "when recvmsg() returns" : "by SO_TIMESTAMPNS");
+	} else {
+		if (!opts.path) {
+			opts.path = mace_path_for_rx_stamp(p.user_rx ? MACE_RX_USER : MACE_RX_KERNEL);
+			fprintf(stderr, "mace-ping: path %s: replies timed %s (-p overrides)\n",
+				opts.path, p.user_rx ? "when recvmsg() returns" : "by SO_TIMESTAMPNS");
+		}
+		p.s = mace_session_new(&opts);
+		if (!p.s && (errno == EPERM || errno == EACCES)) {
+			fprintf(stderr, "mace-ping: tracing needs privileges (root, or CAP_BPF and "
+				"CAP_PERFMON); without them, ask a mace serve daemon: "
+				"--server SOCKET (see mace-serve(8))\n");
+			goto out;
+		}
+		if (!p.s)
+			goto out;	/* the log hook said why */
+		r = mace_session_keep(p.s, 4096);
+		if (!r)
+			r = mace_session_start(p.s);
+		if (r) {
+			fprintf(stderr, "mace-ping: starting the session: %s\n", strerror(-r));
+			goto out;
+		}
+		mace_session_describe(p.s, stderr);
 	}
-	p.s = mace_session_new(&opts);
-	if (!p.s)
-		goto out;	/* the log hook said why */
-	r = mace_session_keep(p.s, 4096);
-	if (!r)
-		r = mace_session_start(p.s);
-	if (r) {
-		fprintf(stderr, "mace-ping: starting the session: %s\n", strerror(-r));
-		goto out;
-	}
-	mace_session_describe(p.s, stderr);
 	/* A path ending at the receive syscall's exit needs an RTT ending there too. */
-	p.user_rx |= !strncmp(mace_session_path_name(p.s), "syscalls", 8);
+	p.user_rx |= !strncmp(p.s ? mace_session_path_name(p.s) : mace_client_path_name(p.client),
+			      "syscalls", 8);
 	if (open_socket(&p))
 		goto out;
 	signal(SIGINT, on_signal);
@@ -368,13 +433,14 @@ int main(int argc, char **argv)
 
 	printf("MACE-PING %s: id %u, %s socket, path %s, backend %s, receive time %s "
 	       "(times in us)\n", inet_ntoa(p.dest.sin_addr), p.id, p.raw ? "raw" : "datagram",
-	       mace_session_path_name(p.s), mace_session_backend_name(p.s),
+	       p.s ? mace_session_path_name(p.s) : mace_client_path_name(p.client),
+	       p.s ? mace_session_backend_name(p.s) : server,
 	       p.user_rx ? "at recvmsg() return" : "SO_TIMESTAMPNS");
 	for (i = 0; !stop && (!count || i < count); i++) {
 		uint16_t seq = (uint16_t)(i + 1);
 		uint64_t start = mono_ns(), next = start + (uint64_t)(interval * 1e9);
 		struct mace_probe probe = { .sz = sizeof(probe), .proto = IPPROTO_ICMP, .id = p.id,
-					    .seq = seq, .netns = (uint32_t)ns.st_ino };
+					    .seq = seq, .netns = p.client ? 0 : (uint32_t)ns.st_ino };
 		struct mace_overhead o = { .sz = sizeof(o) };
 		uint64_t rtt;
 
@@ -412,6 +478,9 @@ int main(int argc, char **argv)
 			printf("seq=%u raw=%.3f overhead unknown (egress %.3f + ingress %.3f "
 			       "exceeds the RTT)\n", seq, rtt / 1e3, o.egress_ns / 1e3,
 			       o.ingress_ns / 1e3);
+		} else if (r == -ENXIO) {
+			printf("seq=%u raw=%.3f overhead unknown (the server does not monitor "
+			       "this container)\n", seq, rtt / 1e3);
 		} else if (r == -ENOENT) {
 			printf("seq=%u raw=%.3f overhead unknown (egress: %s, ingress: %s)\n", seq,
 			       rtt / 1e3, how_name(o.egress_how), how_name(o.ingress_how));
@@ -425,6 +494,10 @@ pace:
 		while (!stop && (!count || i + 1 < count) && mono_ns() < next) {
 			uint64_t left = (next - mono_ns()) / 1000000;
 
+			if (!p.s) {
+				usleep(left > 10 ? 10000 : left * 1000);
+				continue;
+			}
 			r = mace_session_poll(p.s, left > 10 ? 10 : (int)left);
 			if (r < 0 && r != -EINTR) {
 				fprintf(stderr, "mace-ping: session: %s\n", strerror(-r));
@@ -470,6 +543,7 @@ out:
 	}
 	if (p.fd >= 0)
 		close(p.fd);
+	mace_client_close(p.client);
 	mace_session_free(p.s);
 	mace_hist_free(h_raw);
 	mace_hist_free(h_adj);
