@@ -14,22 +14,22 @@
 
 #include <mace.h>
 
-static const char *word(enum mace_answer a)
+/* mace_client_overhead's return, as a word. */
+static const char *word(int r)
 {
-	switch (a) {
-	case MACE_ANSWER_FOUND: return "found";
-	case MACE_ANSWER_NOT_FOUND: return "not-found";
-	case MACE_ANSWER_AMBIGUOUS: return "ambiguous";
-	case MACE_ANSWER_NOT_MONITORED: return "not-monitored";
-	case MACE_ANSWER_DENIED: return "denied";
+	switch (r) {
+	case 0: return "found";
+	case -ENOENT: return "not-found";
+	case -ENXIO: return "not-monitored";
+	case -EACCES: return "denied";
 	}
-	return "?";
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
-	struct mace_probe_answer a = { .sz = sizeof(a) };
-	struct mace_probe p = { .proto = IPPROTO_ICMP };
+	struct mace_overhead o = { .sz = sizeof(o) };
+	struct mace_probe p = { .sz = sizeof(p), .proto = IPPROTO_ICMP };
 	struct mace_client *c;
 	struct timespec ts;
 	int r;
@@ -49,13 +49,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "serve_ask: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	r = mace_client_overhead(c, &p, 0, &a);
+	r = mace_client_overhead(c, &p, 0, &o);
 	mace_client_close(c);
-	if (r) {
+	if (!word(r)) {
 		fprintf(stderr, "serve_ask: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("answer=%s egress=%llu ingress=%llu\n", word(a.answer),
-	       (unsigned long long)a.overhead.egress_ns, (unsigned long long)a.overhead.ingress_ns);
+	if (r == -ENOENT && (o.egress_how == MACE_MATCH_AMBIGUOUS ||
+			     o.ingress_how == MACE_MATCH_AMBIGUOUS))
+		printf("answer=ambiguous ");
+	else
+		printf("answer=%s ", word(r));
+	printf("egress=%llu ingress=%llu\n", (unsigned long long)o.egress_ns,
+	       (unsigned long long)o.ingress_ns);
 	return 0;
 }

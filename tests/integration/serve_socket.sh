@@ -11,9 +11,10 @@
 
 PING=${B:-build}/examples/mace-ping
 ASK=${B:-build}/itests/serve_ask
+UDPING=${B:-build}/examples/mace-udping
 need_root serve_socket || exit 0
 need_mace serve_socket || exit 0
-for f in "$PING" "$ASK"; do
+for f in "$PING" "$ASK" "$UDPING"; do
 	if [ ! -x "$f" ]; then
 		fail serve_socket "$f not built"
 		exit 1
@@ -93,6 +94,29 @@ else
 			head -3 | tr '\n' ' ')"
 	fi
 fi
+# The UDP prober, the same way (an echo in the remote netns answers it).
+ip netns exec "$TB_REMOTE" "$UDPING" --echo 7777 &
+ECHO=$!
+sleep 0.2
+nobody "$TB_CTR" "$UDPING" --server "$W/ctr/mace.sock" -c $N -i 0.01 "$TB_REMOTE_IP" 7777 \
+	>"$W/udp.out" 2>"$W/udp.err"
+rc=$?
+kill $ECHO
+wait $ECHO 2>/dev/null
+good=$(awk '$1 ~ /^seq=/ && $4 ~ /^egress=/ {
+	split($3, r, "="); split($4, e, "="); split($5, i, "="); split($6, a, "=")
+	if (a[2] > 0 && a[2] < r[2] && e[2] > 0 && i[2] > 0) n++ } END { print n + 0 }' "$W/udp.out")
+if [ $rc -ne 0 ]; then
+	fail serve_socket_udp "mace-udping exited $rc: $(tail -3 "$W/udp.err" | tr '\n' ' ')"
+elif [ "$good" -ge $((N * 99 / 100)) ]; then
+	pass serve_socket_udp
+	echo "serve_socket: $good of $N UDP probes adjusted"
+	grep '^seq=' "$W/udp.out" | grep -v egress= | head -3
+else
+	fail serve_socket_udp "$good of $N UDP probes adjusted: $(grep -v egress= "$W/udp.out" |
+		head -3 | tr '\n' ' ')"
+fi
+
 ID=$(sed -n 's/^MACE-PING .*: id \([0-9]*\),.*/\1/p' "$W/ping.out")
 SEQ=$((N / 2))
 
