@@ -161,7 +161,7 @@ elif [ -e "$SOCK" ]; then
 else
 	pass serve_socket_exit
 fi
-grep 'serve: socket:' "$W/serve.err"
+grep "serve: socket:" "$W/serve.err"; [ -z "$SOCK_DEBUG" ] || cat "$W/serve.err"
 tb_down
 assert_clean serve_socket_clean
 lib_status
