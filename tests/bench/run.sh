@@ -27,6 +27,12 @@ done
 echo "(RSS includes the 192 MB synthetic input chunks; equal RSS for 10 M and 20 M"
 echo " events shows the correlator's memory does not grow with the stream.)"
 
+echo
+echo "== serve socket: 8 clients x 10,000 probe queries (tests/bench/serve_load.c) =="
+# The server's code with a full ring of synthetic records; no kernel needed.
+"$B/bench/serve_load" -c 8 -n 10000 -r 3 || { echo "serve_load failed" >&2; exit 1; }
+echo "(each query scans the caller's ring: 8192 records, the default --socket-keep)"
+
 # ---- tracing overhead on the bridge+NAT testbed (root; kernel figures) ----
 # Each figure is against a baseline of the same run.  Sizes: ROUNDS, PROBES
 # (overhead.sh), FLOOD_SECS, MEM_SECS (default 60 s), FTRACE_RATES (flood.sh).
