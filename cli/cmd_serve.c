@@ -210,9 +210,9 @@ int cmd_serve(int argc, char **argv)
 		return rc;
 	if (o.socket) {
 		/* per-packet records: the socket answers from them */
-		sv.sock = serve_socket_new(&sv, &o);
-		if (!sv.sock)
-			return EXIT_USAGE;
+		rc = serve_socket_new(&sv, &o, &sv.sock);
+		if (rc)
+			return rc;
 	}
 	if (!o.listen && !o.socket) {
 		snprintf(listen_default, sizeof(listen_default), "%s:%d", SERVE_DEFAULT_ADDR,
@@ -256,8 +256,6 @@ int cmd_serve(int argc, char **argv)
 	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist,
 			      sv.sock ? serve_socket_record : NULL,
 			      sv.sock ? (void *)sv.sock : &sv.m, true);
-	if (!rc && sv.sock)
-		rc = serve_socket_listen(sv.sock);
 	if (rc)
 		goto out;
 	started = true;

@@ -18,6 +18,9 @@ struct serve_socket {
 	struct mace_server *srv;
 	struct mace_agg *agg;	/* latencies per (netns, dir) since the last take */
 	uint64_t agg_drops;
+	/* Said to clients (INFO); the session's, once it runs. */
+	char path[64], backend[16];
+	bool named;
 };
 
 static bool monitored(uint32_t netns, void *ctx)
@@ -61,40 +64,18 @@ unsigned long long serve_socket_max_mib(unsigned int keep)
 	return (mace__server_max_bytes(keep) + (1 << 20) - 1) >> 20;
 }
 
-struct serve_socket *serve_socket_new(struct serve *sv, const struct cli_opts *o)
-{
-	struct serve_socket *ss = calloc(1, sizeof(*ss));
-
-	if (!ss || !(ss->agg = mace__agg_new())) {
-		fprintf(stderr, "mace: serve: %s\n", strerror(errno));
-		serve_socket_stop(ss);
-		return NULL;
-	}
-	ss->sv = sv;
-	ss->o = o;
-	ss->group = (gid_t)-1;
-	if (o->socket_group && parse_group(o->socket_group, &ss->group)) {
-		fprintf(stderr, "mace: serve: --socket-group: no group '%s'\n", o->socket_group);
-		serve_socket_stop(ss);
-		return NULL;
-	}
-	return ss;
-}
-
-int serve_socket_listen(struct serve_socket *ss)
+/* Creates the socket (before tracing starts: a bad path costs nothing). */
+static int listen_socket(struct serve_socket *ss)
 {
 	const struct cli_opts *o = ss->o;
-	struct mace_session *s = ss->sv->f.s;
 	struct mace_server_opts so = { .socket_path = o->socket, .group = ss->group,
 				       .keep = o->socket_keep,
 				       .max_age_ns = (uint64_t)(o->socket_age * 1e9),
-				       .path_name = s ? mace_session_path_name(s) : o->path,
-				       .backend_name = s ? mace_session_backend_name(s) : "",
+				       .path_name = ss->path, .backend_name = ss->backend,
 				       .monitored = monitored, .ctx = ss };
 	char err[256];
 
-	if (!so.path_name)
-		so.path_name = "inner-dev";
+	snprintf(ss->path, sizeof(ss->path), "%s", o->path ? o->path : "inner-dev");
 	ss->srv = mace__server_new(&so, err, sizeof(err));
 	if (!ss->srv) {
 		fprintf(stderr, "mace: serve: --socket: %s\n", err);
@@ -109,13 +90,40 @@ int serve_socket_listen(struct serve_socket *ss)
 	return 0;
 }
 
+int serve_socket_new(struct serve *sv, const struct cli_opts *o, struct serve_socket **out)
+{
+	struct serve_socket *ss = calloc(1, sizeof(*ss));
+	int rc;
+
+	*out = NULL;
+	if (!ss || !(ss->agg = mace__agg_new())) {
+		fprintf(stderr, "mace: serve: %s\n", strerror(errno));
+		serve_socket_stop(ss);
+		return EXIT_RUNTIME;
+	}
+	ss->sv = sv;
+	ss->o = o;
+	ss->group = (gid_t)-1;
+	if (o->socket_group && parse_group(o->socket_group, &ss->group)) {
+		fprintf(stderr, "mace: serve: --socket-group: no group '%s'\n", o->socket_group);
+		serve_socket_stop(ss);
+		return EXIT_USAGE;
+	}
+	rc = listen_socket(ss);
+	if (rc) {
+		serve_socket_stop(ss);
+		return rc;
+	}
+	*out = ss;
+	return 0;
+}
+
 void serve_socket_record(const struct mace_record *rec, void *ctx)
 {
 	struct serve_socket *ss = ctx;
 	struct mace_hist *h = mace__agg_hist(ss->agg, rec->netns, rec->dir & 1);
 
-	if (ss->srv)
-		mace__server_add(ss->srv, rec);
+	mace__server_add(ss->srv, rec);
 	if (h)
 		mace_hist_add(h, rec->latency_ns);
 	else
@@ -124,8 +132,18 @@ void serve_socket_record(const struct mace_record *rec, void *ctx)
 
 void serve_socket_run(struct serve_socket *ss)
 {
-	int r = ss && ss->srv ? mace__server_poll(ss->srv, 0) : 0;
+	int r;
 
+	if (!ss)
+		return;
+	if (!ss->named && ss->sv->f.s) {
+		/* before any request is read: clients time replies by the path */
+		snprintf(ss->path, sizeof(ss->path), "%s", mace_session_path_name(ss->sv->f.s));
+		snprintf(ss->backend, sizeof(ss->backend), "%s",
+			 mace_session_backend_name(ss->sv->f.s));
+		ss->named = true;
+	}
+	r = mace__server_poll(ss->srv, 0);
 	if (r < 0)
 		fprintf(stderr, "mace: serve: socket: %s\n", strerror(-r));
 }

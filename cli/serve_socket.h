@@ -10,15 +10,14 @@
 #include "serve.h"
 
 struct serve_socket;
-/* Checks o's --socket options (--socket-group, --socket-keep, --socket-age).
- * NULL after a message. */
-struct serve_socket *serve_socket_new(struct serve *sv, const struct cli_opts *o);
-/* Creates the socket and adds its fd to the loop (once the session is
- * open: clients are told its path).  0 or EXIT_RUNTIME after a message. */
-int serve_socket_listen(struct serve_socket *ss);
+/* Checks o's --socket options (--socket-group, --socket-keep, --socket-age),
+ * creates the socket and adds its fd to sv's loop.  0, or EXIT_USAGE or
+ * EXIT_RUNTIME after a message. */
+int serve_socket_new(struct serve *sv, const struct cli_opts *o, struct serve_socket **out);
 /* A mace_record_fn (ctx: the serve_socket). */
 void serve_socket_record(const struct mace_record *rec, void *ctx);
-/* Answers what the records that came since the last call allow. */
+/* Answers what the records that came since the last call allow (the loop
+ * calls it after each drain of the session). */
 void serve_socket_run(struct serve_socket *ss);
 /* Hands the latencies aggregated since the last take to fn. */
 void serve_socket_take(struct serve_socket *ss, mace_hist_fn fn, void *ctx);
