@@ -8,8 +8,11 @@
  *	mace-udping --server SOCKET [-c N] [-i SEC] [-w MS] DEST PORT
  *	mace-udping --echo PORT		(the other end: echoes every datagram)
  *
- * Each probe comes from a socket of its own, so from a port of its own: a
- * flow's ports are what tells its records from the previous probe's.
+ * Each probe comes from a socket of its own, bound to the next port of a
+ * range of PORTS, so no port repeats within a second of probes: a flow's
+ * ports are what tells its records from the previous probe's (the kernel's
+ * random ephemeral ports repeat now and then, and the answer is then
+ * "ambiguous").
  * Raw RTT: CLOCK_MONOTONIC right before send() to the reply's receive time,
  * taken where the server's path ends (mace_path_for_rx_stamp): the kernel's
  * timestamp (SO_TIMESTAMPNS) for rx-stamp, else when recvmsg() returns.
@@ -85,6 +88,29 @@ static int echo(const char *port)
 	return 0;
 }
 
+#define PORTS 4096
+#define FIRST_PORT 40000
+
+/* Binds fd to the next free port of the range; 0, or -1 if none is. */
+static int bind_next_port(int fd)
+{
+	static unsigned int next;
+	int tries;
+
+	if (!next)
+		next = (unsigned int)getpid();
+	for (tries = 0; tries < 64; tries++) {
+		struct sockaddr_in me = { .sin_family = AF_INET,
+					  .sin_port = htons(FIRST_PORT + next++ % PORTS) };
+
+		if (!bind(fd, (struct sockaddr *)&me, sizeof(me)))
+			return 0;
+		if (errno != EADDRINUSE)
+			return -1;
+	}
+	return -1;
+}
+
 /* One probe: sends seq, waits for its echo.  1 and the times on a reply, 0
  * on timeout, -1 on error; *sport is the port it came from. */
 static int probe_once(const struct sockaddr_in *dest, uint32_t seq, uint64_t *sent,
@@ -97,7 +123,7 @@ static int probe_once(const struct sockaddr_in *dest, uint32_t seq, uint64_t *se
 
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) ||
-	    connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) ||
+	    bind_next_port(fd) || connect(fd, (const struct sockaddr *)dest, sizeof(*dest)) ||
 	    getsockname(fd, (struct sockaddr *)&me, &len)) {
 		perror("mace-udping: socket");
 		if (fd >= 0)

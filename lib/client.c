@@ -20,6 +20,7 @@
 
 struct mace_client {
 	int fd;
+	struct sockaddr_un addr;	/* to connect again after an idle close */
 	char path_name[64];
 	char backend[16];
 	struct mace_record last[2];	/* the records of the last answer */
@@ -113,44 +114,70 @@ static int transact(struct mace_client *c, const struct mace_sp_request *req, ui
 	return r ? r : status;
 }
 
-MACE_EXPORT struct mace_client *mace_client_open(const char *socket_path)
+/* Connects and asks INFO: the server speaks this protocol and names its path. */
+static int connect_server(struct mace_client *c)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct mace_sp_request req = { .type = MACE_SP_INFO };
 	uint8_t body[MACE_SP_INFO_REPLY];
-	struct mace_client *c;
 	uint32_t len;
 	int r;
 
-	if (!socket_path || strlen(socket_path) >= sizeof(a.sun_path)) {
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&c->addr, sizeof(c->addr))) {
+		r = -errno;
+		mace_err("client: %s: %s", c->addr.sun_path, strerror(errno));
+		return r;
+	}
+	r = transact(c, &req, body, sizeof(body), &len, 0);
+	if (r >= 0 && (r != MACE_SP_FOUND || len != MACE_SP_INFO_REPLY))
+		r = -EPROTO;
+	if (r < 0) {
+		mace_err("client: %s: no answer from a mace server: %s", c->addr.sun_path,
+			 strerror(-r));
+		return r;
+	}
+	memcpy(c->path_name, body + 2, sizeof(c->path_name) - 1);
+	memcpy(c->backend, body + 66, sizeof(c->backend) - 1);
+	return 0;
+}
+
+/* A request, sent again on a new connection if the server had closed an
+ * idle one (queries change nothing, so asking twice is harmless). */
+static int ask(struct mace_client *c, const struct mace_sp_request *req, uint8_t *body,
+	       size_t max, uint32_t *len, int wait_ms)
+{
+	int r = transact(c, req, body, max, len, wait_ms);
+
+	if (r != -EPIPE && r != -ECONNRESET)
+		return r;
+	r = connect_server(c);
+	return r ? r : transact(c, req, body, max, len, wait_ms);
+}
+
+MACE_EXPORT struct mace_client *mace_client_open(const char *socket_path)
+{
+	struct mace_client *c;
+	int r;
+
+	if (!socket_path || strlen(socket_path) >= sizeof(c->addr.sun_path)) {
 		errno = socket_path ? ENAMETOOLONG : EINVAL;
 		return NULL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	strcpy(a.sun_path, socket_path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof(a))) {
-		r = -errno;
-		mace_err("client: %s: %s", socket_path, strerror(errno));
-		goto fail;
+	c->fd = -1;
+	c->addr.sun_family = AF_UNIX;
+	strcpy(c->addr.sun_path, socket_path);
+	r = connect_server(c);
+	if (r) {
+		mace_client_close(c);
+		errno = -r;
+		return NULL;
 	}
-	r = transact(c, &req, body, sizeof(body), &len, 0);
-	if (r >= 0 && (r != MACE_SP_FOUND || len != MACE_SP_INFO_REPLY))
-		r = -EPROTO;
-	if (r < 0) {
-		mace_err("client: %s: no answer from a mace server: %s", socket_path,
-			 strerror(-r));
-		goto fail;
-	}
-	memcpy(c->path_name, body + 2, sizeof(c->path_name) - 1);
-	memcpy(c->backend, body + 66, sizeof(c->backend) - 1);
 	return c;
-fail:
-	mace_client_close(c);
-	errno = -r;
-	return NULL;
 }
 
 MACE_EXPORT void mace_client_close(struct mace_client *c)
@@ -207,7 +234,7 @@ MACE_EXPORT int mace_client_overhead(struct mace_client *c, const struct mace_pr
 	if (req.probe.probe.recv_ns < req.probe.probe.sent_ns)
 		return -EINVAL;
 	req.probe.wait_ms = timeout_ms;
-	r = transact(c, &req, body, sizeof(body), &len, timeout_ms);
+	r = ask(c, &req, body, sizeof(body), &len, timeout_ms);
 	if (r < 0)
 		return r;
 	if (r == MACE_SP_NOT_MONITORED || r == MACE_SP_DENIED) {
@@ -262,7 +289,7 @@ MACE_EXPORT int mace_client_window(struct mace_client *c, uint32_t netns, uint64
 	body = malloc(8 + (size_t)max * MACE_SP_RECORD_SIZE);
 	if (!body)
 		return -ENOMEM;
-	r = transact(c, &req, body, 8 + (size_t)max * MACE_SP_RECORD_SIZE, &len, 0);
+	r = ask(c, &req, body, 8 + (size_t)max * MACE_SP_RECORD_SIZE, &len, 0);
 	if (r == MACE_SP_NOT_MONITORED || r == MACE_SP_DENIED) {
 		free(body);
 		return status_errno(r);

@@ -40,7 +40,6 @@
 
 #define REQUEST_TIMEOUT_NS (5 * 1000000000ull)	/* first byte to last of one request */
 #define WRITE_TIMEOUT_NS (5 * 1000000000ull)	/* a reply the client does not read */
-#define IDLE_TIMEOUT_NS (60 * 1000000000ull)
 #define EXPIRE_EVERY_NS 100000000ull
 #define MAX_RING_NETNS 256
 #define IN_SIZE (MACE_SP_REQ_HDR + MACE_SP_MAX_REQ_BODY)
@@ -636,7 +635,8 @@ static void timers(struct mace_server *srv, uint64_t now)
 			srv->st.slow++;
 			reply_error(srv, c, 0, MACE_SP_ERROR, "request not complete within 5 s");
 			flush_out(srv, c);
-		} else if (!c->in_len && !c->out_len && now - c->last_io > IDLE_TIMEOUT_NS) {
+		} else if (!c->in_len && !c->out_len &&
+			   now - c->last_io > srv->o.idle_ms * 1000000ull) {
 			conn_close(srv, c);
 		}
 	}
@@ -752,6 +752,8 @@ struct mace_server *mace__server_new(const struct mace_server_opts *opts, char *
 		srv->o.max_conns = 256;
 	if (!srv->o.max_conns_netns)
 		srv->o.max_conns_netns = 16;
+	if (!srv->o.idle_ms)
+		srv->o.idle_ms = 60000;
 	if (strlen(opts->socket_path) >= sizeof(srv->path)) {
 		snprintf(err, errlen, "%s: socket path longer than %zu bytes", opts->socket_path,
 			 sizeof(srv->path) - 1);

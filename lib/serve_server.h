@@ -21,6 +21,7 @@ struct mace_server_opts {
 	uint64_t max_age_ns;	/* 0: 60 s */
 	unsigned int max_conns;	/* 0: 256 */
 	unsigned int max_conns_netns; /* per caller netns; 0: 16 */
+	unsigned int idle_ms;	/* a connection without a request is closed after; 0: 60 s */
 	const char *path_name, *backend_name; /* said to clients (INFO) */
 	/* Is netns traced?  Asked per query. */
 	bool (*monitored)(uint32_t netns, void *ctx);

@@ -25,6 +25,7 @@
 #define MS 1000000ull
 #define OTHER_NETNS 12345u	/* a "container" only root in this netns may name */
 #define LATE_MS 300		/* seq 2's records come this late */
+#define IDLE_MS 1500		/* the server closes connections idle this long */
 
 static char dir[64], sock[128];
 static uint32_t own_netns;
@@ -60,7 +61,8 @@ static void add(struct mace_server *srv, struct mace_record r)
 static void run_server(void)
 {
 	struct mace_server_opts o = { .socket_path = sock, .group = (gid_t)-1,
-				      .max_conns_netns = 8, .path_name = "inner-dev",
+				      .max_conns_netns = 8, .idle_ms = IDLE_MS,
+				      .path_name = "inner-dev",
 				      .backend_name = "test", .monitored = monitored };
 	struct mace_server *srv;
 	bool late = false;
@@ -316,6 +318,25 @@ TEST(bad_clients)
 	mace_client_close(c);
 }
 
+/* An idle connection is closed; the client connects again by itself. */
+TEST(idle_reconnect)
+{
+	struct mace_client *c = mace_client_open(sock);
+	struct mace_overhead a;
+	int fd = connect_raw();
+
+	CHECK(c != NULL && fd >= 0);
+	if (!c)
+		return;
+	CHECK(ask(c, icmp(1), 0, &a) == 0);
+	usleep((IDLE_MS + 500) * 1000);
+	CHECK(at_eof(fd));
+	CHECK(ask(c, icmp(1), 0, &a) == 0);
+	CHECK_EQ_U64(a.egress_ns, 11000);
+	close(fd);
+	mace_client_close(c);
+}
+
 /* Past the per-netns connection limit a caller is told the server is busy. */
 TEST(connection_limit)
 {
@@ -405,7 +426,9 @@ int main(void)
 	RUN(waits_for_records);
 	RUN(scope);
 	RUN(bad_clients);
+	usleep(100000);	/* the server has seen the bad clients go */
 	RUN(connection_limit);
+	RUN(idle_reconnect);
 	RUN(socket_file);
 	rc = t_done();
 	kill(server, SIGTERM);
