@@ -163,11 +163,12 @@ void serve_socket_stop(struct serve_socket *ss)
 		serve_del_fd(ss->sv, mace__server_fd(ss->srv));
 		mace__server_stats(ss->srv, &st);
 		fprintf(stderr, "mace: serve: socket: %llu connections (%llu refused busy, %llu "
-			"unidentified), %llu requests (%llu malformed, %llu too slow); answers: "
+			"unidentified, %llu in another time namespace), %llu requests (%llu malformed, %llu too slow); answers: "
 			"%llu found, %llu not found, %llu ambiguous, %llu not monitored, %llu "
 			"denied; records %llu kept, %llu evicted, %llu expired, %llu dropped\n",
 			(unsigned long long)st.accepted, (unsigned long long)st.refused_busy,
-			(unsigned long long)st.unidentified, (unsigned long long)st.requests,
+			(unsigned long long)st.unidentified, (unsigned long long)st.other_clock,
+			(unsigned long long)st.requests,
 			(unsigned long long)st.malformed, (unsigned long long)st.slow,
 			(unsigned long long)st.answers[MACE_SP_FOUND],
 			(unsigned long long)st.answers[MACE_SP_NOT_FOUND],

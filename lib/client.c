@@ -92,11 +92,17 @@ static int transact(struct mace_client *c, const struct mace_sp_request *req, ui
 	int r;
 
 	r = send_all(c->fd, buf, mace__sp_encode_request(req, buf));
-	if (r)
+	if (r == -EPIPE || r == -ECONNRESET) {
+		/* A server refusing a connection closes it after saying why. */
+		if (recv_all(c->fd, hdr, sizeof(hdr), mono_ms() + 100))
+			return r;
+	} else if (r) {
 		return r;
-	r = recv_all(c->fd, hdr, sizeof(hdr), deadline);
-	if (r)
-		return r;
+	} else {
+		r = recv_all(c->fd, hdr, sizeof(hdr), deadline);
+		if (r)
+			return r;
+	}
 	if (mace__sp_parse_reply_hdr(hdr, &type, &status, len))
 		return -EPROTO;
 	if (status == MACE_SP_ERROR || status == MACE_SP_BUSY) {

@@ -37,6 +37,9 @@
 #ifndef PIDFD_GET_NET_NAMESPACE
 #define PIDFD_GET_NET_NAMESPACE _IO(0xFF, 4)	/* Linux 6.11 */
 #endif
+#ifndef PIDFD_GET_TIME_NAMESPACE
+#define PIDFD_GET_TIME_NAMESPACE _IO(0xFF, 7)
+#endif
 
 #define REQUEST_TIMEOUT_NS (5 * 1000000000ull)	/* first byte to last of one request */
 #define WRITE_TIMEOUT_NS (5 * 1000000000ull)	/* a reply the client does not read */
@@ -69,7 +72,7 @@ struct mace_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	dev_t dev;		/* the socket file we made, removed only if still it */
 	ino_t ino;
-	uint32_t own_netns;
+	uint32_t own_netns, own_timens;
 	struct conn *conns;
 	unsigned int nconns;
 	struct mace_rings *rings;
@@ -199,22 +202,23 @@ static void remove_socket(struct mace_server *srv)
 
 /* ---- who is calling ------------------------------------------------------ */
 
-/* The netns of the process behind pidfd.  Without the ioctl (before Linux
- * 6.11): through /proc/PID, trusted only if the process still lives after
- * the read, when its pid cannot have been reused. */
-static int pidfd_netns(int pidfd, uint32_t *netns)
+/* A namespace of the process behind pidfd (ns: "net" or "time", cmd its
+ * ioctl).  Without the ioctl (before Linux 6.11): through /proc/PID, trusted
+ * only if the process still lives after the read, when its pid cannot have
+ * been reused. */
+static int pidfd_ns(int pidfd, unsigned long cmd, const char *ns, uint32_t *ino)
 {
 	char path[64], line[128];
 	struct stat st;
 	FILE *f;
 	int nsfd, pid = -1;
 
-	nsfd = ioctl(pidfd, PIDFD_GET_NET_NAMESPACE, 0);
+	nsfd = ioctl(pidfd, cmd, 0);
 	if (nsfd >= 0) {
 		int r = fstat(nsfd, &st) ? -errno : 0;
 
 		close(nsfd);
-		*netns = (uint32_t)st.st_ino;
+		*ino = (uint32_t)st.st_ino;
 		return r;
 	}
 	if (errno != ENOTTY && errno != EINVAL)
@@ -229,19 +233,22 @@ static int pidfd_netns(int pidfd, uint32_t *netns)
 	fclose(f);
 	if (pid <= 0)
 		return -ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
 	if (stat(path, &st))
 		return -errno;
 	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0))
 		return -errno;
-	*netns = (uint32_t)st.st_ino;
+	*ino = (uint32_t)st.st_ino;
 	return 0;
 }
 
-static int identify(struct mace_server *srv, struct conn *c)
+/* The caller's netns, and whether its CLOCK_MONOTONIC is the server's.
+ * 0, or -errno when the kernel cannot tell. */
+static int identify(struct mace_server *srv, struct conn *c, bool *same_clock)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	uint32_t timens;
 	int pidfd, r;
 
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
@@ -249,10 +256,13 @@ static int identify(struct mace_server *srv, struct conn *c)
 	len = sizeof(pidfd);
 	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len))
 		return -errno;
-	r = pidfd_netns(pidfd, &c->netns);
+	r = pidfd_ns(pidfd, PIDFD_GET_NET_NAMESPACE, "net", &c->netns);
+	if (!r)
+		r = pidfd_ns(pidfd, PIDFD_GET_TIME_NAMESPACE, "time", &timens);
 	close(pidfd);
 	if (r)
 		return r;
+	*same_clock = timens == srv->own_timens;
 	c->host_root = cred.uid == 0 && c->netns == srv->own_netns;
 	return 0;
 }
@@ -567,6 +577,7 @@ static unsigned int conns_of(const struct mace_server *srv, uint32_t netns)
 static void on_accept(struct mace_server *srv)
 {
 	struct epoll_event e;
+	bool same_clock = false;
 	struct conn *c;
 	int fd, i, r;
 
@@ -583,13 +594,22 @@ static void on_accept(struct mace_server *srv)
 			continue;
 		}
 		c->fd = fd;
-		r = identify(srv, c);
+		r = identify(srv, c, &same_clock);
 		if (r) {
 			srv->st.unidentified++;
 			mace_warn("serve: a caller's network namespace is unknown (%s): refused",
 				  strerror(-r));
 			refuse(srv, fd, MACE_SP_ERROR,
 			       "the server cannot tell this caller's network namespace");
+			free(c);
+			continue;
+		}
+		if (!same_clock) {
+			/* Its probe times would be compared with another clock's:
+			 * wrong answers are worse than none. */
+			srv->st.other_clock++;
+			refuse(srv, fd, MACE_SP_ERROR, "the caller is in another time namespace: "
+			       "its CLOCK_MONOTONIC is not the server's");
 			free(c);
 			continue;
 		}
@@ -767,6 +787,12 @@ struct mace_server *mace__server_new(const struct mace_server_opts *opts, char *
 		goto fail;
 	}
 	srv->own_netns = (uint32_t)st.st_ino;
+	if (stat("/proc/self/ns/time", &st)) {
+		r = -errno;
+		snprintf(err, errlen, "/proc/self/ns/time: %s", strerror(errno));
+		goto fail;
+	}
+	srv->own_timens = (uint32_t)st.st_ino;
 	srv->rings = mace__rings_new(srv->o.keep, MAX_RING_NETNS, srv->o.max_age_ns);
 	if (!srv->rings) {
 		r = -errno;

@@ -30,6 +30,7 @@ struct mace_server_opts {
 
 struct mace_server_stats {
 	uint64_t accepted, refused_busy, unidentified;
+	uint64_t other_clock;	/* refused: another time namespace */
 	uint64_t requests, malformed, slow;
 	uint64_t answers[7];	/* by enum mace_sp_status */
 	uint64_t records, evicted, expired, dropped;

@@ -5,7 +5,7 @@
 # privileges or a server.  Scope: container B asking for A's probe gets "not
 # found", naming A "denied"; an unmonitored netns gets "not monitored"; root
 # in the host netns gets A's answer only when naming A; root in a container
-# may not name another.  SIGTERM removes the socket and leaves nothing.
+# may not name another; a caller in another time namespace is refused.  SIGTERM removes the socket and leaves nothing.
 . tests/lib.sh
 . tests/testbed.sh
 
@@ -148,6 +148,13 @@ else
 	ask found serve_socket_host_root_named "$TB_HOST" root "$(inode "$TB_CTR")"
 	[ "$LAST" = "$OWN" ] && pass serve_socket_same_answer ||
 		fail serve_socket_same_answer "root got '$LAST', the container '$OWN'"
+	# A clock shifted by a time namespace would match the wrong records.
+	out=$(ip netns exec "$TB_CTR" unshare -T --monotonic 86400 --fork \
+		"$ASK" "$SOCK" "$ID" "$SEQ" 60 2>&1)
+	case "$out" in
+	*"another time namespace"*) pass serve_socket_time_namespace ;;
+	*) fail serve_socket_time_namespace "answered: $out" ;;
+	esac
 fi
 
 kill -TERM $SERVE
