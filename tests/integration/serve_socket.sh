@@ -5,7 +5,8 @@
 # privileges or a server.  Scope: container B asking for A's probe gets "not
 # found", naming A "denied"; an unmonitored netns gets "not monitored"; root
 # in the host netns gets A's answer only when naming A; root in a container
-# may not name another; a caller in another time namespace is refused.  SIGTERM removes the socket and leaves nothing.
+# may not name another; a caller in another time namespace is refused.
+# The Prometheus metrics (--listen) count the same records.  SIGTERM removes the socket and leaves nothing.
 . tests/lib.sh
 . tests/testbed.sh
 
@@ -50,7 +51,9 @@ nobody() {
 }
 inode() { stat -L -c %i "/run/netns/$1"; }
 
-ip netns exec "$TB_HOST" "$MACE" serve -b bpf --socket "$SOCK" 2>"$W/serve.err" &
+PORT=$(( $(tb_rand) % 20000 + 30000 ))
+ip netns exec "$TB_HOST" "$MACE" serve -b bpf --socket "$SOCK" --listen "127.0.0.1:$PORT" \
+	2>"$W/serve.err" &
 SERVE=$!
 n=0
 while [ ! -S "$SOCK" ] && [ $n -lt 100 ] && kill -0 $SERVE 2>/dev/null; do
@@ -156,6 +159,21 @@ else
 	*) fail serve_socket_time_namespace "answered: $out" ;;
 	esac
 fi
+
+# The metrics come from the same records, aggregated in user space: every
+# probe of A's, ICMP and UDP, once per direction.
+count() {
+	ip netns exec "$TB_HOST" curl -sf "http://127.0.0.1:$PORT/metrics" |
+		sed -n "s/^mace_overhead_seconds_count{container=\"$TB_CTR\",direction=\"$1\".*} //p"
+}
+n=0
+while [ "$(count egress)/$(count ingress)" != "$((2 * N))/$((2 * N))" ] && [ $n -lt 25 ]; do
+	sleep 0.2
+	n=$((n + 1))
+done
+got="$(count egress)/$(count ingress)"
+[ "$got" = "$((2 * N))/$((2 * N))" ] && pass serve_socket_metrics ||
+	fail serve_socket_metrics "egress/ingress counts of $TB_CTR: $got, want $((2 * N)) each"
 
 kill -TERM $SERVE
 wait $SERVE
