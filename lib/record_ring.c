@@ -20,6 +20,7 @@ struct ring {
 	unsigned int size;	/* slots allocated */
 	unsigned int head;	/* next slot to write */
 	unsigned int count;	/* kept records: the count slots before head */
+	uint64_t added;		/* records ever added (the ring's version) */
 	struct mace_record *rec;
 };
 
@@ -142,8 +143,16 @@ int mace__rings_add(struct mace_rings *rs, const struct mace_record *rec)
 		g->count++;
 	g->rec[g->head] = *rec;
 	g->head = (g->head + 1) % g->size;
+	g->added++;
 	rs->st.added++;
 	return 0;
+}
+
+uint64_t mace__rings_version(const struct mace_rings *rs, uint32_t netns)
+{
+	const struct ring *g = find(rs, netns);
+
+	return g ? g->added : 0;
 }
 
 static void drop(struct mace_rings *rs, struct ring *g)

@@ -23,6 +23,8 @@ void mace__rings_free(struct mace_rings *rs);
 /* Keeps rec in the ring of rec->netns.  0; -ENOSPC when max_netns rings
  * exist already, -ENOMEM (both counted as drops); -EINVAL for netns 0. */
 int mace__rings_add(struct mace_rings *rs, const struct mace_record *rec);
+/* Changes whenever a record is added to the ring of netns (0: no ring). */
+uint64_t mace__rings_version(const struct mace_rings *rs, uint32_t netns);
 /* Drops records that started before now_ns - max_age. */
 void mace__rings_expire(struct mace_rings *rs, uint64_t now_ns);
 /* The ring of a netns that went away. */

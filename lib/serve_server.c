@@ -63,6 +63,7 @@ struct conn {
 	struct mace_sp_probe wait;
 	uint32_t wait_netns;
 	uint64_t wait_until;
+	uint64_t wait_version;	/* of the ring when last looked at */
 	uint32_t events;	/* epoll interest now */
 };
 
@@ -76,7 +77,6 @@ struct mace_server {
 	struct conn *conns;
 	unsigned int nconns;
 	struct mace_rings *rings;
-	bool fresh;		/* records came since waits were last looked at */
 	uint64_t last_expire;
 	struct mace_server_stats st;
 };
@@ -392,6 +392,7 @@ static void answer_probe(struct mace_server *srv, struct conn *c, bool final)
 	uint8_t *b;
 	int status;
 
+	c->wait_version = mace__rings_version(srv->rings, c->wait_netns);
 	mace__rings_probe(srv->rings, c->wait_netns, &c->wait.probe, &o, &eg, &in);
 	status = probe_status(&o);
 	if (status == MACE_SP_NOT_FOUND && !final) {
@@ -644,7 +645,9 @@ static void timers(struct mace_server *srv, uint64_t now)
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
 		if (c->waiting) {
-			if (now >= c->wait_until || srv->fresh)
+			/* looked at again only when its netns got records */
+			if (now >= c->wait_until ||
+			    mace__rings_version(srv->rings, c->wait_netns) != c->wait_version)
 				answer_probe(srv, c, now >= c->wait_until);
 			if (!c->waiting)
 				run_requests(srv, c);
@@ -660,7 +663,6 @@ static void timers(struct mace_server *srv, uint64_t now)
 			conn_close(srv, c);
 		}
 	}
-	srv->fresh = false;
 }
 
 /* Milliseconds until the next timer is due (at most max). */
@@ -669,9 +671,9 @@ static int next_timer(const struct mace_server *srv, uint64_t now, int max)
 	const struct conn *c;
 	uint64_t due = now + (uint64_t)max * 1000000ull;
 
-	if (srv->fresh)
-		return 0;
 	for (c = srv->conns; c; c = c->next) {
+		if (c->waiting && mace__rings_version(srv->rings, c->wait_netns) != c->wait_version)
+			return 0;	/* its records may have come */
 		if (c->waiting && c->wait_until < due)
 			due = c->wait_until;
 		if (c->in_len && c->req_start + REQUEST_TIMEOUT_NS < due)
@@ -721,8 +723,8 @@ int mace__server_poll(struct mace_server *srv, int timeout_ms)
 
 void mace__server_add(struct mace_server *srv, const struct mace_record *rec)
 {
-	if (rec->netns && !mace__rings_add(srv->rings, rec))
-		srv->fresh = true;
+	if (rec->netns)
+		mace__rings_add(srv->rings, rec);	/* failures are counted as drops */
 }
 
 int mace__server_fd(const struct mace_server *srv)
