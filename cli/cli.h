@@ -121,7 +121,8 @@ FILE *cli_open_output(const char *cmd, const char *file);
 struct cli_writer {
 	FILE *f;
 	enum mace_format fmt;
-	struct mace_session *s;	/* for path names */
+	/* the path's name, copied: a followed run replaces its sessions */
+	char path[64];
 	int err;		/* first write error (errno) */
 	uint64_t records;
 	char *buf;

@@ -96,7 +96,7 @@ void cli_writer_free(struct cli_writer *w)
 void cli_writer_record(const struct mace_record *rec, void *ctx)
 {
 	struct cli_writer *w = ctx;
-	const char *name = w->s ? mace_session_path_name(w->s) : "";
+	const char *name = w->path;
 	const struct mace_container *ct = NULL;
 	int n;
 

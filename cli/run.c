@@ -77,7 +77,7 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	w.s = l.s;
+	snprintf(w.path, sizeof(w.path), "%s", mace_session_path_name(l.s));
 	/* a replay names the netns as they are known now */
 	w.named = true;
 	if (k.w && o->format == MACE_FORMAT_CSV)
