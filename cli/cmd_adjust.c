@@ -453,10 +453,18 @@ static int adjust_live(struct adjust *a, struct cli_opts *o, enum mace_rx_stamp 
 	snprintf(a->path, sizeof(a->path), "%s", mace_session_path_name(l.s));
 	l.o = o;
 	fflush(stdout);
-	dup2(fileno(tool), STDOUT_FILENO);
+	if (dup2(fileno(tool), STDOUT_FILENO) < 0) {
+		fprintf(stderr, "mace: adjust: keeping the command's output: %s\n", strerror(errno));
+		mace_session_free(l.s);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	rc = cli_loop_run(&l);
 	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
+	if (dup2(saved, STDOUT_FILENO) < 0) {
+		fprintf(stderr, "mace: adjust: restoring standard output: %s\n", strerror(errno));
+		rc = EXIT_RUNTIME;
+	}
 	mace_session_counters(l.s, &c);
 	cli_print_counters(stderr, &c);
 	if (lv.err) {
