@@ -25,6 +25,7 @@
 # its median and range over rounds.  "corr" = probes with a correction.
 . tests/lib.sh
 . tests/testbed.sh
+. tests/experiments/remote_cpu.sh
 
 ROUNDS=${1:-3}
 PROBES=${2:-100}
@@ -51,18 +52,10 @@ tb_up bridge-nat || exit 1
 for ns in "$TB_CTR" "$TB_HOST"; do
 	ip netns exec "$ns" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 done
-# On one CPU the remote's stack runs right after the host's forwarding, in
-# caches that forwarding warmed: a remote host has caches of its own.
-rsv=
-if [ -n "${REMOTE_CPU:-}" ]; then
-	mask=$(printf %x $((1 << REMOTE_CPU)))
-	ip netns exec "$TB_REMOTE" sh -c "echo $mask >/sys/class/net/${TB_P}r0/queues/rx-0/rps_cpus" &&
-	ip netns exec "$TB_HOST" sh -c "echo 2 >/sys/class/net/$TB_OUTER_DEV/queues/rx-0/rps_cpus" ||
-		exit 1
-	rsv="taskset -c $REMOTE_CPU"
-fi
-ip netns exec "$TB_REMOTE" $rsv "$RR" server udp $PORT &
-ip netns exec "$TB_REMOTE" $rsv "$RR" server tcp $PORT &
+RSV=
+[ -z "${REMOTE_CPU:-}" ] || remote_cpu "$REMOTE_CPU" || exit 1
+ip netns exec "$TB_REMOTE" $RSV "$RR" server udp $PORT &
+ip netns exec "$TB_REMOTE" $RSV "$RR" server tcp $PORT &
 sleep 0.2
 
 # The path mace chooses for a tool: the ends where the tool takes its stamps.

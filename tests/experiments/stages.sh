@@ -18,6 +18,7 @@
 # netif_rx), backlog, deliver.  Medians over the probes.
 . tests/lib.sh
 . tests/testbed.sh
+. tests/experiments/remote_cpu.sh
 
 PROBES=${1:-40}
 INTERVAL=${2:-0.2}
@@ -34,15 +35,9 @@ W=$(mktemp -d /tmp/mace-stages.XXXXXX)
 T=$TRACEFS/instances/stages-$$
 TB_TRAP_EXTRA="[ -d '$T' ] && { echo 0 >'$T/tracing_on'; echo 0 >'$T/events/enable'; rmdir '$T'; }; rm -rf '$W'"
 tb_up bridge-nat || exit 1
-rsv=
-if [ -n "${REMOTE_CPU:-}" ]; then
-	mask=$(printf %x $((1 << REMOTE_CPU)))
-	ip netns exec "$TB_REMOTE" sh -c "echo $mask >/sys/class/net/${TB_P}r0/queues/rx-0/rps_cpus" &&
-	ip netns exec "$TB_HOST" sh -c "echo 2 >/sys/class/net/$TB_OUTER_DEV/queues/rx-0/rps_cpus" ||
-		exit 1
-	rsv="taskset -c $REMOTE_CPU"
-fi
-ip netns exec "$TB_REMOTE" $rsv "$RR" server udp $PORT &
+RSV=
+[ -z "${REMOTE_CPU:-}" ] || remote_cpu "$REMOTE_CPU" || exit 1
+ip netns exec "$TB_REMOTE" $RSV "$RR" server udp $PORT &
 sleep 0.2
 
 mkdir "$T" || exit 1
