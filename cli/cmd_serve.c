@@ -25,14 +25,6 @@
 /* With --socket: records reach waiting clients this soon. */
 #define SOCKET_POLL_MS 10
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 int serve_add_fd(struct serve *sv, int fd, short events, serve_fd_fn ready, void *ctx)
 {
 	if (sv->nfds == SERVE_MAX_FDS)
@@ -134,12 +126,12 @@ static int serve_tick(struct serve *sv, uint64_t now)
 static int loop(struct serve *sv, int sfd)
 {
 	struct pollfd pfd[2 + SERVE_MAX_FDS];
-	uint64_t next = now_ns() + TICK_NS, end = 0;
+	uint64_t next = mace_now_ns() + TICK_NS, end = 0;
 	struct signalfd_siginfo si;
 	int r;
 
 	if (sv->o->duration > 0)
-		end = now_ns() + (uint64_t)(sv->o->duration * 1e9);
+		end = mace_now_ns() + (uint64_t)(sv->o->duration * 1e9);
 	while (sv->stop < 0) {
 		unsigned int i, n = 0;
 		uint64_t t;
@@ -174,7 +166,7 @@ static int loop(struct serve *sv, int sfd)
 				break;
 			}
 		}
-		t = now_ns();
+		t = mace_now_ns();
 		if (end && t >= end && sv->stop < 0)
 			sv->stop = EXIT_OK;
 		if (t >= next && sv->stop < 0) {
@@ -261,7 +253,7 @@ int cmd_serve(int argc, char **argv)
 	started = true;
 	if (o.listen)
 		fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
-	r = publish(&sv, now_ns());
+	r = publish(&sv, mace_now_ns());
 	if (r < 0)
 		fprintf(stderr, "mace: serve: rendering the metrics: %s\n", strerror(-r));
 	rc = loop(&sv, sfd);

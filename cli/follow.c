@@ -6,14 +6,6 @@
 
 #include "follow.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int take(struct cli_follow *f, struct mace_session *s)
 {
 	int64_t r;
@@ -59,7 +51,7 @@ static int rebind(struct cli_follow *f)
 	r = mace_session_set_window(s, UINT64_MAX, UINT64_MAX);	/* nothing until the cut */
 	if (!r)
 		r = mace_session_start(s);
-	cut = now_ns();
+	cut = mace_now_ns();
 	if (!r)
 		r = mace_session_set_window(s, cut, UINT64_MAX);
 	if (!r && f->s)

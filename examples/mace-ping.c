@@ -50,14 +50,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: mace-ping [-c N] [-i SEC] [-p PATH] [-b bpf|ftrace] "
@@ -158,7 +150,7 @@ static int send_echo(struct pinger *p, uint16_t seq, uint64_t *sent_ns)
 	for (i = sizeof(*h); i < sizeof(pkt); i++)
 		pkt[i] = (uint8_t)i;
 	h->checksum = icmp_cksum(pkt, sizeof(pkt));
-	*sent_ns = mono_ns();
+	*sent_ns = mace_now_ns();
 	if (sendto(p->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&p->dest,
 		   sizeof(p->dest)) < 0) {
 		fprintf(stderr, "mace-ping: sendto %s: %s\n", inet_ntoa(p->dest.sin_addr),
@@ -183,7 +175,7 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 	const struct icmphdr *h;
 	struct cmsghdr *c;
 	ssize_t n = recvmsg(p->fd, &msg, MSG_DONTWAIT);
-	uint64_t user_ns = mono_ns();
+	uint64_t user_ns = mace_now_ns();
 	size_t off = 0;
 
 	if (n < 0)
@@ -217,7 +209,7 @@ static int read_reply(struct pinger *p, uint16_t seq, uint64_t *recv_ns)
 	}
 	if (!*recv_ns) {	/* no kernel timestamp: fall back to now, and say so */
 		fprintf(stderr, "mace-ping: reply %u without SO_TIMESTAMPNS\n", seq);
-		*recv_ns = mono_ns();
+		*recv_ns = mace_now_ns();
 	}
 	return 1;
 }
@@ -230,7 +222,7 @@ static int wait_reply(struct pinger *p, uint16_t seq, uint64_t deadline, uint64_
 	uint64_t now;
 	int r;
 
-	while (!stop && (now = mono_ns()) < deadline) {
+	while (!stop && (now = mace_now_ns()) < deadline) {
 		int ms = (int)((deadline - now) / 1000000) + 1;
 
 		/* The session may hold records that never wake its fd: poll it often. */
@@ -265,7 +257,7 @@ static const char *how_name(enum mace_match_how how)
 /* Looks the probe up, polling the session until its records are in or time runs out. */
 static int lookup(struct pinger *p, struct mace_probe *probe, struct mace_overhead *o)
 {
-	uint64_t deadline = mono_ns() + RECORD_WAIT_NS;
+	uint64_t deadline = mace_now_ns() + RECORD_WAIT_NS;
 	int r;
 
 	if (p->client)	/* the server waits for the records; -ENXIO: not monitored */
@@ -273,7 +265,7 @@ static int lookup(struct pinger *p, struct mace_probe *probe, struct mace_overhe
 	for (;;) {
 		r = mace_session_overhead(p->s, probe, o);
 		if (r != -ENOENT || o->egress_how == MACE_MATCH_AMBIGUOUS ||
-		    o->ingress_how == MACE_MATCH_AMBIGUOUS || mono_ns() >= deadline || stop)
+		    o->ingress_how == MACE_MATCH_AMBIGUOUS || mace_now_ns() >= deadline || stop)
 			return r;
 		r = mace_session_poll(p->s, 2);
 		if (r < 0 && r != -EINTR)
@@ -438,7 +430,7 @@ int main(int argc, char **argv)
 	       p.user_rx ? "at recvmsg() return" : "SO_TIMESTAMPNS");
 	for (i = 0; !stop && (!count || i < count); i++) {
 		uint16_t seq = (uint16_t)(i + 1);
-		uint64_t start = mono_ns(), next = start + (uint64_t)(interval * 1e9);
+		uint64_t start = mace_now_ns(), next = start + (uint64_t)(interval * 1e9);
 		struct mace_probe probe = { .sz = sizeof(probe), .proto = IPPROTO_ICMP, .id = p.id,
 					    .seq = seq, .netns = p.client ? 0 : (uint32_t)ns.st_ino };
 		struct mace_overhead o = { .sz = sizeof(o) };
@@ -491,8 +483,8 @@ int main(int argc, char **argv)
 pace:
 		fflush(stdout);
 		/* Keep draining the session between probes so the kernel ring never fills. */
-		while (!stop && (!count || i + 1 < count) && mono_ns() < next) {
-			uint64_t left = (next - mono_ns()) / 1000000;
+		while (!stop && (!count || i + 1 < count) && mace_now_ns() < next) {
+			uint64_t left = (next - mace_now_ns()) / 1000000;
 
 			if (!p.s) {
 				usleep(left > 10 ? 10000 : left * 1000);

@@ -41,14 +41,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static int64_t realtime_offset(void)
 {
 	struct timespec m, r;
@@ -133,13 +125,13 @@ static int probe_once(const struct sockaddr_in *dest, uint32_t seq, uint64_t *se
 	*sport = ntohs(me.sin_port);
 	memset(buf, 0, sizeof(buf));
 	memcpy(buf, &seq, sizeof(seq));
-	*sent = mono_ns();
+	*sent = mace_now_ns();
 	if (send(fd, buf, sizeof(buf), 0) < 0) {
 		perror("mace-udping: send");
 		close(fd);
 		return -1;
 	}
-	while (!stop && mono_ns() < *sent + 1000000000ull) {
+	while (!stop && mace_now_ns() < *sent + 1000000000ull) {
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
 				      .msg_controllen = sizeof(ctl) };
@@ -156,7 +148,7 @@ static int probe_once(const struct sockaddr_in *dest, uint32_t seq, uint64_t *se
 		memcpy(&got, buf, sizeof(got));
 		if (got != seq)
 			continue;
-		*recv_ns = mono_ns();
+		*recv_ns = mace_now_ns();
 		for (c = CMSG_FIRSTHDR(&msg); kernel_rx && c; c = CMSG_NXTHDR(&msg, c)) {
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
 				struct timespec ts;
@@ -271,7 +263,7 @@ int main(int argc, char **argv)
 		struct mace_probe p = { .sz = sizeof(p), .proto = IPPROTO_UDP,
 					.dport = ntohs(dest.sin_port) };
 		struct mace_overhead o = { .sz = sizeof(o) };
-		uint64_t next = mono_ns() + (uint64_t)(interval * 1e9), rtt;
+		uint64_t next = mace_now_ns() + (uint64_t)(interval * 1e9), rtt;
 
 		r = probe_once(&dest, (uint32_t)i + 1, &p.sent_ns, &p.recv_ns, &p.sport, kernel_rx,
 			       rt_offset);
@@ -304,7 +296,7 @@ int main(int argc, char **argv)
 		}
 pace:
 		fflush(stdout);
-		while (!stop && i + 1 < count && mono_ns() < next)
+		while (!stop && i + 1 < count && mace_now_ns() < next)
 			usleep(1000);
 	}
 	ret = 0;

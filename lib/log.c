@@ -40,6 +40,18 @@ void mace__log(enum mace_log_level level, const char *fmt, ...)
 	free(msg);
 }
 
+int mace__errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 

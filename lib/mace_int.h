@@ -27,6 +27,9 @@ void mace__log(enum mace_log_level level, const char *fmt, ...)
 #define mace_warn(...) mace__log(MACE_LOG_WARN, __VA_ARGS__)
 #define mace_info(...) mace__log(MACE_LOG_INFO, __VA_ARGS__)
 #define mace_dbg(...) mace__log(MACE_LOG_DEBUG, __VA_ARGS__)
+/* Formats a message into err (errlen 0: none) and returns ret. */
+int mace__errf(char *err, size_t errlen, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* ---- abi.c: structs whose first member is size_t sz (see mace.h) ------- */
 /* Copies the caller's struct src (may be NULL: all zero) into the library's

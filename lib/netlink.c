@@ -27,19 +27,6 @@
 #define NETLINK_LISTEN_ALL_NSID 8
 #endif
 
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 struct sock_req {
 	int nsfd;
 	int fd;
@@ -70,18 +57,18 @@ int mace__nl_open(const struct netns *ns, __u32 cur_ino, char *err, size_t errle
 	if (ns->ino == cur_ino) {
 		r.fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 		if (r.fd < 0)
-			return fail(err, errlen, -errno, "netlink socket: %s", strerror(errno));
+			return mace__errf(err, errlen, -errno, "netlink socket: %s", strerror(errno));
 		return r.fd;
 	}
 	ret = pthread_create(&t, NULL, sock_thread, &r);
 	if (ret)
-		return fail(err, errlen, -ret, "netns %s: thread: %s", ns->name, strerror(ret));
+		return mace__errf(err, errlen, -ret, "netns %s: thread: %s", ns->name, strerror(ret));
 	pthread_join(t, NULL);
 	if (r.err == -EPERM)
-		return fail(err, errlen, r.err, "netns %s: entering it needs CAP_SYS_ADMIN",
+		return mace__errf(err, errlen, r.err, "netns %s: entering it needs CAP_SYS_ADMIN",
 			    ns->name);
 	if (r.err)
-		return fail(err, errlen, r.err, "netns %s: netlink socket: %s", ns->name,
+		return mace__errf(err, errlen, r.err, "netns %s: netlink socket: %s", ns->name,
 			    strerror(-r.err));
 	return r.fd;
 }
@@ -180,18 +167,26 @@ int mace__nl_listen_links(int fd)
 	return setsockopt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, &one, sizeof(one));
 }
 
-int mace__nl_request_links(int fd, __u32 seq)
+/* A dump of every link, the one request both readers send. */
+struct links_req {
+	struct nlmsghdr nh;
+	struct ifinfomsg ifi;
+};
+
+static struct links_req links_req(__u32 seq)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
+	return (struct links_req){
 		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
 		.nh.nlmsg_type = RTM_GETLINK,
 		.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 		.nh.nlmsg_seq = seq,
 		.ifi.ifi_family = AF_UNSPEC,
 	};
+}
+
+int mace__nl_request_links(int fd, __u32 seq)
+{
+	struct links_req req = links_req(seq);
 
 	if (send(fd, &req, req.nh.nlmsg_len, 0) < 0)
 		return -errno;
@@ -265,15 +260,7 @@ static int link_cb(const struct nlmsghdr *nh, void *arg)
 
 int mace__nl_links_dump(int fd, struct nl_links *ls)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct ifinfomsg ifi;
-	} req = {
-		.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		.nh.nlmsg_type = RTM_GETLINK,
-		.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		.ifi.ifi_family = AF_UNSPEC,
-	};
+	struct links_req req = links_req(0);
 
 	ls->n = 0;
 	return mace__nl_talk(fd, &req.nh, link_cb, ls);
@@ -406,17 +393,17 @@ int mace__netns_socket(__u32 ino, char *err, size_t errlen)
 	int fd = -1;
 
 	if (stat("/proc/thread-self/ns/net", &st))
-		return fail(err, errlen, -errno, "/proc/thread-self/ns/net: %s", strerror(errno));
+		return mace__errf(err, errlen, -errno, "/proc/thread-self/ns/net: %s", strerror(errno));
 	cur = (__u32)st.st_ino;
 	if (ino != cur) {
 		int ret = mace__netns_list_scan(&l, err, errlen);
 		const struct netns *ns = ret ? NULL : mace__netns_list_find(&l, ino);
 
 		if (ret)
-			fd = fail(err, errlen, ret, "finding network namespaces: %s",
+			fd = mace__errf(err, errlen, ret, "finding network namespaces: %s",
 				  strerror(-ret));
 		else if (!ns)
-			fd = fail(err, errlen, -ENOENT, "netns inode %u is no longer found", ino);
+			fd = mace__errf(err, errlen, -ENOENT, "netns inode %u is no longer found", ino);
 		else
 			fd = mace__nl_open(ns, cur, err, errlen);
 		mace__netns_list_free(&l);
@@ -427,7 +414,7 @@ int mace__netns_socket(__u32 ino, char *err, size_t errlen)
 	}
 	if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK)) {
 		close(fd);
-		fd = fail(err, errlen, -errno, "netlink socket: %s", strerror(errno));
+		fd = mace__errf(err, errlen, -errno, "netlink socket: %s", strerror(errno));
 	}
 	return fd;
 }

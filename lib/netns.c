@@ -19,20 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mace_int.h"
 #include "netns.h"
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static bool all_digits(const char *s)
 {
@@ -93,35 +81,35 @@ int mace__netns_open_spec(const struct netns_list *l, const char *what, const ch
 	ns->fd = -1;
 	ns->name[0] = '\0';
 	if (!*spec)
-		return fail(err, errlen, -EINVAL, "%s '': empty netns name", what);
+		return mace__errf(err, errlen, -EINVAL, "%s '': empty netns name", what);
 	if (pid) {
 		snprintf(path, sizeof(path), "/proc/%s", spec);
 		if (access(path, F_OK))
-			return fail(err, errlen, -ESRCH, "%s '%s': no process %s (%s: %s)", what,
+			return mace__errf(err, errlen, -ESRCH, "%s '%s': no process %s (%s: %s)", what,
 				    spec, spec, path, strerror(errno));
 		snprintf(path, sizeof(path), "/proc/%s/ns/net", spec);
 	} else if (strchr(spec, '/')) {
 		snprintf(path, sizeof(path), "%s", spec);
 	} else {
 		if (!strcmp(spec, ".") || !strcmp(spec, ".."))
-			return fail(err, errlen, -EINVAL, "%s '%s': not a netns name", what, spec);
+			return mace__errf(err, errlen, -EINVAL, "%s '%s': not a netns name", what, spec);
 		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", spec);
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = -errno;
 		if (!pid && !strchr(spec, '/') && ret == -ENOENT)
-			return fail(err, errlen, ret, "%s '%s': no netns of that name under "
+			return mace__errf(err, errlen, ret, "%s '%s': no netns of that name under "
 				    NETNS_RUN_DIR " (see 'ip netns list')", what, spec);
-		return fail(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
+		return mace__errf(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
 	}
 	ret = mace__netns_from_fd(fd, ns);
 	if (ret) {
 		close(fd);
 		if (ret == -EINVAL)
-			return fail(err, errlen, ret, "%s '%s': %s is not a network namespace",
+			return mace__errf(err, errlen, ret, "%s '%s': %s is not a network namespace",
 				    what, spec, path);
-		return fail(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
+		return mace__errf(err, errlen, ret, "%s '%s': %s: %s", what, spec, path, strerror(-ret));
 	}
 	/* Prefer the ip netns name, whatever form the user gave. */
 	if (mace__netns_list_find(l, ns->ino))
@@ -240,7 +228,7 @@ int mace__netns_list_scan(struct netns_list *l, char *err, size_t errlen)
 	if (ret == -ENOMEM)
 		return ret;
 	if (ret)
-		return fail(err, errlen, ret, "/proc: %s", strerror(-ret));
+		return mace__errf(err, errlen, ret, "/proc: %s", strerror(-ret));
 	/* With hidepid or a foreign /proc the scan may miss our own netns. */
 	snprintf(name, sizeof(name), "pid %d", (int)getpid());
 	if (stat("/proc/self/ns/net", &st) == 0)
@@ -391,11 +379,11 @@ int mace__netns_list_scan_all(struct netns_list *l, char *err, size_t errlen)
 	if (ret)
 		return ret;
 	if (stat("/proc/self/ns/net", &st))
-		return fail(err, errlen, -errno, "/proc/self/ns/net: %s", strerror(errno));
+		return mace__errf(err, errlen, -errno, "/proc/self/ns/net: %s", strerror(errno));
 	b.nsfs_dev = st.st_dev;
 	ret = mace__netns_for_each_pid(beyond_pid, &b);
 	free(b.mnt);
 	if (ret && ret != -ENOMEM)
-		return fail(err, errlen, ret, "/proc: %s", strerror(-ret));
+		return mace__errf(err, errlen, ret, "/proc: %s", strerror(-ret));
 	return ret;
 }

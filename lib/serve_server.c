@@ -81,14 +81,6 @@ struct mace_server {
 	struct mace_server_stats st;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 uint64_t mace__server_max_bytes(unsigned int keep)
 {
 	return (uint64_t)(keep ? keep : 8192) * mace__rings_record_size() * MAX_RING_NETNS;
@@ -314,7 +306,7 @@ static bool flush_out(struct mace_server *srv, struct conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			if (!c->write_start)
-				c->write_start = now_ns();
+				c->write_start = mace_now_ns();
 			set_events(srv, c);
 			return true;
 		}
@@ -323,7 +315,7 @@ static bool flush_out(struct mace_server *srv, struct conn *c)
 			return false;
 		}
 		c->out_off += n;
-		c->last_io = now_ns();
+		c->last_io = mace_now_ns();
 	}
 	c->out_len = c->out_off = 0;
 	c->write_start = 0;
@@ -486,7 +478,7 @@ static void handle(struct mace_server *srv, struct conn *c, const struct mace_sp
 	case MACE_SP_PROBE:
 		c->wait = req->probe;
 		c->wait_netns = netns;
-		c->wait_until = now_ns() + (uint64_t)req->probe.wait_ms * 1000000ull;
+		c->wait_until = mace_now_ns() + (uint64_t)req->probe.wait_ms * 1000000ull;
 		answer_probe(srv, c, req->probe.wait_ms == 0);
 		break;
 	case MACE_SP_WINDOW:
@@ -521,7 +513,7 @@ static bool run_requests(struct mace_server *srv, struct conn *c)
 		}
 		memmove(c->in, c->in + n, c->in_len - n);
 		c->in_len -= n;
-		c->req_start = c->in_len ? now_ns() : 0;
+		c->req_start = c->in_len ? mace_now_ns() : 0;
 		handle(srv, c, &req);
 	}
 	if (c->out_len)
@@ -545,9 +537,9 @@ static void on_readable(struct mace_server *srv, struct conn *c)
 		return;
 	}
 	if (!c->in_len)
-		c->req_start = now_ns();
+		c->req_start = mace_now_ns();
 	c->in_len += n;
-	c->last_io = now_ns();
+	c->last_io = mace_now_ns();
 	run_requests(srv, c);
 }
 
@@ -628,7 +620,7 @@ static void on_accept(struct mace_server *srv)
 			free(c);
 			continue;
 		}
-		c->last_io = now_ns();
+		c->last_io = mace_now_ns();
 		c->next = srv->conns;
 		srv->conns = c;
 		srv->nconns++;
@@ -685,7 +677,7 @@ static int next_timer(const struct mace_server *srv, uint64_t now, int max)
 int mace__server_poll(struct mace_server *srv, int timeout_ms)
 {
 	struct epoll_event ev[64];
-	uint64_t now = now_ns();
+	uint64_t now = mace_now_ns();
 	int n, i;
 
 	if (timeout_ms < 0 || timeout_ms > 1000)
@@ -712,7 +704,7 @@ int mace__server_poll(struct mace_server *srv, int timeout_ms)
 		else if (ev[i].events & EPOLLIN)
 			on_readable(srv, c);
 	}
-	now = now_ns();
+	now = mace_now_ns();
 	if (now - srv->last_expire > EXPIRE_EVERY_NS) {
 		mace__rings_expire(srv->rings, now);
 		srv->last_expire = now;

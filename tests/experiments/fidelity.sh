@@ -25,7 +25,7 @@
 # its median and range over rounds.  "corr" = probes with a correction.
 . tests/lib.sh
 . tests/testbed.sh
-. tests/experiments/remote_cpu.sh
+. tests/experiments/lib.sh
 
 ROUNDS=${1:-3}
 PROBES=${2:-100}
@@ -123,12 +123,6 @@ ctr_arm() {
 			if (k <= ne && k <= ng) print raw, raw - (e[k] + g[k]) / 1000 >> out
 			else print raw, "-" >> out }
 	' "$W/rec.csv" FS='[= ]' "$W/rr.txt"
-}
-
-rotate() {	# rotate N WORDS...: the words shifted left by N
-	_n=$(($1 % ($# - 1))); shift
-	while [ "$_n" -gt 0 ]; do _x=$1; shift; set -- "$@" "$_x"; _n=$((_n - 1)); done
-	echo "$@"
 }
 
 echo "fidelity: $ROUNDS rounds, rates $RATES/s, tools $TOOLS, paths $PATHS, pin $PIN," \

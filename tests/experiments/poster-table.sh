@@ -19,6 +19,7 @@
 # here alike: mean, mode (centre of the fullest 1 us bin), sample deviation.
 . tests/lib.sh
 . tests/testbed.sh
+. tests/experiments/lib.sh
 
 ROUNDS=${1:-10}
 PROBES=${2:-100}
@@ -40,13 +41,6 @@ ip netns exec "$TB_CTR" sysctl -qw net.ipv4.ping_group_range="0 2147483647"
 ping_us() {
 	ip netns exec "$1" ping -n -c "$PROBES" -i "$INTERVAL" "$TB_REMOTE_IP" |
 		sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' | awk '{ printf "%.3f\n", $1 * 1000 }' >>"$2"
-}
-
-# rotate N WORDS...: the words shifted left by N (the order changes per round).
-rotate() {
-	n=$(($1 % ($# - 1))); shift
-	while [ "$n" -gt 0 ]; do x=$1; shift; set -- "$@" "$x"; n=$((n - 1)); done
-	echo "$@"
 }
 
 echo "poster-table: $ROUNDS rounds x $PROBES probes every $INTERVAL s, backend $BACKEND," \

@@ -18,7 +18,7 @@
 # netif_rx), backlog, deliver.  Medians over the probes.
 . tests/lib.sh
 . tests/testbed.sh
-. tests/experiments/remote_cpu.sh
+. tests/experiments/lib.sh
 
 PROBES=${1:-40}
 INTERVAL=${2:-0.2}
