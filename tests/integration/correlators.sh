@@ -3,7 +3,8 @@
 # packets pass) and lib/correlate.c (the same tracepoints' raw events,
 # --raw), run at once on the same packets, give one record per packet each,
 # for the same packets, with the same latencies up to the few hundred ns that
-# separate two programs on one tracepoint, and the same counters.
+# separate two programs on one tracepoint, and the same records and matched
+# events.
 . tests/lib.sh
 . tests/testbed.sh
 
@@ -70,13 +71,23 @@ else
 	pass "correlators_same_records ($pairs packets, latency difference median $medd ns, $far beyond 20 us)"
 fi
 
-# the counters: same records, matched, unmatched, expired, replaced, pending
-counters() { sed -n 's/^mace: counters: //p' "$1" | tr ' ' '\n' | paste - - |
-	grep -E '^(records|matched|unmatched|expired|replaced|duplicates|pending)	' | tr '\t' '='; }
-if [ "$(counters "$W/kernel.err")" != "$(counters "$W/raw.err")" ]; then
-	fail correlators_same_counters "kernel: $(counters "$W/kernel.err" | tr '\n' ' ') raw: $(counters "$W/raw.err" | tr '\n' ' ')"
+# The counters: the same records and matched events.  The two sessions start
+# and stop a moment apart, so a packet crossing either edge is seen in part
+# by one of them: the other counters may differ by a few events, no more.
+counter() { sed -n "s/^mace: counters: .* $2 \([0-9]*\).*/\1/p" "$1"; }
+why=
+for k in records matched; do
+	[ "$(counter "$W/kernel.err" $k)" = "$(counter "$W/raw.err" $k)" ] || why="$why $k differ;"
+done
+for k in unmatched expired replaced duplicates pending; do
+	a=$(counter "$W/kernel.err" $k) b=$(counter "$W/raw.err" $k)
+	[ -n "$a" ] && [ -n "$b" ] && [ $((a - b)) -le 5 ] && [ $((b - a)) -le 5 ] ||
+		why="$why $k $a vs $b;"
+done
+if [ -n "$why" ]; then
+	fail correlators_same_counters "$why kernel: $(sed -n 's/^mace: counters: //p' "$W/kernel.err") raw: $(sed -n 's/^mace: counters: //p' "$W/raw.err")"
 else
-	pass "correlators_same_counters ($(counters "$W/kernel.err" | tr '\n' ' '))"
+	pass "correlators_same_counters (records $(counter "$W/kernel.err" records), matched $(counter "$W/kernel.err" matched))"
 fi
 
 tb_down
