@@ -34,6 +34,7 @@ struct mace_backend {
 	struct mace_bpf *skel;
 	struct mace_backend_cfg cfg;
 	struct bpf_link *links[MACE_TP_COUNT];
+	struct bpf_link *free_links[2];	/* skb frees (kernel correlation) */
 	struct ring_buffer *rb;
 	int epfd, timerfd;
 	int ncpu;
@@ -172,6 +173,13 @@ static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
 
 	snprintf(name, sizeof(name), "tp_%s", mace__tp_info(tp)->name);
 	return bpf_object__find_program_by_name(skel->obj, name);
+}
+
+/* The programs on skb frees: in kernel correlation, a packet pending with a
+ * freed skb left the path, and its address must not carry its start on. */
+static struct bpf_program *free_prog(struct mace_bpf *skel, size_t i)
+{
+	return i ? skel->progs.tp_consume_skb : skel->progs.tp_kfree_skb;
 }
 
 /* The ring size: a power of two of at least one page. */
@@ -350,12 +358,21 @@ static int on_item(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void teardown(struct mace_backend *b)
+static void detach_all(struct mace_backend *b)
 {
 	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
 		bpf_link__destroy(b->links[tp]);
 		b->links[tp] = NULL;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(b->free_links); i++) {
+		bpf_link__destroy(b->free_links[i]);
+		b->free_links[i] = NULL;
+	}
+}
+
+static void teardown(struct mace_backend *b)
+{
+	detach_all(b);
 	ring_buffer__free(b->rb);
 	b->rb = NULL;
 	if (b->pend)
@@ -472,6 +489,8 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 		}
 		bpf_program__set_autoload(p, !!(mask & (1u << tp)));
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(b->free_links); i++)
+		bpf_program__set_autoload(free_prog(b->skel, i), cfg->kernel_correlation);
 	ret = mace_bpf__load(b->skel);
 	if (ret) {
 		snprintf(err, errlen, "loading the BPF programs: %s%s%s", strerror(-ret),
@@ -561,6 +580,16 @@ static int attach_all(struct mace_backend *b)
 			return -e;
 		}
 	}
+	for (size_t i = 0; b->cfg.kernel_correlation && i < ARRAY_SIZE(b->free_links); i++) {
+		b->free_links[i] = bpf_program__attach(free_prog(b->skel, i));
+		if (!b->free_links[i]) {
+			int e = errno;
+
+			mace_err("bpf: attaching to skb:%s: %s", i ? "consume_skb" : "kfree_skb",
+				 strerror(e));
+			return -e;
+		}
+	}
 	return 0;
 }
 
@@ -590,10 +619,7 @@ static int bpf_start(struct mace_backend *b)
 	return 0;
 fail:
 	/* Nothing stays attached after a failed start. */
-	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
-		bpf_link__destroy(b->links[tp]);
-		b->links[tp] = NULL;
-	}
+	detach_all(b);
 	return ret;
 }
 
@@ -780,10 +806,7 @@ static int bpf_stop(struct mace_backend *b)
 	if (b->stopped)
 		return 0;
 	b->stopped = true;
-	for (int tp = 0; tp < MACE_TP_COUNT; tp++) {
-		bpf_link__destroy(b->links[tp]);
-		b->links[tp] = NULL;
-	}
+	detach_all(b);
 	if (b->skel && b->rb) {
 		ret = drain(b);
 		if (b->cfg.kernel_correlation) {

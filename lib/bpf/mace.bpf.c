@@ -498,6 +498,31 @@ static __always_inline int way_of(const struct mace_bpf_pend_set *s, __u64 key)
 	return -1;
 }
 
+/*
+ * Ends the pending entry e, owner word o, of a packet whose skb was freed:
+ * the event at hand is another packet's, given the same address.  The freed
+ * packet's events expire.  False if the entry was lost to the sweep (which
+ * counts them) or another claim meanwhile.
+ */
+static __always_inline bool retire(__u64 key, __u64 *o, struct mace_bpf_record *e, __u64 now,
+				   struct mace_bpf_counters *c)
+{
+	bool held = !own(e, now);
+	__u8 n;
+
+	if (held && !claim(o, key, key))
+		return false;
+	n = e->nev;
+	c->expired += n;
+	c->pending -= n;
+	e->nev = 0;
+	asm volatile("" ::: "memory");
+	e->next = 0;
+	if (held)
+		unclaim(o, key, key);
+	return true;
+}
+
 /* Kernel-correlation mode: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 				      const struct mace_bpf_dev_val *dv, __u32 len, bool gone,
@@ -520,6 +545,11 @@ static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 	}
 	w = way_of(s, key);
 	e = w >= 0 ? &s->r[w & (MACE_BPF_PEND_WAYS - 1)] : NULL;
+	if (e && e->next && e->freed &&
+	    !retire(key, &s->owner[w & (MACE_BPF_PEND_WAYS - 1)], e, now, c)) {
+		c->unmatched++;
+		return;
+	}
 	if (e && e->next && (e->dir ? i1 : i0)) {
 		i = (e->dir ? i1 : i0) - 1;
 		if (i > 0) {
@@ -729,6 +759,57 @@ SEC("tp_btf/napi_gro_frags_entry")
 int tp_napi_gro_frags_entry(__u64 *ctx)
 {
 	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NAPI_GRO_FRAGS_ENTRY);
+}
+
+/*
+ * skb frees (kernel correlation only; no path point).  A packet pending with
+ * the freed address left the path: a frame that ended at the host (ARP, ND,
+ * multicast, a packet for the host itself) or one dropped.  Its entry is
+ * marked, not ended, so that only events of the address decide its end, as
+ * for any entry: the one pending right now may still be at a tracepoint on
+ * another CPU (net_dev_xmit after a NIC completed the transmit).
+ */
+static __always_inline int skb_freed(struct sk_buff *skb)
+{
+	__u64 key = skb_id(skb);
+	__u32 set = mace_bpf_pend_set_of(key, pend_mask);
+	struct mace_bpf_pend_set *s;
+	struct mace_bpf_record *e;
+	__u64 *o;
+	int w;
+
+	s = bpf_map_lookup_elem(&pending, &set);
+	if (!s)
+		return 0;
+	w = way_of(s, key);
+	if (w < 0)
+		return 0;
+	w &= MACE_BPF_PEND_WAYS - 1;
+	e = &s->r[w];
+	if (!e->next)
+		return 0;	/* done: its packet reached the end */
+	if (own(e, bpf_ktime_get_ns())) {
+		e->freed = 1;
+		return 0;
+	}
+	o = &s->owner[w];
+	if (claim(o, key, key)) {
+		e->freed = 1;
+		unclaim(o, key, key);
+	}
+	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int tp_kfree_skb(__u64 *ctx)
+{
+	return skb_freed((struct sk_buff *)ctx[0]);
+}
+
+SEC("tp_btf/consume_skb")
+int tp_consume_skb(__u64 *ctx)
+{
+	return skb_freed((struct sk_buff *)ctx[0]);
 }
 
 /* ---- syscall points: a task in a bound container netns ------------------- */

@@ -139,7 +139,7 @@ struct mace_bpf_record {
 	__u8 nev;		/* events held by this entry */
 	__u8 proto, family;
 	__u8 src[16], dst[16];
-	__u8 pad;
+	__u8 freed;		/* the skb was freed while the entry was pending */
 };
 
 /*
@@ -155,7 +155,10 @@ struct mace_bpf_record {
  * (its events expire); user space's sweep expires pending ones too.  In the
  * first half of its keep an entry is changed in place, by the events of its
  * own skb only.  A start that finds every way kept for another packet is
- * dropped: counted in collisions and as expired.
+ * dropped: counted in collisions and as expired.  A free of the skb marks a
+ * pending entry freed: its packet left the path (a frame that ended at the
+ * host), and the next event with its address, a new packet's, retires it
+ * (its events expire) instead of carrying it on.
  */
 #define MACE_BPF_PEND_WAYS 2
 #define MACE_BPF_PEND_BUSY 1ULL	/* the addresses are 8-aligned: bit 0 is free */

@@ -231,7 +231,8 @@ else
 fi
 
 # While running, only the path's programs are loaded (inner-dev: two; no
-# third tracepoint on every packet's path to read headers).
+# third tracepoint on every packet's path to read headers), and the two on
+# skb frees that kernel correlation needs.
 # bpftool here shows no owner pids: judge the programs that appeared.
 # Programs vanishing during a listing make bpftool print an error object: retry.
 progs_json() {
@@ -250,7 +251,7 @@ names=$(progs_json | jq -r --arg b " $before " \
 	'.[]? | objects | .id as $i | select(($b | contains(" \($i) ")) | not) | .name' | sort -u | tr '\n' ' ')
 kill -INT $pid
 wait $pid
-if [ "$names" = "tp_net_dev_xmit tp_netif_receive_skb " ]; then
+if [ "$names" = "tp_consume_skb tp_kfree_skb tp_net_dev_xmit tp_netif_receive_skb " ]; then
 	pass bpf_only_path_programs
 else
 	fail bpf_only_path_programs "programs loaded for inner-dev: $names"
