@@ -28,16 +28,9 @@
 #define FT_DEFAULT_KB 2048
 #define FT_SCAN_NS 250000000ull		/* rescan container tasks */
 #define FT_STATS_NS 1000000000ull	/* re-read lost-event stats */
+#define FT_CLASH_NS 1000000000ull	/* look for bound device names elsewhere */
 #define FT_DRAIN_NS 100000000		/* read the buffers at least this often */
 #define FT_FILTER_MAX 4000		/* the kernel takes filters below a page */
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 /* ---- set-up ---------------------------------------------------------------- */
 
@@ -484,8 +477,9 @@ static int ft_start(struct mace_backend *b)
 		return -EIO;
 	}
 	b->started = true;
-	b->next_scan = now_ns() + FT_SCAN_NS;
-	b->next_stats = now_ns() + FT_STATS_NS;
+	b->next_scan = mace_now_ns() + FT_SCAN_NS;
+	b->next_stats = mace_now_ns() + FT_STATS_NS;
+	b->next_clash = mace_now_ns() + FT_CLASH_NS;
 	return 0;
 }
 
@@ -519,7 +513,7 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 	 * polling our fd with timeout 0 would spin. */
 	if (read(b->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		return -errno;
-	now = now_ns();
+	now = mace_now_ns();
 	if (b->sys && now >= b->next_scan) {
 		b->next_scan = now + FT_SCAN_NS;
 		ret = rescan_tasks(b, err, sizeof(err));
@@ -531,6 +525,19 @@ static int ft_poll(struct mace_backend *b, int timeout_ms)
 	if (now >= b->next_stats) {
 		b->next_stats = now + FT_STATS_NS;
 		mace__ft_read_stats(b);
+	}
+	/* A namespace made after the start may bring a device of a bound name,
+	 * whose packets the name filter would count as ours: the session ends
+	 * with the error rather than record them. */
+	if (now >= b->next_clash) {
+		ret = mace__ft_check_name_clashes(b->devs, b->ndev, err, sizeof(err));
+		if (ret) {
+			mace_err("%s; records that started after ts_ns %llu, the last time "
+				 "there was none, may hold its packets", err,
+				 (unsigned long long)(b->next_clash - FT_CLASH_NS));
+			return ret;
+		}
+		b->next_clash = now + FT_CLASH_NS;
 	}
 	return mace__ft_drain(b, now);
 }

@@ -96,7 +96,7 @@ struct mace_backend {
 	struct ft_stream *st;
 	int nst, epfd, subbuf;
 	int timerfd;			/* periodic drain: no wakeup per event */
-	__u64 lost, user_drops, next_scan, next_stats;
+	__u64 lost, user_drops, next_scan, next_stats, next_clash;
 	bool started, stopped, warned_tasks;
 };
 

@@ -63,6 +63,23 @@ for p in $CHATTER; do kill "$p" 2>/dev/null; done
 ip netns del "${TB_P}cl"
 CHATTER=''
 
+# The same clash made while ftrace runs ends the session with that error.
+"$MACE" record -b ftrace --netns "$TB_CTR" -d 20 -o "$W/late.csv" 2>"$W/late.err" &
+lpid=$!
+sleep 1.5
+made=$(date +%s%N)
+tb_ns "${TB_P}cl" && tb_veth "${TB_P}cl" "$TB_CTR_DEV" "$TB_HOST" "${TB_P}h8" ||
+	{ fail ftrace_clash_later "cannot make the clashing netns"; exit 1; }
+wait $lpid
+lrc=$?
+took=$((($(date +%s%N) - made) / 1000000))
+if [ $lrc -ne 0 ] && grep -q "${TB_P}cl.*records that started after ts_ns [0-9]" "$W/late.err" && [ $took -lt 10000 ]; then
+	pass "ftrace_clash_later (exit $lrc after $took ms)"
+else
+	fail ftrace_clash_later "exit $lrc after $took ms: $(head -3 "$W/late.err" | tr '\n' ' ')"
+fi
+ip netns del "${TB_P}cl"
+
 # The chatter.
 ip netns exec "$TB_REMOTE" ping -6 -q -i 0.05 "ff02::1%${TB_P}r0" >/dev/null 2>&1 &
 CHATTER="$CHATTER $!"
