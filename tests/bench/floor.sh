@@ -2,9 +2,9 @@
 # tracepoints mace attaches, i.e. what calling any program there costs.
 # Needs B (build dir).
 
-# The tracepoints mace attaches for inner-dev (tests/integration/bpf.sh
-# checks that list).
-FLOOR_TPS="net_dev_xmit netif_receive_skb"
+# The tracepoints mace attaches for inner-dev, correlating in the kernel
+# (tests/integration/bpf.sh checks that list).
+FLOOR_TPS="net_dev_xmit netif_receive_skb kfree_skb consume_skb"
 
 # floor_start OUT [TP...]: attach no-op programs (default FLOOR_TPS), their
 # output in OUT; sets floor_pid.  Returns once attached (1 if not in 10 s).

@@ -25,3 +25,6 @@ NOOP(netif_receive_skb_entry)
 NOOP(netif_rx)
 NOOP(netif_rx_entry)
 NOOP(napi_gro_receive_entry)
+/* skb frees: the kernel correlator's programs there */
+NOOP(kfree_skb)
+NOOP(consume_skb)
