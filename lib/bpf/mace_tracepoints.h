@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The tracepoints a path may name: the one list everything else is made
- * from.  Each user defines X and expands MACE_TRACEPOINTS(X):
+ * from.  Each user expands MACE_TRACEPOINTS(X) with its own X:
  *
  *	enum mace_tp                    mace_shared.h
- *	names, systems and kinds        tracepoints.c (struct mace_tp_info)
+ *	names, systems and kinds        tracepoints.c (struct mace_tp_info; the
+ *	                                ftrace backend reads fields by kind)
  *	one BPF program per tracepoint  mace.bpf.c, and bpf_backend.c finds it
  *	                                in the skeleton by MACE_TP_PROG(name)
  *	the floor's no-op programs      tests/bench/noop.bpf.c
  *
- * tests/static/tracepoints.sh holds the manual page to this list.
+ * tests/static/tracepoints.sh holds to this list what cannot be made from
+ * it: the numbers already released and the manual page (mace-paths(5)).
  *
  * X(ID, name, system, kind, args), one per tracepoint, in the order of enum
  * mace_tp.  That order is ABI (raw-event files store the number): add new
@@ -30,28 +32,28 @@
 #ifndef MACE_TRACEPOINTS_H
 #define MACE_TRACEPOINTS_H
 
-#define MACE_TRACEPOINTS(X)								      \
-	X(NET_DEV_QUEUE,		net_dev_queue,			net,	  PACKET,    skb)	      \
-	X(NET_DEV_START_XMIT,		net_dev_start_xmit,		net,	  PACKET,    skb_dev)	      \
-	X(NET_DEV_XMIT,			net_dev_xmit,			net,	  PACKET,    skb_rc_dev_len) \
-	X(NETIF_RECEIVE_SKB,		netif_receive_skb,		net,	  PACKET,    skb)	      \
-	X(NETIF_RECEIVE_SKB_ENTRY,	netif_receive_skb_entry,	net,	  PACKET,    skb)	      \
-	X(NETIF_RECEIVE_SKB_LIST_ENTRY,	netif_receive_skb_list_entry,	net,	  PACKET,    skb)	      \
-	X(NETIF_RX,			netif_rx,			net,	  PACKET,    skb)	      \
-	X(NETIF_RX_ENTRY,		netif_rx_entry,			net,	  PACKET,    skb)	      \
-	X(NAPI_GRO_RECEIVE_ENTRY,	napi_gro_receive_entry,		net,	  PACKET,    skb)	      \
-	X(NAPI_GRO_FRAGS_ENTRY,		napi_gro_frags_entry,		net,	  PACKET,    skb)	      \
-	X(SYS_ENTER_SENDTO,		sys_enter_sendto,		syscalls, SYS_ENTER, send_count)     \
-	X(SYS_ENTER_SENDMSG,		sys_enter_sendmsg,		syscalls, SYS_ENTER, send)	      \
-	X(SYS_ENTER_SENDMMSG,		sys_enter_sendmmsg,		syscalls, SYS_ENTER, send)	      \
-	X(SYS_ENTER_WRITE,		sys_enter_write,		syscalls, SYS_ENTER, send_count)     \
-	X(SYS_EXIT_RECVFROM,		sys_exit_recvfrom,		syscalls, SYS_EXIT,  ret)	      \
-	X(SYS_EXIT_RECVMSG,		sys_exit_recvmsg,		syscalls, SYS_EXIT,  ret)	      \
-	X(SYS_EXIT_RECVMMSG,		sys_exit_recvmmsg,		syscalls, SYS_EXIT,  ret)	      \
-	X(SYS_EXIT_READ,		sys_exit_read,			syscalls, SYS_EXIT,  ret)
+#define MACE_TRACEPOINTS(X)                                                                                \
+	X(NET_DEV_QUEUE,                net_dev_queue,                net,      PACKET,    skb)            \
+	X(NET_DEV_START_XMIT,           net_dev_start_xmit,           net,      PACKET,    skb_dev)        \
+	X(NET_DEV_XMIT,                 net_dev_xmit,                 net,      PACKET,    skb_rc_dev_len) \
+	X(NETIF_RECEIVE_SKB,            netif_receive_skb,            net,      PACKET,    skb)            \
+	X(NETIF_RECEIVE_SKB_ENTRY,      netif_receive_skb_entry,      net,      PACKET,    skb)            \
+	X(NETIF_RECEIVE_SKB_LIST_ENTRY, netif_receive_skb_list_entry, net,      PACKET,    skb)            \
+	X(NETIF_RX,                     netif_rx,                     net,      PACKET,    skb)            \
+	X(NETIF_RX_ENTRY,               netif_rx_entry,               net,      PACKET,    skb)            \
+	X(NAPI_GRO_RECEIVE_ENTRY,       napi_gro_receive_entry,       net,      PACKET,    skb)            \
+	X(NAPI_GRO_FRAGS_ENTRY,         napi_gro_frags_entry,         net,      PACKET,    skb)            \
+	X(SYS_ENTER_SENDTO,             sys_enter_sendto,             syscalls, SYS_ENTER, send_count)     \
+	X(SYS_ENTER_SENDMSG,            sys_enter_sendmsg,            syscalls, SYS_ENTER, send)           \
+	X(SYS_ENTER_SENDMMSG,           sys_enter_sendmmsg,           syscalls, SYS_ENTER, send)           \
+	X(SYS_ENTER_WRITE,              sys_enter_write,              syscalls, SYS_ENTER, send_count)     \
+	X(SYS_EXIT_RECVFROM,            sys_exit_recvfrom,            syscalls, SYS_EXIT,  ret)            \
+	X(SYS_EXIT_RECVMSG,             sys_exit_recvmsg,             syscalls, SYS_EXIT,  ret)            \
+	X(SYS_EXIT_RECVMMSG,            sys_exit_recvmmsg,            syscalls, SYS_EXIT,  ret)            \
+	X(SYS_EXIT_READ,                sys_exit_read,                syscalls, SYS_EXIT,  ret)
 
-/* The BPF program of tracepoint name (its function, and its name in the
- * skeleton and in bpftool's listing, cut there to 15 characters). */
+/* The BPF program of tracepoint name: its function, its member of the
+ * skeleton's progs and its name in bpftool's listing. */
 #define MACE_TP_PROG(name) tp_##name
 
 #endif /* MACE_TRACEPOINTS_H */
