@@ -171,7 +171,7 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
 {
 	switch (tp) {
-#define X(ID, name, system, kind, args) \
+#define X(ID, name, system, kind, side, args) \
 	case MACE_TP_##ID: return skel->progs.MACE_TP_PROG(name);
 	MACE_TRACEPOINTS(X)
 #undef X

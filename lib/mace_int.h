@@ -73,6 +73,7 @@ struct mace_tp_info {
 	const char *name;	/* "net_dev_xmit", "sys_enter_sendto" */
 	const char *system;	/* "net", "syscalls" */
 	enum mace_tp_kind kind;	/* send (SYS_ENTER) = egress, receive (SYS_EXIT) = ingress */
+	bool tx;		/* fires as a device transmits (a task sends), not receives */
 };
 const struct mace_tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
 enum mace_tp mace__tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */

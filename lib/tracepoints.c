@@ -8,8 +8,13 @@
 _Static_assert(MACE_TP_COUNT <= 32, "one bit per tracepoint in a __u32 mask");
 
 static const struct mace_tp_info tps[MACE_TP_COUNT] = {
-#define X(ID, name, system, kind, args) [MACE_TP_##ID] = { #name, #system, MACE_TPK_##kind },
+#define X(ID, name, system, kind, side, args) \
+	[MACE_TP_##ID] = { #name, #system, MACE_TPK_##kind, SIDE_IS_TX_##side },
+#define SIDE_IS_TX_tx true
+#define SIDE_IS_TX_rx false
 	MACE_TRACEPOINTS(X)
+#undef SIDE_IS_TX_rx
+#undef SIDE_IS_TX_tx
 #undef X
 };
 

@@ -838,6 +838,6 @@ static __always_inline int handle_sys(__u8 tp, __s64 len)
 
 /* ---- one program per tracepoint, in the shape of its arguments ---------- */
 
-#define X(ID, name, system, kind, args) PROG_##args(ID, name, system)
+#define X(ID, name, system, kind, side, args) PROG_##args(ID, name, system)
 MACE_TRACEPOINTS(X)
 #undef X

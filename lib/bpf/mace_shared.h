@@ -16,7 +16,7 @@
  * stored in raw-event files. */
 enum mace_tp {
 	MACE_TP_NONE = 0,
-#define MACE_TP_ENUM(ID, name, system, kind, args) MACE_TP_##ID,
+#define MACE_TP_ENUM(ID, name, system, kind, side, args) MACE_TP_##ID,
 	MACE_TRACEPOINTS(MACE_TP_ENUM)
 #undef MACE_TP_ENUM
 	MACE_TP_COUNT

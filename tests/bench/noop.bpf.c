@@ -21,6 +21,6 @@ char LICENSE[] SEC("license") = "GPL";
 #define NOOP_SYS_ENTER(name)
 #define NOOP_SYS_EXIT(name)
 
-#define X(ID, name, system, kind, args) NOOP_##kind(name)
+#define X(ID, name, system, kind, side, args) NOOP_##kind(name)
 MACE_TRACEPOINTS(X)
 #undef X

@@ -10,9 +10,9 @@ OBJ=${MACE_BPF_OBJ:-$B/bpf/mace.bpf.o}
 W=$(mktemp -d /tmp/mace-tracepoints.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
-# "ID name system kind args" per tracepoint, in enum order, as the compiler
+# "ID name system kind side args" per tracepoint, in enum order, as the compiler
 # reads the list.
-printf '#include "%s"\n#define X(ID, name, system, kind, args) ID name system kind args;\n%s\n' \
+printf '#include "%s"\n#define X(ID, name, system, kind, side, args) ID name system kind side args;\n%s\n' \
 	"$(basename "$LIST")" 'MACE_TRACEPOINTS(X)' |
 	${CC:-cc} -E -P -I"$(dirname "$LIST")" - | tr ';' '\n' | sed 's/^ *//; /^$/d' >"$W/list"
 if [ ! -s "$W/list" ]; then
@@ -21,10 +21,13 @@ if [ ! -s "$W/list" ]; then
 fi
 n=$(wc -l <"$W/list")
 
-# Each enum name is MACE_TP_ and the tracepoint's name in capitals.
-bad=$(awk '$1 != toupper($2) { printf " %s/%s", $1, $2 }' "$W/list")
+# Each enum name is MACE_TP_ and the tracepoint's name in capitals; a send
+# call is a transmit, a receive call a receive.
+bad=$(awk '$1 != toupper($2) { printf " %s is not %s in capitals;", $1, $2 }
+	   $4 == "SYS_ENTER" && $5 != "tx" || $4 == "SYS_EXIT" && $5 != "rx" {
+		printf " %s is %s but side %s;", $2, $4, $5 }' "$W/list")
 if [ -n "$bad" ]; then
-	fail tracepoint_ids "enum names that are not the tracepoint's in capitals:$bad"
+	fail tracepoint_ids "$LIST:$bad"
 else
 	pass "tracepoint_ids ($n tracepoints)"
 fi
