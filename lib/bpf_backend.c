@@ -483,9 +483,8 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
 	mask = mace__path_tp_mask(path);
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
 		bpf_program__set_autoload(prog_of(b->skel, tp), !!(mask & (1u << tp)));
-	}
 	for (size_t i = 0; i < ARRAY_SIZE(b->free_links); i++)
 		bpf_program__set_autoload(free_prog(b->skel, i), cfg->kernel_correlation);
 	ret = mace_bpf__load(b->skel);
