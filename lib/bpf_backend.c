@@ -167,12 +167,16 @@ static int check_tracepoints(const struct mace_path *path, char *err, size_t err
 
 /* ---- open ------------------------------------------------------------------ */
 
+/* The program of each tracepoint, from the same list that made them. */
 static struct bpf_program *prog_of(struct mace_bpf *skel, int tp)
 {
-	char name[64];
-
-	snprintf(name, sizeof(name), "tp_%s", mace__tp_info(tp)->name);
-	return bpf_object__find_program_by_name(skel->obj, name);
+	switch (tp) {
+#define X(ID, name, system, kind, side, args) \
+	case MACE_TP_##ID: return skel->progs.MACE_TP_PROG(name);
+	MACE_TRACEPOINTS(X)
+#undef X
+	}
+	return NULL;
 }
 
 /* The programs on skb frees: in kernel correlation, a packet pending with a
@@ -479,16 +483,8 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	}
 	/* Only the path's programs are loaded: other tracepoints cost nothing. */
 	mask = mace__path_tp_mask(path);
-	for (int tp = 1; tp < MACE_TP_COUNT; tp++) {
-		struct bpf_program *p = prog_of(b->skel, tp);
-
-		if (!p) {
-			ret = -ENOENT;
-			snprintf(err, errlen, "no BPF program for tracepoint %s", mace__tp_info(tp)->name);
-			goto fail;
-		}
-		bpf_program__set_autoload(p, !!(mask & (1u << tp)));
-	}
+	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
+		bpf_program__set_autoload(prog_of(b->skel, tp), !!(mask & (1u << tp)));
 	for (size_t i = 0; i < ARRAY_SIZE(b->free_links); i++)
 		bpf_program__set_autoload(free_prog(b->skel, i), cfg->kernel_correlation);
 	ret = mace_bpf__load(b->skel);

@@ -72,8 +72,8 @@ enum mace_tp_kind { MACE_TPK_PACKET, MACE_TPK_SYS_ENTER, MACE_TPK_SYS_EXIT };
 struct mace_tp_info {
 	const char *name;	/* "net_dev_xmit", "sys_enter_sendto" */
 	const char *system;	/* "net", "syscalls" */
-	enum mace_tp_kind kind;
-	enum mace_dir dir;	/* syscalls only: send = egress, recv = ingress */
+	enum mace_tp_kind kind;	/* send (SYS_ENTER) = egress, receive (SYS_EXIT) = ingress */
+	bool tx;		/* fires as a device transmits (a task sends), not receives */
 };
 const struct mace_tp_info *mace__tp_info(enum mace_tp tp);	/* NULL if out of range */
 enum mace_tp mace__tp_by_name(const char *name);	/* accepts "net:x" or "x"; MACE_TP_NONE */

@@ -10,18 +10,12 @@
 
 #include "mace_int.h"
 
-static bool is_tx(enum mace_tp tp)
-{
-	return tp == MACE_TP_NET_DEV_QUEUE || tp == MACE_TP_NET_DEV_START_XMIT ||
-	       tp == MACE_TP_NET_DEV_XMIT;
-}
-
 /* Why (tp @ role) may never fire, for the causes we know of; NULL if none. */
 static const char *known_cause(enum mace_tp tp, enum mace_role role)
 {
 	const struct mace_tp_info *ti = mace__tp_info(tp);
 
-	if (role == MACE_ROLE_BRIDGE && is_tx(tp))
+	if (role == MACE_ROLE_BRIDGE && ti && ti->tx)
 		return "a bridge forwarding at layer 2 (port to port) emits none; only "
 		       "packets the host routes into the bridge do";
 	if (role == MACE_ROLE_BRIDGE)

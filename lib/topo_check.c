@@ -33,12 +33,6 @@ static int link_master(__u32 netns, __u32 ifindex, __u32 *master)
 	return ret ? ret : l ? 0 : -ENODEV;
 }
 
-static bool is_tx(enum mace_tp tp)
-{
-	return tp == MACE_TP_NET_DEV_QUEUE || tp == MACE_TP_NET_DEV_START_XMIT ||
-	       tp == MACE_TP_NET_DEV_XMIT;
-}
-
 unsigned int mace__topo_silent(const struct mace_path *p, const struct mace_binding *b,
 			       mace_silent_fn fn, void *ctx)
 {
@@ -48,7 +42,7 @@ unsigned int mace__topo_silent(const struct mace_path *p, const struct mace_bind
 	unsigned int n = 0;
 
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
-		if (is_tx(tp))
+		if (mace__tp_info(tp)->tx)
 			tx_mask |= 1u << tp;
 
 	for (unsigned int i = 0; i < b->ndev; i++)
@@ -84,14 +78,14 @@ unsigned int mace__topo_silent(const struct mace_path *p, const struct mace_bind
 					 "at layer 2 and emits no event of its own", dirs[d],
 					 k ? "waypoint" : "start", mace__tp_info(tp)->name,
 					 pt->line, port->name, br->name);
-			else if (d == MACE_EGRESS && is_tx(tp) && !mixed)
+			else if (d == MACE_EGRESS && mace__tp_info(tp)->tx && !mixed)
 				snprintf(note, sizeof(note), "egress %s %s @bridge (line %u): no "
 					 "packet will fire it: bridge %s passes the container's "
 					 "packets up to the host, which routes them out; it "
 					 "transmits only those routed into it (ingress)",
 					 k ? "waypoint" : "start", mace__tp_info(tp)->name,
 					 pt->line, br->name);
-			else if (d == MACE_INGRESS && !is_tx(tp) && !mixed)
+			else if (d == MACE_INGRESS && !mace__tp_info(tp)->tx && !mixed)
 				snprintf(note, sizeof(note), "ingress %s %s @bridge (line %u): no "
 					 "packet will fire it: the host routes packets for the "
 					 "container into bridge %s, which transmits them; it "

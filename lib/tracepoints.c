@@ -4,29 +4,18 @@
 
 #include "mace_int.h"
 
+/* A path point is a mask of tracepoints (struct mace_point); events carry a __u8. */
+_Static_assert(MACE_TP_COUNT <= 32, "one bit per tracepoint in a __u32 mask");
+
 static const struct mace_tp_info tps[MACE_TP_COUNT] = {
-	[MACE_TP_NET_DEV_QUEUE] = { "net_dev_queue", "net", MACE_TPK_PACKET },
-	[MACE_TP_NET_DEV_START_XMIT] = { "net_dev_start_xmit", "net", MACE_TPK_PACKET },
-	[MACE_TP_NET_DEV_XMIT] = { "net_dev_xmit", "net", MACE_TPK_PACKET },
-	[MACE_TP_NETIF_RECEIVE_SKB] = { "netif_receive_skb", "net", MACE_TPK_PACKET },
-	[MACE_TP_NETIF_RECEIVE_SKB_ENTRY] = { "netif_receive_skb_entry", "net", MACE_TPK_PACKET },
-	[MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY] = { "netif_receive_skb_list_entry", "net",
-						   MACE_TPK_PACKET },
-	[MACE_TP_NETIF_RX] = { "netif_rx", "net", MACE_TPK_PACKET },
-	[MACE_TP_NETIF_RX_ENTRY] = { "netif_rx_entry", "net", MACE_TPK_PACKET },
-	[MACE_TP_NAPI_GRO_RECEIVE_ENTRY] = { "napi_gro_receive_entry", "net", MACE_TPK_PACKET },
-	[MACE_TP_NAPI_GRO_FRAGS_ENTRY] = { "napi_gro_frags_entry", "net", MACE_TPK_PACKET },
-	[MACE_TP_SYS_ENTER_SENDTO] = { "sys_enter_sendto", "syscalls", MACE_TPK_SYS_ENTER, MACE_EGRESS },
-	[MACE_TP_SYS_ENTER_SENDMSG] = { "sys_enter_sendmsg", "syscalls", MACE_TPK_SYS_ENTER, MACE_EGRESS },
-	[MACE_TP_SYS_ENTER_SENDMMSG] = { "sys_enter_sendmmsg", "syscalls", MACE_TPK_SYS_ENTER,
-					 MACE_EGRESS },
-	[MACE_TP_SYS_ENTER_WRITE] = { "sys_enter_write", "syscalls", MACE_TPK_SYS_ENTER, MACE_EGRESS },
-	[MACE_TP_SYS_EXIT_RECVFROM] = { "sys_exit_recvfrom", "syscalls", MACE_TPK_SYS_EXIT,
-					MACE_INGRESS },
-	[MACE_TP_SYS_EXIT_RECVMSG] = { "sys_exit_recvmsg", "syscalls", MACE_TPK_SYS_EXIT, MACE_INGRESS },
-	[MACE_TP_SYS_EXIT_RECVMMSG] = { "sys_exit_recvmmsg", "syscalls", MACE_TPK_SYS_EXIT,
-					MACE_INGRESS },
-	[MACE_TP_SYS_EXIT_READ] = { "sys_exit_read", "syscalls", MACE_TPK_SYS_EXIT, MACE_INGRESS },
+#define X(ID, name, system, kind, side, args) \
+	[MACE_TP_##ID] = { #name, #system, MACE_TPK_##kind, SIDE_IS_TX_##side },
+#define SIDE_IS_TX_tx true
+#define SIDE_IS_TX_rx false
+	MACE_TRACEPOINTS(X)
+#undef SIDE_IS_TX_rx
+#undef SIDE_IS_TX_tx
+#undef X
 };
 
 static const char *const roles[MACE_ROLE_COUNT] = {

@@ -47,16 +47,18 @@ need_tracefs() {
 	return 1
 }
 
-# The BPF program names mace loads, taken from lib/bpf/mace.bpf.c (the
-# function after each SEC(...)), cut to the kernel's 15 characters.  Tests
-# run from the top of the tree (tests/run.sh does).
+# The BPF program names mace loads, taken from its built object: the global
+# functions outside .text (each in its SEC(...) section).  Both the full name
+# (bpftool prints it from BTF) and the kernel's first 15 characters (older
+# bpftool prints those).
 mace_bpf_prog_names() {
-	src=${MACE_BPF_SRC:-lib/bpf/mace.bpf.c}
-	[ -f "$src" ] || return 0
-	# Program sections only (tp/, tp_btf/, raw_tp/, ...), not maps or license.
-	awk '/SEC\("(tp|tp_btf|raw_tp|raw_tracepoint|tracepoint|fentry|kprobe)\// { want = 1; next }
-	     want && match($0, /[A-Za-z_][A-Za-z_0-9]*\(/) {
-		name = substr($0, RSTART, RLENGTH - 1); print substr(name, 1, 15); want = 0 }' "$src"
+	obj=${MACE_BPF_OBJ:-${B:-build}/bpf/mace.bpf.o}
+	if [ ! -f "$obj" ]; then
+		echo "tests/lib.sh: no $obj: mace's BPF programs cannot be told" >&2
+		return 0
+	fi
+	objdump -t "$obj" | awk '$2 == "g" && $3 == "F" && $4 != ".text" {
+		print $6; if (length($6) > 15) print substr($6, 1, 15) }'
 }
 
 # "id pid,pid" for every loaded BPF program whose name mace uses.  The pids

@@ -683,83 +683,46 @@ static __always_inline int skb_tp(struct sk_buff *skb, __u8 tp)
 }
 
 /*
- * One program per packet tracepoint, written out so tools can list them.
- * tp_btf context: the tracepoint arguments as u64s; the skb is always first.
+ * The packet programs, one shape per argument layout (the args column of
+ * mace_tracepoints.h).  tp_btf context: the tracepoint arguments as u64s;
+ * the skb is always first.
  */
-SEC("tp_btf/net_dev_queue")
-int tp_net_dev_queue(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NET_DEV_QUEUE);
-}
+#define PROG_skb(ID, name, system)						\
+	SEC("tp_btf/" #name)							\
+	int MACE_TP_PROG(name)(__u64 *ctx)					\
+	{									\
+		return skb_tp((struct sk_buff *)ctx[0], MACE_TP_##ID);		\
+	}
 
-SEC("tp_btf/net_dev_start_xmit")
-int tp_net_dev_start_xmit(__u64 *ctx)
-{
-	struct sk_buff *skb = (struct sk_buff *)ctx[0];
-
-	return handle_skb(skb, (struct net_device *)ctx[1], skb->len, false,
-			  MACE_TP_NET_DEV_START_XMIT);
-}
+/* (skb, dev): net_dev_start_xmit. */
+#define PROG_skb_dev(ID, name, system)						\
+	SEC("tp_btf/" #name)							\
+	int MACE_TP_PROG(name)(__u64 *ctx)					\
+	{									\
+		struct sk_buff *skb = (struct sk_buff *)ctx[0];			\
+										\
+		return handle_skb(skb, (struct net_device *)ctx[1], skb->len,	\
+				  false, MACE_TP_##ID);				\
+	}
 
 /*
- * (skb, rc, dev, skb_len).  The driver has taken the skb, but softirqs stay
- * off until the transmit returns, so what it queued on this CPU (veth's
- * backlog, a bridge port's transmit) has not run yet: the skb is intact
- * unless the driver dropped it, which leaves it without users.  A NIC that
- * completes the transmit on another CPU could free it in between; seen
+ * (skb, rc, dev, skb_len): net_dev_xmit.  The driver has taken the skb, but
+ * softirqs stay off until the transmit returns, so what it queued on this
+ * CPU (veth's backlog, a bridge port's transmit) has not run yet: the skb is
+ * intact unless the driver dropped it, which leaves it without users.  A NIC
+ * that completes the transmit on another CPU could free it in between; seen
  * freed, it is measured headerless.  Reading the headers here rather than at
  * net_dev_start_xmit keeps a third tracepoint off every packet's path.
  */
-SEC("tp_btf/net_dev_xmit")
-int tp_net_dev_xmit(__u64 *ctx)
-{
-	struct sk_buff *skb = (struct sk_buff *)ctx[0];
-
-	return handle_skb(skb, (struct net_device *)ctx[2], (__u32)ctx[3],
-			  skb->users.refs.counter == 0, MACE_TP_NET_DEV_XMIT);
-}
-
-SEC("tp_btf/netif_receive_skb")
-int tp_netif_receive_skb(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB);
-}
-
-SEC("tp_btf/netif_receive_skb_entry")
-int tp_netif_receive_skb_entry(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB_ENTRY);
-}
-
-SEC("tp_btf/netif_receive_skb_list_entry")
-int tp_netif_receive_skb_list_entry(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY);
-}
-
-SEC("tp_btf/netif_rx")
-int tp_netif_rx(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RX);
-}
-
-SEC("tp_btf/netif_rx_entry")
-int tp_netif_rx_entry(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NETIF_RX_ENTRY);
-}
-
-SEC("tp_btf/napi_gro_receive_entry")
-int tp_napi_gro_receive_entry(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NAPI_GRO_RECEIVE_ENTRY);
-}
-
-SEC("tp_btf/napi_gro_frags_entry")
-int tp_napi_gro_frags_entry(__u64 *ctx)
-{
-	return skb_tp((struct sk_buff *)ctx[0], MACE_TP_NAPI_GRO_FRAGS_ENTRY);
-}
+#define PROG_skb_rc_dev_len(ID, name, system)					\
+	SEC("tp_btf/" #name)							\
+	int MACE_TP_PROG(name)(__u64 *ctx)					\
+	{									\
+		struct sk_buff *skb = (struct sk_buff *)ctx[0];			\
+										\
+		return handle_skb(skb, (struct net_device *)ctx[2], (__u32)ctx[3], \
+				  skb->users.refs.counter == 0, MACE_TP_##ID);	\
+	}
 
 /*
  * skb frees (kernel correlation only; no path point).  A packet pending with
@@ -851,50 +814,30 @@ static __always_inline int handle_sys(__u8 tp, __s64 len)
 
 /* Send calls: the byte count is an argument (sendto/write: args[2]); the
  * msghdr calls keep it in user memory, so they report 0. */
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int tp_sys_enter_sendto(struct trace_event_raw_sys_enter *ctx)
-{
-	return handle_sys(MACE_TP_SYS_ENTER_SENDTO, (__s64)ctx->args[2]);
-}
+#define PROG_send_count(ID, name, system)					\
+	SEC("tracepoint/" #system "/" #name)					\
+	int MACE_TP_PROG(name)(struct trace_event_raw_sys_enter *ctx)		\
+	{									\
+		return handle_sys(MACE_TP_##ID, (__s64)ctx->args[2]);		\
+	}
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int tp_sys_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return handle_sys(MACE_TP_SYS_ENTER_SENDMSG, 0);
-}
+#define PROG_send(ID, name, system)						\
+	SEC("tracepoint/" #system "/" #name)					\
+	int MACE_TP_PROG(name)(struct trace_event_raw_sys_enter *ctx)		\
+	{									\
+		return handle_sys(MACE_TP_##ID, 0);				\
+	}
 
-SEC("tracepoint/syscalls/sys_enter_sendmmsg")
-int tp_sys_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	return handle_sys(MACE_TP_SYS_ENTER_SENDMMSG, 0);
-}
+/* Receive calls: the byte count is the return value (negative: failed). */
+#define PROG_ret(ID, name, system)						\
+	SEC("tracepoint/" #system "/" #name)					\
+	int MACE_TP_PROG(name)(struct trace_event_raw_sys_exit *ctx)		\
+	{									\
+		return handle_sys(MACE_TP_##ID, ctx->ret);			\
+	}
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int tp_sys_enter_write(struct trace_event_raw_sys_enter *ctx)
-{
-	return handle_sys(MACE_TP_SYS_ENTER_WRITE, (__s64)ctx->args[2]);
-}
+/* ---- one program per tracepoint, in the shape of its arguments ---------- */
 
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int tp_sys_exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_sys(MACE_TP_SYS_EXIT_RECVFROM, ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int tp_sys_exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_sys(MACE_TP_SYS_EXIT_RECVMSG, ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_recvmmsg")
-int tp_sys_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_sys(MACE_TP_SYS_EXIT_RECVMMSG, ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_read")
-int tp_sys_exit_read(struct trace_event_raw_sys_exit *ctx)
-{
-	return handle_sys(MACE_TP_SYS_EXIT_READ, ctx->ret);
-}
+#define X(ID, name, system, kind, side, args) PROG_##args(ID, name, system)
+MACE_TRACEPOINTS(X)
+#undef X

@@ -10,28 +10,15 @@
 #define MACE_SHARED_H
 
 #include "mace_hist_buckets.h"	/* MACE_BPF_HIST_BUCKETS */
+#include "mace_tracepoints.h"	/* MACE_TRACEPOINTS */
 
-/* Tracepoints a path may name.  Order is ABI: it is stored in raw-event files. */
+/* Tracepoints a path may name (see mace_tracepoints.h).  Order is ABI: it is
+ * stored in raw-event files. */
 enum mace_tp {
 	MACE_TP_NONE = 0,
-	MACE_TP_NET_DEV_QUEUE,
-	MACE_TP_NET_DEV_START_XMIT,
-	MACE_TP_NET_DEV_XMIT,
-	MACE_TP_NETIF_RECEIVE_SKB,
-	MACE_TP_NETIF_RECEIVE_SKB_ENTRY,
-	MACE_TP_NETIF_RECEIVE_SKB_LIST_ENTRY,
-	MACE_TP_NETIF_RX,
-	MACE_TP_NETIF_RX_ENTRY,
-	MACE_TP_NAPI_GRO_RECEIVE_ENTRY,
-	MACE_TP_NAPI_GRO_FRAGS_ENTRY,
-	MACE_TP_SYS_ENTER_SENDTO,
-	MACE_TP_SYS_ENTER_SENDMSG,
-	MACE_TP_SYS_ENTER_SENDMMSG,
-	MACE_TP_SYS_ENTER_WRITE,
-	MACE_TP_SYS_EXIT_RECVFROM,
-	MACE_TP_SYS_EXIT_RECVMSG,
-	MACE_TP_SYS_EXIT_RECVMMSG,
-	MACE_TP_SYS_EXIT_READ,
+#define MACE_TP_ENUM(ID, name, system, kind, side, args) MACE_TP_##ID,
+	MACE_TRACEPOINTS(MACE_TP_ENUM)
+#undef MACE_TP_ENUM
 	MACE_TP_COUNT
 };
 
