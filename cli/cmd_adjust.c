@@ -13,15 +13,16 @@
  *
  * A reply line "icmp_seq=N ... time=X ms" joins the egress record of echo
  * request N and the ingress record of its reply: adjusted = X - egress -
- * ingress.  The k-th line with seq N takes the k-th request record with seq N
- * (seq wraps at 65536); the reply record must start between the request's
- * start and the request's start + X.  Anything else is "unknown", never a
- * guess.  A keyed join whose overhead exceeds X is printed as the negative
- * number it is, with a note.  When only one direction carries the ICMP key,
- * the other is taken by time window anchored on the keyed one (a request
- * leaves the container at most time=X before its reply reaches the outer
- * device), and only if exactly one keyless record fits and the sum stays
- * below X.  With no key at all (ftrace backend) nothing joins.
+ * ingress.  Ping prints no times, so the k-th line with seq N takes the k-th
+ * request record with seq N (seq wraps at 65536), and that record stands for
+ * the probe's send time: its reply is matched as mace_session_overhead
+ * matches a probe sent then and received X later (mace__match_dir), except
+ * that a keyed reply must start after the request.  Anything else is
+ * "unknown", never a guess.  A keyed join whose overhead exceeds X is printed
+ * as the negative number it is, with a note.  When only one direction carries
+ * the ICMP key, the other is taken by time window anchored on the keyed one,
+ * and only if exactly one keyless record fits and the sum stays below X.
+ * With no key at all (ftrace backend) nothing joins.
  */
 #include <errno.h>
 #include <math.h>
@@ -32,21 +33,18 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-struct arec {
-	uint64_t ts, lat;
-	uint16_t seq, id;
-	uint8_t dir;
-};
+#include "mace_int.h"
 
 struct adjust {
-	struct arec *r;
+	struct mace_record *r;	/* ICMP records, by direction, seq and time */
 	size_t n, cap;
-	struct arec *kl[2];	/* records without a key, per direction, by time */
+	struct mace_record *kl[2];	/* records without a key, per direction, by time */
 	size_t nkl[2], capkl[2];
+	uint64_t kl_lat[2];	/* their longest latency */
 	uint16_t ids[2];	/* distinct echo ids among requests (up to 2 seen) */
 	unsigned int nids;
 	int want_id;		/* -I, or -1 */
+	uint16_t id;		/* the probes' echo id once known (0: any) */
 	char path[64];		/* the records' path ("" until one is read) */
 	bool paths_differ;	/* records of more than one path */
 	uint32_t occ[65536];	/* reply lines seen so far per seq */
@@ -58,30 +56,29 @@ struct column {
 	size_t n, cap;
 };
 
-static int cmp_arec(const void *a, const void *b)
+static int cmp_rec(const void *a, const void *b)
 {
-	const struct arec *x = a, *y = b;
+	const struct mace_record *x = a, *y = b;
 
 	if (x->dir != y->dir)
 		return x->dir < y->dir ? -1 : 1;
 	if (x->seq != y->seq)
 		return x->seq < y->seq ? -1 : 1;
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	return x->ts_ns < y->ts_ns ? -1 : x->ts_ns > y->ts_ns;
 }
 
-static int push(struct arec **v, size_t *n, size_t *cap, const struct mace_record *rec)
+static int push(struct mace_record **v, size_t *n, size_t *cap, const struct mace_record *rec)
 {
 	if (*n == *cap) {
 		size_t c = *cap ? *cap * 2 : 1024;
-		struct arec *r = realloc(*v, c * sizeof(*r));
+		struct mace_record *r = realloc(*v, c * sizeof(*r));
 
 		if (!r)
 			return -ENOMEM;
 		*v = r;
 		*cap = c;
 	}
-	(*v)[(*n)++] = (struct arec){ .ts = rec->ts_ns, .lat = rec->latency_ns,
-				      .seq = (uint16_t)rec->seq, .id = rec->id, .dir = rec->dir };
+	(*v)[(*n)++] = *rec;
 	return 0;
 }
 
@@ -91,8 +88,11 @@ static int add_rec(struct adjust *a, const struct mace_record *rec, const char *
 		snprintf(a->path, sizeof(a->path), "%s", path);
 	else if (strcmp(a->path, path))
 		a->paths_differ = true;
-	if (!rec->proto && rec->dir <= MACE_INGRESS)
+	if (!rec->proto && rec->dir <= MACE_INGRESS) {
+		if (rec->latency_ns > a->kl_lat[rec->dir])
+			a->kl_lat[rec->dir] = rec->latency_ns;
 		return push(&a->kl[rec->dir], &a->nkl[rec->dir], &a->capkl[rec->dir], rec);
+	}
 	if (rec->proto != IPPROTO_ICMP)
 		return 0;
 	if (rec->dir == MACE_EGRESS && a->want_id >= 0 && rec->id != a->want_id)
@@ -103,25 +103,37 @@ static int add_rec(struct adjust *a, const struct mace_record *rec, const char *
 	return push(&a->r, &a->n, &a->cap, rec);
 }
 
-/* The single keyless record of dir starting in [lo, hi], or NULL (none or several). */
-static const struct arec *window(const struct adjust *a, uint8_t dir, uint64_t lo, uint64_t hi)
+/* How many of the n records v (by time) start before ts. */
+static size_t starting_before(const struct mace_record *v, size_t n, uint64_t ts)
 {
-	const struct arec *v = a->kl[dir];
-	size_t l = 0, h = a->nkl[dir];
+	size_t l = 0, h = n;
 
 	while (l < h) {
 		size_t mid = l + (h - l) / 2;
 
-		if (v[mid].ts < lo)
+		if (v[mid].ts_ns < ts)
 			l = mid + 1;
 		else
 			h = mid;
 	}
-	if (l >= a->nkl[dir] || v[l].ts > hi)
+	return l;
+}
+
+/* The keyless records of dir that may lie in sp's window (an ingress is
+ * placed by its end: it starts at most the longest latency before). */
+static const struct mace_record *keyless(const struct adjust *a, int dir,
+					 const struct mace__span *sp, size_t *n)
+{
+	uint64_t lo = sp->win_lo > a->kl_lat[dir] ? sp->win_lo - a->kl_lat[dir] : 0;
+	size_t first;
+
+	*n = 0;
+	if (!a->nkl[dir])
 		return NULL;
-	if (l + 1 < a->nkl[dir] && v[l + 1].ts <= hi)
-		return NULL;
-	return &v[l];
+	first = starting_before(a->kl[dir], a->nkl[dir], lo);
+
+	*n = starting_before(a->kl[dir], a->nkl[dir], sp->win_hi + 1) - first;
+	return a->kl[dir] + first;
 }
 
 static int read_records(struct adjust *a, const char *file, FILE *f)
@@ -161,13 +173,14 @@ static int read_records(struct adjust *a, const char *file, FILE *f)
 }
 
 /* First record of (dir, seq) in the sorted array, and how many there are. */
-static const struct arec *find_seq(const struct adjust *a, uint8_t dir, uint16_t seq, size_t *n)
+static const struct mace_record *find_seq(const struct adjust *a, uint8_t dir, uint16_t seq,
+					   size_t *n)
 {
 	size_t lo = 0, hi = a->n, i;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const struct arec *m = &a->r[mid];
+		const struct mace_record *m = &a->r[mid];
 
 		if (m->dir < dir || (m->dir == dir && m->seq < seq))
 			lo = mid + 1;
@@ -201,51 +214,49 @@ static bool parse_ping_line(const char *line, uint16_t *seq, double *ms)
  * sum may exceed rtt when both were joined by key. */
 static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uint64_t *in)
 {
+	struct mace_probe p = { .proto = IPPROTO_ICMP, .id = a->id, .seq = seq };
+	const struct mace_record *e, *i, *kl;
 	uint32_t k = a->occ[seq]++;
-	const struct arec *e, *i, *hit = NULL;
-	bool keyless = false;
-	size_t ne, ni, j;
+	struct mace__match m;
+	struct mace__span sp;
+	size_t ne, ni, nkl;
+	int dir;
 
 	if (a->nids > 1)
 		return false;	/* two pingers in the records: their seqs collide */
 	e = find_seq(a, MACE_EGRESS, seq, &ne);
 	i = find_seq(a, MACE_INGRESS, seq, &ni);
-	if (!ne && ni) {
+	if (k < ne) {
+		/* The k-th request: its reply comes after it, within rtt. */
+		e += k;
+		p.sent_ns = e->ts_ns;
+		p.recv_ns = e->ts_ns + rtt;
+		dir = MACE_INGRESS;
+	} else if (!ne && k < ni) {
 		/* Keyless requests: anchor on the k-th keyed reply. */
-		if (k >= ni)
-			return false;
-		hit = &i[k];
-		e = window(a, MACE_EGRESS, hit->ts > rtt ? hit->ts - rtt : 0, hit->ts);
-		if (!e || e->lat + hit->lat >= rtt)
-			return false;
-		*eg = e->lat;
-		*in = hit->lat;
-		return true;
-	}
-	if (k >= ne)
+		i += k;
+		p.sent_ns = i->ts_ns > rtt ? i->ts_ns - rtt : 0;
+		p.recv_ns = i->ts_ns;
+		dir = MACE_EGRESS;
+	} else {
 		return false;
-	e += k;
-	if (!ni) {
-		keyless = true;
-		hit = window(a, MACE_INGRESS, e->ts, e->ts + rtt);
-		ni = 1;
-		i = hit;
-		hit = NULL;
-		if (!i)
-			return false;
 	}
-	for (j = 0; j < ni; j++) {
-		if (i[j].ts < e[0].ts || i[j].ts > e[0].ts + rtt)
-			continue;
-		if (hit)
-			return false;	/* two replies fit: ambiguous */
-		hit = &i[j];
-	}
+	sp = mace__probe_span(&p, dir);
+	if (dir == MACE_INGRESS)
+		sp.key_lo = p.sent_ns;
+	kl = keyless(a, dir, &sp, &nkl);
+	m = mace__match_dir(i, dir == MACE_INGRESS ? ni : 0, kl, nkl, &p, dir, &sp);
+	if (!m.rec)
+		return false;
+	if (dir == MACE_INGRESS)
+		i = m.rec;
+	else
+		e = m.rec;
 	/* A window join is a guess checked by the RTT; a keyed one is not. */
-	if (!hit || (keyless && e->lat + hit->lat >= rtt))
+	if (m.how == MACE_MATCH_WINDOW && e->latency_ns + i->latency_ns >= rtt)
 		return false;
-	*eg = e->lat;
-	*in = hit->lat;
+	*eg = e->latency_ns;
+	*in = i->latency_ns;
 	return true;
 }
 
@@ -375,9 +386,13 @@ static void prepare(struct adjust *a, const char *rec_file, enum mace_rx_stamp r
 {
 	const char *want = mace_path_for_rx_stamp(rx);
 
-	qsort(a->r, a->n, sizeof(a->r[0]), cmp_arec);
-	qsort(a->kl[0], a->nkl[0], sizeof(struct arec), cmp_arec);
-	qsort(a->kl[1], a->nkl[1], sizeof(struct arec), cmp_arec);
+	qsort(a->r, a->n, sizeof(a->r[0]), cmp_rec);
+	qsort(a->kl[0], a->nkl[0], sizeof(a->kl[0][0]), cmp_rec);
+	qsort(a->kl[1], a->nkl[1], sizeof(a->kl[1][0]), cmp_rec);
+	if (a->want_id >= 0)
+		a->id = a->want_id;
+	else if (a->nids == 1)
+		a->id = a->ids[0];
 	if (a->nkl[0] + a->nkl[1])
 		fprintf(stderr, "mace: adjust: %s: %zu egress and %zu ingress records carry no "
 				"ICMP key: joined by time window to the keyed direction only\n",

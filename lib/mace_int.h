@@ -346,7 +346,28 @@ void mace__bpf_hists_free(struct mace_bpf_hists *hs);
 /* Hash of rewrite-proof fields of the packet starting at its IP header. */
 __u64 mace__content_key(const void *ip_hdr, size_t len);
 
-/* ---- overhead.c: recent records kept for RTT correction ------------------ */
+/* ---- overhead.c: matching a tool's probe to records ---------------------- */
+/* Where one direction's record of a probe may lie (CLOCK_MONOTONIC ns): a
+ * keyed record starts in [key_lo, key_hi]; a keyless one starts (egress) or
+ * ends (ingress) in [win_lo, win_hi]. */
+struct mace__span {
+	uint64_t key_lo, key_hi;
+	uint64_t win_lo, win_hi;
+};
+/* The span of a probe whose send and receive times are known. */
+struct mace__span mace__probe_span(const struct mace_probe *p, int dir);
+struct mace__match {
+	const struct mace_record *rec;	/* the one record, or NULL */
+	enum mace_match_how how;	/* KEY or WINDOW with rec; NONE or AMBIGUOUS without */
+};
+/* The record of direction dir that belongs to probe p (its key and netns;
+ * its times are not read, sp says where to look): by key among keyed[], else
+ * by time window among the keyless records of keyless[] (the same array may
+ * be given twice; order does not matter).  Never a guess: one candidate or
+ * none. */
+struct mace__match mace__match_dir(const struct mace_record *keyed, size_t nkeyed,
+				   const struct mace_record *keyless, size_t nkeyless,
+				   const struct mace_probe *p, int dir, const struct mace__span *sp);
 struct mace_keep;
 struct mace_keep *mace__keep_new(unsigned int n);	/* ring of the last n records */
 void mace__keep_add(struct mace_keep *k, const struct mace_record *rec);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * RTT correction: a ring of the last n records and the lookup that finds the
- * egress record of a probe and the ingress record of its reply.
+ * RTT correction: a ring of the last n records and the matcher that finds
+ * the egress record of a probe and the ingress record of its reply, for
+ * mace_session_overhead, the server's rings and mace adjust alike.
  *
  * Records that carry a key (proto != 0) are matched by key only: when a keyed
  * backend saw no record for this probe, a time window would pick some other
@@ -15,7 +16,7 @@
 
 #include "mace_int.h"
 
-/* A key match must start no earlier than this before the probe was sent. */
+/* A key match may start up to this long before the probe was sent. */
 #define KEY_LOOKBACK_NS 1000000000ull
 /* Window match: how far a record may sit outside [sent, recv].  Egress may
  * start a little before the send clock was read (syscall entry), ingress may
@@ -109,19 +110,18 @@ static bool netns_match(const struct mace_record *r, const struct mace_probe *p)
 	return !p->netns || r->netns == p->netns;
 }
 
-static struct found find_by_key(const struct mace_record *rec, unsigned int n,
-			       const struct mace_probe *p, int dir)
+static struct found search_key(const struct mace_record *rec, size_t n,
+			       const struct mace_probe *p, int dir, const struct mace__span *sp)
 {
-	uint64_t lo = p->sent_ns > KEY_LOOKBACK_NS ? p->sent_ns - KEY_LOOKBACK_NS : 0;
 	struct found all = { 0 }, same_id = { 0 };
-	unsigned int i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct mace_record *r = &rec[i];
 
 		if (r->dir != dir || !r->proto || !netns_match(r, p))
 			continue;
-		if (r->ts_ns < lo || r->ts_ns > p->recv_ns || !key_match(r, p, dir))
+		if (r->ts_ns < sp->key_lo || r->ts_ns > sp->key_hi || !key_match(r, p, dir))
 			continue;
 		consider(&all, r);
 		if (p->id && r->id == p->id)
@@ -133,55 +133,74 @@ static struct found find_by_key(const struct mace_record *rec, unsigned int n,
 	return all;
 }
 
-static struct found find_by_window(const struct mace_record *rec, unsigned int n,
-				   const struct mace_probe *p, int dir, bool keyless_only)
+static struct found search_window(const struct mace_record *rec, size_t n,
+				  const struct mace_probe *p, int dir, const struct mace__span *sp)
 {
-	uint64_t lo = p->sent_ns > WINDOW_SLACK_NS ? p->sent_ns - WINDOW_SLACK_NS : 0;
 	struct found f = { 0 };
-	unsigned int i;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct mace_record *r = &rec[i];
-		uint64_t end = r->ts_ns + r->latency_ns;
+		/* Egress is placed by its start, ingress by its end (see mace__span). */
+		uint64_t t = dir == MACE_EGRESS ? r->ts_ns : r->ts_ns + r->latency_ns;
 
-		if (r->dir != dir || (keyless_only && r->proto) || !netns_match(r, p))
+		/* A probe with a key falls back only onto records without one. */
+		if (r->dir != dir || (p->proto && r->proto) || !netns_match(r, p))
 			continue;
-		if (dir == MACE_EGRESS && (r->ts_ns < lo || r->ts_ns > p->recv_ns))
-			continue;
-		if (dir == MACE_INGRESS &&
-		    (end < p->sent_ns || end > p->recv_ns + WINDOW_SLACK_NS))
+		if (t < sp->win_lo || t > sp->win_hi)
 			continue;
 		consider(&f, r);
 	}
 	return f;
 }
 
+struct mace__span mace__probe_span(const struct mace_probe *p, int dir)
+{
+	struct mace__span sp = {
+		.key_lo = p->sent_ns > KEY_LOOKBACK_NS ? p->sent_ns - KEY_LOOKBACK_NS : 0,
+		.key_hi = p->recv_ns,
+	};
+
+	if (dir == MACE_EGRESS) {
+		sp.win_lo = p->sent_ns > WINDOW_SLACK_NS ? p->sent_ns - WINDOW_SLACK_NS : 0;
+		sp.win_hi = p->recv_ns;
+	} else {
+		sp.win_lo = p->sent_ns;
+		sp.win_hi = p->recv_ns + WINDOW_SLACK_NS;
+	}
+	return sp;
+}
+
+struct mace__match mace__match_dir(const struct mace_record *keyed, size_t nkeyed,
+				   const struct mace_record *keyless, size_t nkeyless,
+				   const struct mace_probe *p, int dir, const struct mace__span *sp)
+{
+	struct mace__match m = { .how = MACE_MATCH_KEY };
+	struct found f = { 0 };
+
+	if (p->proto)
+		f = search_key(keyed, nkeyed, p, dir, sp);
+	if (!f.n) {
+		f = search_window(keyless, nkeyless, p, dir, sp);
+		m.how = MACE_MATCH_WINDOW;
+	}
+	if (f.n != 1)
+		m.how = f.n ? MACE_MATCH_AMBIGUOUS : MACE_MATCH_NONE;
+	else
+		m.rec = f.rec;
+	return m;
+}
+
 static const struct mace_record *lookup_dir(const struct mace_record *rec, unsigned int n,
 					   const struct mace_probe *p, int dir, uint64_t *ns,
 					   enum mace_match_how *how)
 {
-	enum mace_match_how h = MACE_MATCH_KEY;
-	struct found f = { 0 };
+	struct mace__span sp = mace__probe_span(p, dir);
+	struct mace__match m = mace__match_dir(rec, n, rec, n, p, dir, &sp);
 
-	if (p->proto)
-		f = find_by_key(rec, n, p, dir);
-	if (!f.n) {
-		/* A probe with a key falls back only onto records without one. */
-		f = find_by_window(rec, n, p, dir, p->proto != 0);
-		h = MACE_MATCH_WINDOW;
-	}
-	*ns = 0;
-	if (!f.n) {
-		*how = MACE_MATCH_NONE;
-		return NULL;
-	}
-	if (f.n > 1) {
-		*how = MACE_MATCH_AMBIGUOUS;
-		return NULL;
-	}
-	*how = h;
-	*ns = f.rec->latency_ns;
-	return f.rec;
+	*how = m.how;
+	*ns = m.rec ? m.rec->latency_ns : 0;
+	return m.rec;
 }
 
 int mace__overhead_find(const struct mace_record *rec, unsigned int n,

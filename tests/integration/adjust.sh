@@ -51,6 +51,25 @@ else
 	pass adjust_negative
 fi
 
+# Requests without a key: each is found by time window before its keyed
+# reply (seq 1: 50 - 10 - 5 us), and only when exactly one fits (seq 2: two).
+{
+	printf '%s\n' 'ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,cpu_start,cpu_end'
+	echo '1000000,7,egress,inner-dev,10000,10000,0,,,0,0,0,0,98,0,0'
+	echo '1020000,7,ingress,inner-dev,5000,5000,icmp,10.0.2.2,10.0.2.1,7,0,0,1,84,0,0'
+	echo '2000000,7,egress,inner-dev,10000,10000,0,,,0,0,0,0,98,0,0'
+	echo '2001000,7,egress,inner-dev,10000,10000,0,,,0,0,0,0,98,0,0'
+	echo '2020000,7,ingress,inner-dev,5000,5000,icmp,10.0.2.2,10.0.2.1,7,0,0,2,84,0,0'
+} >"$W/anchor.csv"
+"$MACE" adjust -i "$W/anchor.csv" "$W/ping.txt" >"$W/anchor.out" 2>"$W/anchor.err"
+if ! grep -q 'icmp_seq=1 .* adjusted=0.035 ms (egress=0.010 ingress=0.005 ms)$' "$W/anchor.out"; then
+	fail adjust_reply_anchor "seq 1: $(grep icmp_seq=1 "$W/anchor.out")"
+elif ! grep -q 'icmp_seq=2 .* adjusted=unknown$' "$W/anchor.out"; then
+	fail adjust_reply_anchor "seq 2 (two requests fit): $(grep icmp_seq=2 "$W/anchor.out")"
+else
+	pass adjust_reply_anchor
+fi
+
 # The records' path against ping's stamps: inner-dev matches ping -U only.
 if ! grep -q 'records of path inner-dev; ping times replies by SO_TIMESTAMP, which path rx-stamp matches' "$W/err"; then
 	fail adjust_path_mismatch_said "$(cat "$W/err")"

@@ -285,6 +285,33 @@ TEST(ring_wraps_around)
 	mace__keep_free(k);
 }
 
+/* mace adjust's use: keyed and keyless candidates in separate arrays, and a
+ * span narrower than a probe's (a reply cannot start before its request). */
+TEST(match_dir_span_and_arrays)
+{
+	struct mace_probe p = icmp_probe(7, 3, T0, T0 + 300000);
+	struct mace_record keyed[2], keyless[2];
+	struct mace__span sp = mace__probe_span(&p, MACE_INGRESS);
+	struct mace__match m;
+
+	keyed[0] = rec(MACE_INGRESS, T0 - 500 * MS, 10000, IPPROTO_ICMP, 7, 3);	/* seq reused */
+	keyed[1] = rec(MACE_INGRESS, T0 + 200000, 20000, IPPROTO_ICMP, 7, 3);
+	m = mace__match_dir(keyed, 2, NULL, 0, &p, MACE_INGRESS, &sp);
+	CHECK(m.how == MACE_MATCH_AMBIGUOUS && !m.rec);	/* the probe's 1 s look-back */
+	sp.key_lo = p.sent_ns;
+	m = mace__match_dir(keyed, 2, NULL, 0, &p, MACE_INGRESS, &sp);
+	CHECK(m.how == MACE_MATCH_KEY && m.rec == &keyed[1]);
+
+	/* No keyed candidate: the keyless array only, placed by the end. */
+	keyless[0] = rec(MACE_INGRESS, T0 - 100000, 150000, 0, 0, 0);	/* ends after send */
+	keyless[1] = rec(MACE_INGRESS, T0 - 100000, 50000, 0, 0, 0);	/* ends before send */
+	m = mace__match_dir(keyed, 1, keyless, 2, &p, MACE_INGRESS, &sp);
+	CHECK(m.how == MACE_MATCH_WINDOW && m.rec == &keyless[0]);
+	/* Keyed records in the keyless array are never taken by window. */
+	m = mace__match_dir(NULL, 0, keyed, 2, &p, MACE_INGRESS, &sp);
+	CHECK(m.how == MACE_MATCH_NONE && !m.rec);
+}
+
 TEST(bad_arguments)
 {
 	struct mace_keep *k = mace__keep_new(4);
@@ -313,6 +340,7 @@ int main(void)
 	RUN(window_ambiguous);
 	RUN(window_other_netns_ignored);
 	RUN(ring_wraps_around);
+	RUN(match_dir_span_and_arrays);
 	RUN(bad_arguments);
 	return t_done();
 }
