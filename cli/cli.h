@@ -61,38 +61,7 @@ int cli_parse_duration(const char *s, double *out);
 int cli_check_path(const struct cli_opts *o);
 void cli_fill_mace_opts(const struct cli_opts *o, struct mace_opts *mo);
 
-/* loop.c: one session from start to stop */
-struct cli_loop {
-	struct mace_session *s;
-	const struct cli_opts *o;
-	/* Called after each batch of records and at the end (flush output). */
-	int (*after_poll)(void *ctx);
-	void *ctx;
-	bool progress;		/* once a second on stderr (only if a terminal) */
-	/* Following (no --netns, no --container): containers that come are
-	 * picked up by a new session taking over at a cut time; the records
-	 * go to on_record(rec, record_ctx) as in the first session's. */
-	bool follow;
-	mace_record_fn on_record;
-	void *record_ctx;
-	/* The records of the current and the replaced session, cut at the
-	 * time of the handover (mace_session_set_window does it for
-	 * aggregating sessions); win[cur] is the current session's. */
-	struct cli_window {
-		mace_record_fn fn;
-		void *ctx;
-		uint64_t lo, hi;
-	} win[2];
-	int cur;
-	/* Called with each session replaced, before it is freed (histograms
-	 * to take); its counters are added to carried. */
-	int (*retire)(struct mace_session *old, void *ctx);
-	struct mace_counters carried;
-	const uint64_t *nrecords; /* the caller's record count, for progress; NULL: the session's */
-	/* results */
-	int child_status;	/* shell-style: code, or 128 + signal; -1 if no child */
-	int stop_signal;	/* SIGINT/SIGTERM that stopped the run, or 0 */
-};
+/* loop.c (struct cli_loop in loop.h) */
 /* SIGINT, SIGTERM, SIGHUP, SIGCHLD blocked (for a signalfd) / as before. */
 void cli_block_signals(void);
 void cli_unblock_signals(void);
@@ -102,12 +71,7 @@ void cli_request_stop(void);
  * NULL on error (reported). */
 struct mace_session *cli_session_open(const struct cli_opts *o, const char *replay_file,
 				      mace_record_fn fn, void *ctx);
-/* Starts, runs until duration/child exit/signal/end of replay, stops.
- * Returns 0 or EXIT_RUNTIME (reported). */
-int cli_loop_run(struct cli_loop *l);
 void cli_print_counters(FILE *f, const struct mace_counters *c);
-/* A session's records within [w->lo, w->hi) to w->fn (ctx: the window). */
-void cli_window_record(const struct mace_record *rec, void *ctx);
 /* into += c, field by field. */
 void cli_counters_add(struct mace_counters *into, const struct mace_counters *c);
 /* The current netns's interfaces, hashed: a container whose veth peer is
@@ -141,11 +105,12 @@ int cli_writer_flush(void *ctx);
 struct cli_stats;
 struct cli_stats *cli_stats_new(void);
 void cli_stats_record(const struct mace_record *rec, void *ctx);
-/* An aggregating session's histograms (mace_session_hists) into st. */
-int cli_stats_take(struct cli_stats *st, struct mace_session *s);
-/* carried: counters of sessions s replaced (following), or NULL. */
+/* An aggregating session's histograms into st (a mace_hist_fn, ctx st). */
+void cli_stats_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx);
+/* s: the session whose path and silent points are said; c: the counters of
+ * the run (of every session, when sessions were replaced). */
 void cli_stats_print(struct cli_stats *st, struct mace_session *s,
-		     const struct mace_counters *carried, bool json, FILE *f);
+		     const struct mace_counters *c, bool json, FILE *f);
 void cli_stats_free(struct cli_stats *st);
 
 /* netns_name.c: container names, else "ctr1" (ip netns name), "pid 1234", or the inode */

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "loop.h"
 #include "mace_int.h"
 
 struct adjust {
@@ -460,17 +460,18 @@ static int adjust_live(struct adjust *a, struct cli_opts *o, enum mace_rx_stamp 
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	l.s = cli_session_open(o, NULL, on_record, &lv);
-	if (!l.s) {
-		rc = EXIT_RUNTIME;
+	l.h.o = o;
+	l.h.on_record = on_record;
+	l.h.record_ctx = &lv;
+	rc = cli_handover_open(&l.h, NULL, false);
+	if (rc)
 		goto out;
-	}
-	snprintf(a->path, sizeof(a->path), "%s", mace_session_path_name(l.s));
+	snprintf(a->path, sizeof(a->path), "%s", mace_session_path_name(l.h.s));
 	l.o = o;
 	fflush(stdout);
 	if (dup2(fileno(tool), STDOUT_FILENO) < 0) {
 		fprintf(stderr, "mace: adjust: keeping the command's output: %s\n", strerror(errno));
-		mace_session_free(l.s);
+		cli_handover_free(&l.h);
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
@@ -480,7 +481,7 @@ static int adjust_live(struct adjust *a, struct cli_opts *o, enum mace_rx_stamp 
 		fprintf(stderr, "mace: adjust: restoring standard output: %s\n", strerror(errno));
 		rc = EXIT_RUNTIME;
 	}
-	mace_session_counters(l.s, &c);
+	cli_handover_counters(&l.h, &c);
 	cli_print_counters(stderr, &c);
 	if (lv.err) {
 		fprintf(stderr, "mace: adjust: out of memory\n");
@@ -493,7 +494,7 @@ static int adjust_live(struct adjust *a, struct cli_opts *o, enum mace_rx_stamp 
 	}
 	if (!rc && l.child_status > 0)
 		rc = l.child_status;
-	mace_session_free(l.s);
+	cli_handover_free(&l.h);
 out:
 	if (saved >= 0)
 		close(saved);

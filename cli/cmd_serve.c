@@ -48,7 +48,7 @@ static bool bound(uint32_t netns, void *ctx)
 {
 	struct serve *sv = ctx;
 
-	return cli_follow_bound(&sv->f, netns);
+	return cli_handover_bound(&sv->h, netns);
 }
 
 /* The session's description, again after each rebind. */
@@ -57,19 +57,19 @@ static void describe(struct serve *sv)
 	size_t len;
 	FILE *f;
 
-	if (sv->describe && sv->described == sv->f.rebinds)
+	if (sv->describe && sv->described == sv->h.rebinds)
 		return;
 	free(sv->describe);
 	sv->describe = NULL;
-	sv->described = sv->f.rebinds;
-	if (!sv->f.s)
+	sv->described = sv->h.rebinds;
+	if (!sv->h.s)
 		return;
 	f = open_memstream(&sv->describe, &len);
 	if (!f)
 		return;
-	mace_session_describe(sv->f.s, f);
-	if (sv->f.note[0])
-		fprintf(f, "%s\n", sv->f.note);
+	mace_session_describe(sv->h.s, f);
+	if (sv->h.note[0])
+		fprintf(f, "%s\n", sv->h.note);
 	fclose(f);
 }
 
@@ -81,13 +81,13 @@ static int publish(struct serve *sv, uint64_t now)
 	size_t mlen, ilen;
 	int r;
 
-	cli_follow_counters(&sv->f, &m->counters);
-	m->window_skipped = sv->f.window_skipped;
-	m->rebinds = sv->f.rebinds;
-	m->rebind_failures = sv->f.rebind_failures;
-	if (sv->f.s) {
-		m->path = mace_session_path_name(sv->f.s);
-		m->backend = mace_session_backend_name(sv->f.s);
+	cli_handover_counters(&sv->h, &m->counters);
+	m->window_skipped = sv->h.window_skipped;
+	m->rebinds = sv->h.rebinds;
+	m->rebind_failures = sv->h.rebind_failures;
+	if (sv->h.s) {
+		m->path = mace_session_path_name(sv->h.s);
+		m->backend = mace_session_backend_name(sv->h.s);
 	}
 	serve_metrics_update(m, now, bound, sv);
 	if (!sv->http)
@@ -95,7 +95,7 @@ static int publish(struct serve *sv, uint64_t now)
 	describe(sv);
 	r = serve_metrics_render(m, &metrics, &mlen);
 	if (!r)
-		r = serve_index_render(m, sv->f.s ? sv->describe : sv->f.note, &index, &ilen);
+		r = serve_index_render(m, sv->h.s ? sv->describe : sv->h.note, &index, &ilen);
 	if (r < 0) {
 		free(metrics);
 		return r;
@@ -107,7 +107,10 @@ static int publish(struct serve *sv, uint64_t now)
 /* Per-interval work: containers followed, latencies taken, a new snapshot. */
 static int serve_tick(struct serve *sv, uint64_t now)
 {
-	int r = cli_follow_tick(&sv->f);
+	int r;
+
+	cli_handover_tick(&sv->h);	/* a failure is counted and said in h.note */
+	r = cli_handover_take(&sv->h);
 
 	if (sv->sock)	/* records, aggregated in user space */
 		serve_socket_take(sv->sock, serve_metrics_add_hist, &sv->m);
@@ -137,7 +140,8 @@ static int loop(struct serve *sv, int sfd)
 		uint64_t t;
 
 		pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = cli_follow_fd(&sv->f), .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = sv->h.s ? mace_session_fd(sv->h.s) : -1,
+					    .events = POLLIN };
 		for (i = 0; i < sv->nfds; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->fds[i].fd, .events = sv->fds[i].events };
 		if (poll(pfd, n, sv->sock ? SOCKET_POLL_MS : POLL_MS) < 0 && errno != EINTR) {
@@ -147,7 +151,9 @@ static int loop(struct serve *sv, int sfd)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo != SIGCHLD)
 				sv->stop = EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP */
-		r = cli_follow_poll(&sv->f);
+		r = cli_handover_poll(&sv->h);
+		if (r == -ENODEV)	/* the last bound container left: keep what it gave, wait */
+			r = cli_handover_lost(&sv->h);
 		if (r < 0) {
 			fprintf(stderr, "mace: serve: %s\n", strerror(-r));
 			return EXIT_RUNTIME;
@@ -245,11 +251,22 @@ int cmd_serve(int argc, char **argv)
 	 * socket keeps and serve_socket_take hands to serve_metrics_add_hist in
 	 * serve_tick as histograms per (netns, direction).  A daemon may start
 	 * before the host's first container: it waits for one. */
-	rc = cli_follow_start(&sv.f, &o, serve_metrics_add_hist,
-			      sv.sock ? serve_socket_record : NULL,
-			      sv.sock ? (void *)sv.sock : &sv.m, true);
+	sv.h.o = &o;
+	sv.h.follow = !o.netns;
+	sv.h.on_hist = serve_metrics_add_hist;
+	sv.h.ctx = &sv.m;
+	sv.h.on_record = serve_socket_record;
+	sv.h.record_ctx = sv.sock;
+	rc = cli_handover_open(&sv.h, NULL, true);
 	if (rc)
 		goto out;
+	r = sv.h.s ? mace_session_start(sv.h.s) : 0;
+	if (r < 0) {
+		fprintf(stderr, "mace: serve: cannot start tracing: %s\n", strerror(-r));
+		cli_handover_free(&sv.h);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	started = true;
 	if (o.listen)
 		fprintf(stderr, "mace: serve: listening on %s\n", o.listen);
@@ -261,16 +278,17 @@ out:
 	/* No new scrapes, then detach: the last latencies are not served. */
 	if (sv.http)
 		serve_http_stop(sv.http);
-	r = cli_follow_stop(&sv.f);
+	r = cli_handover_stop(&sv.h);
 	if (r < 0) {
 		fprintf(stderr, "mace: serve: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
 	}
 	serve_socket_stop(sv.sock);	/* after the session's last records */
 	if (started) {
-		cli_follow_counters(&sv.f, &c);
+		cli_handover_counters(&sv.h, &c);
 		cli_print_counters(stderr, &c);
 	}
+	cli_handover_free(&sv.h);
 	if (sfd >= 0)
 		close(sfd);
 	cli_unblock_signals();

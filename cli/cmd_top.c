@@ -141,12 +141,12 @@ static void draw_status(struct view *v)
 	time_t t = time(NULL);
 
 	strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-	if (v->ts.s)
+	if (v->ts.h.s)
 		mvprintw(0, 0, "mace top - path %s, backend %s, %u container%s, latencies in us (%s)",
-			 mace_session_path_name(v->ts.s), mace_session_backend_name(v->ts.s), v->m.n,
+			 mace_session_path_name(v->ts.h.s), mace_session_backend_name(v->ts.h.s), v->m.n,
 			 v->m.n == 1 ? "" : "s", v->m.show_total ? "total" : "last second");
 	else
-		mvprintw(0, 0, "mace top - %s", v->ts.note);
+		mvprintw(0, 0, "mace top - %s", v->ts.h.note);
 	mvprintw(0, COLS > 9 ? COLS - 9 : 0, "%s", when);
 	mvprintw(1, 0, "events %llu  matched %llu (%.1f%%)  unmatched %llu  expired %llu  "
 		 "replaced %llu  lost %llu  drops %llu",
@@ -162,12 +162,12 @@ static void draw_status(struct view *v)
 			 (unsigned long long)v->m.unattributed.matched);
 	else
 		mvprintw(2, 0, "per-container match: - (kernel correlation; --raw for it)  ");
-	if (v->ts.discover)
-		printw("rebinds %u (last %.0f ms, %u failed)  overlap %llu", v->ts.rebinds,
-		       v->ts.last_rebind_ms, v->ts.rebind_failures,
-		       (unsigned long long)v->ts.overlap_skipped);
-	if (v->ts.note[0])
-		printw("  %s", v->ts.note);
+	if (v->ts.h.follow)
+		printw("rebinds %u (last %.0f ms, %u failed)  overlap %llu", v->ts.h.rebinds,
+		       v->ts.h.last_rebind_ms, v->ts.h.rebind_failures,
+		       (unsigned long long)v->ts.h.window_skipped);
+	if (v->ts.h.note[0])
+		printw("  %s", v->ts.h.note);
 }
 
 static void draw_footer(struct view *v)
@@ -498,11 +498,11 @@ static bool key(struct view *v, int ch)
 
 static int loop(struct view *v, const struct cli_opts *o, int sfd)
 {
-	uint64_t next = mace_now_ns() + 1000000000ull, end = 0, last_sig = v->ts.if_sig_session;
+	uint64_t next = mace_now_ns() + 1000000000ull, end = 0;
 	struct pollfd pfd[3] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sfd, .events = POLLIN },
-		{ .fd = mace_session_fd(v->ts.s), .events = POLLIN },
+		{ .fd = mace_session_fd(v->ts.h.s), .events = POLLIN },
 	};
 	struct signalfd_siginfo si;
 	int r, ch;
@@ -526,16 +526,17 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			return EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP: leave cleanly */
 		if (pfd[0].revents & (POLLHUP | POLLERR))
 			return EXIT_OK;	/* the terminal went away */
-		r = v->ts.s ? mace_session_poll(v->ts.s, 0) : 0;
-		if (r == -ENODEV && v->ts.discover) {
+		r = cli_handover_poll(&v->ts.h);
+		if (r == -ENODEV && v->ts.h.follow) {
 			/* the last container left: wait for new ones */
-			top_session_retire(&v->ts, v->ts.s);
-			v->ts.s = NULL;
+			r = cli_handover_lost(&v->ts.h);
+			if (r < 0)
+				snprintf(v->ts.h.note, sizeof(v->ts.h.note),
+					 "retiring the session: %s", strerror(-r));
 			pfd[2].fd = -1;
-			snprintf(v->ts.note, sizeof(v->ts.note), "no containers left; waiting for new ones");
 			r = 0;
 		}
-		if (r < 0 && r != -EINTR && r != -EAGAIN) {
+		if (r < 0) {
 			term_end();
 			fprintf(stderr, "mace: top: %s\n", strerror(-r));
 			return EXIT_RUNTIME;
@@ -546,26 +547,13 @@ static int loop(struct view *v, const struct cli_opts *o, int sfd)
 			dirty = true;
 		}
 		t = mace_now_ns();
-		if (t >= next && v->ts.discover) {
-			uint64_t sig = cli_interfaces_signature();
-
-			/* changed, and settled for a second (a veth is made, then moved) */
-			if (sig != v->ts.if_sig_session && sig == last_sig) {
-				v->ts.if_sig_session = sig;
-				r = top_session_rebind(&v->ts);
-				if (r < 0 && v->ts.s) {
-					v->ts.rebind_failures++;
-					snprintf(v->ts.note, sizeof(v->ts.note), "binding again: %s",
-						 strerror(-r));
-				}
-				/* with no session, failing to bind just means still none */
-				pfd[2].fd = v->ts.s ? mace_session_fd(v->ts.s) : -1;
-				t = mace_now_ns();
-			}
-			last_sig = sig;
+		if (t >= next && cli_handover_tick(&v->ts.h)) {
+			/* with no session, failing to bind just means still none */
+			pfd[2].fd = v->ts.h.s ? mace_session_fd(v->ts.h.s) : -1;
+			t = mace_now_ns();
 		}
 		if (t >= next) {
-			r = v->ts.s ? top_session_take(&v->ts, v->ts.s) : 0;
+			r = cli_handover_take(&v->ts.h);
 			if (r < 0) {
 				term_end();
 				fprintf(stderr, "mace: top: reading the histograms: %s\n",
@@ -610,13 +598,8 @@ int cmd_top(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	top_model_init(&v.m, cli_netns_name);
-	v.ts.o = &o;
-	v.ts.m = &v.m;
-	v.ts.discover = !o.netns;
-	v.ts.if_sig_session = cli_interfaces_signature();
 	o.aggregate = true;
-	v.ts.s = cli_session_open(&o, NULL, NULL, NULL);
-	if (!v.ts.s) {
+	if (top_session_open(&v.ts, &o, &v.m)) {
 		top_model_fini(&v.m);
 		return EXIT_RUNTIME;
 	}
@@ -631,7 +614,7 @@ int cmd_top(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	r = mace_session_start(v.ts.s);
+	r = mace_session_start(v.ts.h.s);
 	if (r < 0) {
 		fprintf(stderr, "mace: top: cannot start tracing: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
@@ -642,19 +625,18 @@ int cmd_top(int argc, char **argv)
 	rc = loop(&v, &o, sfd);
 	term_end();
 	cli_log_hold(false);
-	r = v.ts.s ? mace_session_stop(v.ts.s) : 0;
+	r = v.ts.h.s ? mace_session_stop(v.ts.h.s) : 0;
 	if (r < 0) {
 		fprintf(stderr, "mace: top: stopping: %s\n", strerror(-r));
 		rc = EXIT_RUNTIME;
 	}
-	mace_session_counters(v.ts.s, &c);
-	top_counters_add(&c, &v.ts.retired);
+	cli_handover_counters(&v.ts.h, &c);
 	cli_print_counters(stderr, &c);
 out:
 	if (sfd >= 0)
 		close(sfd);
 	cli_unblock_signals();
-	mace_session_free(v.ts.s);
+	cli_handover_free(&v.ts.h);
 	top_model_fini(&v.m);
 	return rc;
 }

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "loop.h"
 
 static volatile int stop_requested;
 static sigset_t orig_mask;
@@ -179,7 +179,7 @@ static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint6
 	if (l->nrecords) {
 		n = *l->nrecords;
 	} else {
-		mace_session_counters(l->s, &c);
+		cli_handover_counters(&l->h, &c);
 		n = c.records;
 	}
 	dt = (t - *last_t) / 1e9;
@@ -187,14 +187,6 @@ static void progress(struct cli_loop *l, uint64_t start, uint64_t *last_t, uint6
 		(unsigned long long)n, (n - *last_n) / dt);
 	*last_t = t;
 	*last_n = n;
-}
-
-void cli_window_record(const struct mace_record *rec, void *ctx)
-{
-	const struct cli_window *w = ctx;
-
-	if (rec->ts_ns >= w->lo && rec->ts_ns < w->hi)
-		w->fn(rec, w->ctx);
 }
 
 void cli_counters_add(struct mace_counters *into, const struct mace_counters *c)
@@ -221,92 +213,32 @@ uint64_t cli_interfaces_signature(void)
 	return h;
 }
 
-/* Stops and frees a replaced session, keeping its counters (and, through
- * l->retire, what else the command keeps of it). */
-static int retire(struct cli_loop *l, struct mace_session *old)
+/* Following: a new session when the containers changed, said as it takes over. */
+static void follow(struct cli_loop *l)
 {
-	struct mace_counters c = { .sz = sizeof(c) };
-	int r = mace_session_stop(old);
+	int r = cli_handover_tick(&l->h);
 
-	if (!r && l->retire)
-		r = l->retire(old, l->ctx);
-	if (!mace_session_counters(old, &c))
-		cli_counters_add(&l->carried, &c);
-	mace_session_free(old);
-	return r;
-}
-
-/*
- * Binds again: a new session sees the containers there are now (or where
- * --container is now), starts,
- * takes the records from a cut time on, and the old one (NULL if the last
- * container had left) keeps those before it.  -errno if no session could be
- * made (no container here yet: the old one stays).
- */
-static int rebind(struct cli_loop *l, bool *gone)
-{
-	struct mace_session *s;
-	struct mace_opts mo;
-	uint64_t cut;
-	int r;
-
-	struct cli_window *nw = &l->win[!l->cur], *ow = &l->win[l->cur];
-	bool agg = l->o->aggregate;
-	char netns[64];
-
-	cli_fill_mace_opts(l->o, &mo);
-	/* --container: by name again, in its new netns if it was restarted */
-	if (l->o->container) {
-		r = cli_container_netns(l->o->container, true, netns, sizeof(netns), NULL, 0);
-		if (r)
-			return r;
-		mo.netns = netns;
+	if (r > 0) {
+		fprintf(stderr, "mace: %s: the containers changed; now tracing:\n", l->o->cmd);
+		mace_session_describe(l->h.s, stderr);
+		if (l->h.note[0])
+			fprintf(stderr, "mace: %s: %s\n", l->o->cmd, l->h.note);
+	} else if (r < 0 && r != -ENOENT && r != -ENODEV) {
+		fprintf(stderr, "mace: %s: binding again: %s\n", l->o->cmd, strerror(-r));
 	}
-	/* nothing until the cut */
-	*nw = (struct cli_window){ l->on_record, l->record_ctx, UINT64_MAX, UINT64_MAX };
-	mo.on_record = cli_window_record;
-	mo.ctx = nw;
-	mo.containers = cli_containers();
-	s = mace_session_new(&mo);
-	if (!s)
-		return -errno;
-	r = agg ? mace_session_set_window(s, UINT64_MAX, UINT64_MAX) : 0;
-	if (!r)
-		r = mace_session_start(s);
-	cut = mace_now_ns();
-	nw->lo = cut;
-	if (!r && agg)
-		r = mace_session_set_window(s, cut, UINT64_MAX);
-	if (!r && !*gone && agg)
-		r = mace_session_set_window(l->s, 0, cut);
-	if (r < 0) {
-		mace_session_free(s);
-		return r;
-	}
-	ow->hi = cut;
-	fprintf(stderr, "mace: %s: the containers changed; now tracing:\n", l->o->cmd);
-	mace_session_describe(s, stderr);
-	r = retire(l, l->s);
-	l->s = s;
-	l->cur = !l->cur;
-	*gone = false;
-	return r;
 }
 
 int cli_loop_run(struct cli_loop *l)
 {
 	const struct cli_opts *o = l->o;
-	bool live = mace_session_fd(l->s) >= 0;
+	bool live = mace_session_fd(l->h.s) >= 0;
 	bool show = l->progress && isatty(STDERR_FILENO);
 	uint64_t start, deadline = 0, last_t, last_n = 0;
 	sigset_t mask;
 	struct pollfd pfd[2];
 	pid_t child = 0;
 	int sfd, rc = EXIT_OK, r, status;
-	/* following: the interfaces' signature, its last value, when looked */
-	uint64_t sig_session = l->follow ? cli_interfaces_signature() : 0, sig_last = sig_session;
-	uint64_t next_look = 0;
-	bool gone = false;	/* the session's containers all left (following) */
+	uint64_t next_look = 0;	/* following: when to look at the containers again */
 
 	l->child_status = -1;
 	l->stop_signal = 0;
@@ -326,7 +258,7 @@ int cli_loop_run(struct cli_loop *l)
 		goto out_mask;
 	}
 
-	r = mace_session_start(l->s);
+	r = mace_session_start(l->h.s);
 	if (r < 0) {
 		fprintf(stderr, "mace: %s: cannot start tracing: %s\n", o->cmd, strerror(-r));
 		rc = EXIT_RUNTIME;
@@ -350,7 +282,7 @@ int cli_loop_run(struct cli_loop *l)
 
 	pfd[0].fd = sfd;
 	pfd[0].events = POLLIN;
-	pfd[1].fd = mace_session_fd(l->s);
+	pfd[1].fd = mace_session_fd(l->h.s);
 	pfd[1].events = POLLIN;
 	while (!stop_requested) {
 		int timeout = live ? 100 : 0;
@@ -378,14 +310,18 @@ int cli_loop_run(struct cli_loop *l)
 			child = 0;
 		}
 		/* Drain what is ready even when stopping: those packets happened. */
-		r = gone ? 0 : mace_session_poll(l->s, 0);
+		r = cli_handover_poll(&l->h);
 		if (r == -ENODATA)
 			break;
-		if (r == -ENODEV && l->follow) {
+		if (r == -ENODEV && l->h.follow) {
 			fprintf(stderr, "mace: %s: no bound container is left; waiting for new "
 				"ones\n", o->cmd);
-			gone = true;
+			r = cli_handover_lost(&l->h);
+			if (r < 0)
+				fprintf(stderr, "mace: %s: retiring the session: %s\n", o->cmd,
+					strerror(-r));
 			r = 0;
+			pfd[1].fd = -1;
 		}
 		if (r == -ENODEV) {
 			/* the library named the netns that went; stop with the counters */
@@ -393,7 +329,7 @@ int cli_loop_run(struct cli_loop *l)
 			rc = EXIT_RUNTIME;
 			break;
 		}
-		if (r < 0 && r != -EINTR && r != -EAGAIN) {
+		if (r < 0) {
 			fprintf(stderr, "mace: %s: %s\n", o->cmd, strerror(-r));
 			rc = EXIT_RUNTIME;
 			break;
@@ -404,19 +340,9 @@ int cli_loop_run(struct cli_loop *l)
 		}
 		if (l->stop_signal || (o->child_argv && child == 0))
 			break;
-		if (l->follow && mace_now_ns() >= next_look) {
-			uint64_t sig = cli_interfaces_signature();
-
-			/* changed, and settled for a second (a veth is made, then moved) */
-			if (sig != sig_session && sig == sig_last) {
-				sig_session = sig;
-				r = rebind(l, &gone);
-				if (r < 0 && r != -ENOENT && r != -ENODEV)
-					fprintf(stderr, "mace: %s: binding again: %s\n", o->cmd,
-						strerror(-r));
-				pfd[1].fd = mace_session_fd(l->s);
-			}
-			sig_last = sig;
+		if (l->h.follow && mace_now_ns() >= next_look) {
+			follow(l);
+			pfd[1].fd = l->h.s ? mace_session_fd(l->h.s) : -1;
 			next_look = mace_now_ns() + 1000000000ull;
 		}
 		if (show)
@@ -426,7 +352,7 @@ int cli_loop_run(struct cli_loop *l)
 		fputc('\n', stderr);
 
 out_stop:
-	r = mace_session_stop(l->s);
+	r = l->h.s ? mace_session_stop(l->h.s) : 0;
 	if (r < 0) {
 		fprintf(stderr, "mace: %s: stopping: %s\n", o->cmd, strerror(-r));
 		rc = EXIT_RUNTIME;

@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "loop.h"
 
 /* Both sinks of one run: the record writer and the statistics. */
 struct sinks {
 	struct cli_writer *w;
 	struct cli_stats *st;
 	uint64_t records;
-	bool aggregate;
 };
 
 static void on_record(const struct mace_record *rec, void *ctx)
@@ -25,14 +24,6 @@ static void on_record(const struct mace_record *rec, void *ctx)
 		cli_stats_record(rec, k->st);
 }
 
-/* A session replaced while following: an aggregating one's histograms. */
-static int retire(struct mace_session *old, void *ctx)
-{
-	struct sinks *k = ctx;
-
-	return k->aggregate ? cli_stats_take(k->st, old) : 0;
-}
-
 static int flush(void *ctx)
 {
 	struct sinks *k = ctx;
@@ -44,9 +35,10 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 {
 	struct cli_writer w = { .fmt = o->format };
 	struct sinks k = { 0 };
+	struct mace_session *shown;
 	struct cli_loop l = { 0 };
 	struct mace_counters c = { .sz = sizeof(c) };
-	int rc;
+	int rc, r;
 
 	rc = cli_check_path(o);
 	if (rc)
@@ -67,17 +59,17 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 	}
 	/* A summary alone needs no records: the session keeps histograms. */
 	o->aggregate = stats && !records;
-	/* following (all containers, or one by name): the records go through a
-	 * window, cut at each handover */
-	l.follow = !replay_file && !o->netns;
-	l.win[0] = (struct cli_window){ on_record, &k, 0, UINT64_MAX };
-	l.s = cli_session_open(o, replay_file, l.follow ? cli_window_record : on_record,
-			       l.follow ? (void *)&l.win[0] : &k);
-	if (!l.s) {
-		rc = EXIT_RUNTIME;
+	/* following: all containers, or one by name */
+	l.h.o = o;
+	l.h.follow = !replay_file && !o->netns;
+	l.h.on_record = on_record;
+	l.h.record_ctx = &k;
+	l.h.on_hist = cli_stats_hist;
+	l.h.ctx = k.st;
+	rc = cli_handover_open(&l.h, replay_file, false);
+	if (rc)
 		goto out;
-	}
-	snprintf(w.path, sizeof(w.path), "%s", mace_session_path_name(l.s));
+	snprintf(w.path, sizeof(w.path), "%s", mace_session_path_name(l.h.s));
 	/* a replay names the netns as they are known now */
 	w.named = true;
 	if (k.w && o->format == MACE_FORMAT_CSV)
@@ -85,26 +77,25 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 	l.o = o;
 	l.after_poll = flush;
 	l.ctx = &k;
-	k.aggregate = o->aggregate;
-	l.on_record = on_record;
-	l.record_ctx = &k;
-	l.retire = retire;
-	l.carried.sz = sizeof(l.carried);
 	l.progress = true;
 	l.nrecords = o->aggregate ? NULL : &k.records;
 	rc = cli_loop_run(&l);
-	if (o->aggregate && cli_stats_take(k.st, l.s) && rc == EXIT_OK)
+	r = cli_handover_take(&l.h);
+	if (r < 0) {
+		fprintf(stderr, "mace: %s: reading the histograms: %s\n", o->cmd, strerror(-r));
 		rc = EXIT_RUNTIME;
+	}
 
 	if (w.err && w.err != EPIPE) {
 		fprintf(stderr, "mace: %s: writing %s: %s\n", o->cmd,
 			o->output ? o->output : "standard output", strerror(w.err));
 		rc = EXIT_RUNTIME;
 	}
+	cli_handover_counters(&l.h, &c);
+	/* the last session, or the last whose containers all left */
+	shown = l.h.s ? l.h.s : l.h.lost;
 	if (k.st)
-		cli_stats_print(k.st, l.s, &l.carried, o->json, stdout);
-	mace_session_counters(l.s, &c);
-	cli_counters_add(&c, &l.carried);
+		cli_stats_print(k.st, shown, &c, o->json, stdout);
 	cli_print_counters(stderr, &c);
 	if (l.stop_signal)
 		fprintf(stderr, "mace: stopped by %s\n", strsignal(l.stop_signal));
@@ -114,7 +105,7 @@ int cli_run(struct cli_opts *o, const char *replay_file, bool records, bool stat
 		if (rc == EXIT_OK)
 			rc = l.child_status;
 	}
-	mace_session_free(l.s);
+	cli_handover_free(&l.h);
 out:
 	cli_stats_free(k.st);
 	if (w.f && w.f != stdout && fclose(w.f) && rc == EXIT_OK) {

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "follow.h"
+#include "handover.h"
 #include "mace.h"
 
 /* Default --listen: loopback, and a port above the Prometheus default port
@@ -101,7 +101,7 @@ struct serve_fd {
 };
 struct serve {
 	struct cli_opts *o;
-	struct cli_follow f;
+	struct cli_handover h;	/* the session, handed over as containers come and go */
 	struct serve_metrics m;
 	struct serve_http *http;	/* NULL: --socket without --listen */
 	struct serve_socket *sock;	/* --socket, or NULL */

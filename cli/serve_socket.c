@@ -27,7 +27,7 @@ static bool monitored(uint32_t netns, void *ctx)
 {
 	struct serve_socket *ss = ctx;
 
-	return cli_follow_bound(&ss->sv->f, netns);
+	return cli_handover_bound(&ss->sv->h, netns);
 }
 
 static int ready(struct serve *sv, short revents, void *ctx)
@@ -136,11 +136,11 @@ void serve_socket_run(struct serve_socket *ss)
 
 	if (!ss)
 		return;
-	if (!ss->named && ss->sv->f.s) {
+	if (!ss->named && ss->sv->h.s) {
 		/* before any request is read: clients time replies by the path */
-		snprintf(ss->path, sizeof(ss->path), "%s", mace_session_path_name(ss->sv->f.s));
+		snprintf(ss->path, sizeof(ss->path), "%s", mace_session_path_name(ss->sv->h.s));
 		snprintf(ss->backend, sizeof(ss->backend), "%s",
-			 mace_session_backend_name(ss->sv->f.s));
+			 mace_session_backend_name(ss->sv->h.s));
 		ss->named = true;
 	}
 	r = mace__server_poll(ss->srv, 0);

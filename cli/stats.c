@@ -100,7 +100,7 @@ void cli_stats_record(const struct mace_record *rec, void *ctx)
 	mace_hist_add(st->total[rec->dir], rec->latency_ns);
 }
 
-static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
+void cli_stats_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h, void *ctx)
 {
 	struct cli_stats *st = ctx;
 	struct stat_group *g = group(st, netns, dir);
@@ -114,17 +114,6 @@ static void on_hist(uint32_t netns, enum mace_dir dir, const struct mace_hist *h
 	}
 	mace_hist_merge(g->h, h);
 	mace_hist_merge(st->total[dir], h);
-}
-
-int cli_stats_take(struct cli_stats *st, struct mace_session *s)
-{
-	int64_t r = mace_session_hists(s, on_hist, st);
-
-	if (r < 0) {
-		fprintf(stderr, "mace: stat: reading the histograms: %s\n", strerror((int)-r));
-		return (int)r;
-	}
-	return 0;
 }
 
 static const char *dir_name(unsigned int dir)
@@ -201,10 +190,10 @@ static void print_silent(const char *note, void *ctx)
 }
 
 void cli_stats_print(struct cli_stats *st, struct mace_session *s,
-		     const struct mace_counters *carried, bool json, FILE *f)
+		     const struct mace_counters *run, bool json, FILE *f)
 {
 	struct silent_out so = { .f = f, .json = json };
-	struct mace_counters c = { .sz = sizeof(c) };
+	struct mace_counters c = *run;
 	bool several;
 	unsigned int i, d;
 	char name[64];
@@ -220,9 +209,6 @@ void cli_stats_print(struct cli_stats *st, struct mace_session *s,
 		}
 	}
 	several = st->n && st->g[0].netns != st->g[st->n - 1].netns;
-	mace_session_counters(s, &c);
-	if (carried)
-		cli_counters_add(&c, carried);
 	c.user_drops += st->dropped;
 	if (st->err)
 		fprintf(stderr, "mace: %s: %llu records not counted: %s\n", "stat",

@@ -20,8 +20,8 @@ done
 need_tracefs || { fail serve "no tracefs"; exit 1; }
 clean_snapshot
 W=$(mktemp -d /tmp/mace-serve.XXXXXX)
-SERVE= SERVE2= PROM=
-TB_TRAP_EXTRA='for p in $SERVE $SERVE2 $PROM $STALLED; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
+SERVE= SERVE2= SERVE3= PROM=
+TB_TRAP_EXTRA='for p in $SERVE $SERVE2 $SERVE3 $PROM $STALLED; do kill $p 2>/dev/null; wait $p 2>/dev/null; done; rm -rf "$W"'
 tb_trap
 tb_up bridge-nat || { fail serve "testbed did not come up"; exit 1; }
 BACKEND=${MACE_SERVE_BACKEND:-bpf}
@@ -287,7 +287,12 @@ if tb_ns "$H2" && tb_ns "$R2" && tb_veth "$H2" "${TB_P}o2" "$R2" "${TB_P}q2" &&
 	ip netns exec "$H2" "$MACE" serve -b "$BACKEND" --listen "127.0.0.1:$((PORT + 2))" \
 		2>"$W/serve2.err" &
 	SERVE2=$!
+	# the same with --socket: records, cut by a window at each handover
+	ip netns exec "$H2" "$MACE" serve -b "$BACKEND" --listen "127.0.0.1:$((PORT + 3))" \
+		--socket "$W/late.sock" 2>"$W/serve3.err" &
+	SERVE3=$!
 	page() { ip netns exec "$H2" curl -sf "$URL2/"; }
+	page3() { ip netns exec "$H2" curl -sf "http://127.0.0.1:$((PORT + 3))/"; }
 	if wait_until 20 eval 'page | grep -q "waiting for one"' &&
 		grep -q 'no containers yet; waiting for one' "$W/serve2.err"; then
 		pass serve_waits_for_containers
@@ -300,8 +305,14 @@ if tb_ns "$H2" && tb_ns "$R2" && tb_veth "$H2" "${TB_P}o2" "$R2" "${TB_P}q2" &&
 	else
 		fail serve_binds_late_container "$(page | tail -5 | tr '\n' ' ')"
 	fi
-	kill $SERVE2
+	if wait_until 15 eval 'page3 | grep -q "netns $L "'; then
+		pass serve_socket_binds_late_container
+	else
+		fail serve_socket_binds_late_container "$(page3 | tail -5 | tr '\n' ' ')"
+	fi
+	kill $SERVE2 $SERVE3
 	wait $SERVE2 || fail serve_waiting_exit "exit $?"
+	wait $SERVE3 || fail serve_socket_waiting_exit "exit $?"
 else
 	fail serve_waits_for_containers "second host did not come up"
 fi
