@@ -35,7 +35,8 @@ struct cli_opts {
 	enum mace_backend_kind backend;
 	enum mace_format format;
 	double duration;	/* seconds; 0: until stopped */
-	bool raw, json, stat;
+	bool user_corr;		/* --raw: correlate in user space */
+	bool json, stat;
 	bool aggregate;		/* set by the command: histograms, no records */
 	const char *records;	/* -i: records to join with a tool's output */
 	int echo_id;		/* -I: the pinger's echo id, or -1 */

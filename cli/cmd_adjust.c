@@ -549,7 +549,7 @@ int cmd_adjust(int argc, char **argv)
 			ret = adjust_live(a, &o, rx);
 		goto out;
 	}
-	if (o.path || o.netns || o.outer || o.save_file || o.duration > 0 || o.raw) {
+	if (o.path || o.netns || o.outer || o.save_file || o.duration > 0 || o.user_corr) {
 		fprintf(stderr, "mace: adjust: selection options need a command (-- CMD ...)\n");
 		ret = EXIT_USAGE;
 		goto out;

@@ -72,7 +72,7 @@ int cmd_paths(int argc, char **argv)
 	rc = cli_parse(n, args, checking ? CO_SEL : 0, &o);
 	if (rc)
 		return rc;
-	if (o.path || o.save_file || o.duration || o.raw || o.backend != MACE_BACKEND_AUTO) {
+	if (o.path || o.save_file || o.duration || o.user_corr || o.backend != MACE_BACKEND_AUTO) {
 		fprintf(stderr, "mace: paths: --check takes --netns and --outer only\n");
 		return EXIT_USAGE;
 	}

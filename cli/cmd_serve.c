@@ -152,7 +152,8 @@ static int loop(struct serve *sv, int sfd)
 			if (si.ssi_signo != SIGCHLD)
 				sv->stop = EXIT_OK;	/* SIGINT, SIGTERM, SIGHUP */
 		r = cli_handover_poll(&sv->h);
-		if (r == -ENODEV)	/* the last bound container left: keep what it gave, wait */
+		/* the last bound container left: keep what it gave, wait */
+		if (r == -ENODEV)
 			r = cli_handover_lost(&sv->h);
 		if (r < 0) {
 			fprintf(stderr, "mace: serve: %s\n", strerror(-r));

@@ -176,7 +176,7 @@ int cli_parse(int argc, char **argv, unsigned int accept, struct cli_opts *o)
 				return bad(o, "bad duration", optarg);
 			break;
 		case OPT_RAW:
-			o->raw = true;
+			o->user_corr = true;
 			break;
 		case 'j':
 			o->json = true;
@@ -270,7 +270,7 @@ void cli_fill_mace_opts(const struct cli_opts *o, struct mace_opts *mo)
 	mo->netns = o->netns;
 	mo->outer = o->outer;
 	mo->backend = o->backend;
-	mo->raw_events = o->raw;
+	mo->raw_events = o->user_corr;
 	mo->save_file = o->save_file;
 	mo->aggregate = o->aggregate;
 }

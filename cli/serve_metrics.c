@@ -229,7 +229,7 @@ static void counters(FILE *f, const struct serve_metrics *m)
 			(unsigned long long)out[i].v);
 	one(f, "mace_pending_events", "gauge", "Events of packets still in flight.", c->pending);
 	one(f, "mace_lost_events_total", "counter",
-	    "Events the kernel could not deliver (ring or buffer full).", c->lost);
+	    "Events the kernel dropped (ring or buffer full).", c->lost);
 	one(f, "mace_dropped_events_total", "counter",
 	    "Events or records dropped in user space.", c->user_drops + m->dropped);
 	one(f, "mace_records_total", "counter",

@@ -96,7 +96,7 @@ struct mace_counters {
 	uint64_t duplicates;	/* repeated start events of a pending packet (ignored) */
 	uint64_t pending;	/* events held by packets still in flight */
 	uint64_t collisions;	/* content keys shared by two pending packets (informative) */
-	uint64_t lost;		/* events the kernel could not deliver (ring/buffer full) */
+	uint64_t lost;		/* events the kernel dropped (ring/buffer full) */
 	uint64_t user_drops;	/* events or records dropped in user space */
 	uint64_t slot_collisions; /* starts dropped because every slot the eBPF pending
 				   * table has for their skb was kept for another

@@ -2,7 +2,7 @@
 /*
  * The eBPF backend: loads the programs of mace.bpf.c that the path needs,
  * fills the device filter from the binding, and drains the ring buffer into
- * events (raw mode) or records (kernel correlation).
+ * events (user-space correlation) or records (kernel correlation).
  *
  * Lifetime (libbpf-bootstrap): open -> set .rodata -> load -> fill maps ->
  * attach (start) -> poll -> stop (detach, drain, expire, destroy) -> destroy.
@@ -40,7 +40,7 @@ struct mace_backend {
 	int ncpu;
 	bool started, stopped;
 	__u64 last_sweep;
-	int delivered;			/* items delivered in the current poll */
+	int fed;			/* items fed to the session in the current poll */
 	__u64 swept;			/* pending events expired by user space */
 	__u64 bad_items;		/* ring items of an unexpected size */
 	struct mace_bpf_pend_set *pend;	/* the pending table, mapped (kernel correlation) */
@@ -197,7 +197,7 @@ static __u32 ring_bytes(size_t kb)
 	return (__u32)sz;
 }
 
-static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool kcorr,
+static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool kernel_corr,
 		       __u32 ring, int ncpu, const struct mace_backend_cfg *cfg)
 {
 	skel->rodata->expire_ns = cfg->expire_ns;
@@ -210,8 +210,8 @@ static void set_rodata(struct mace_bpf *skel, const struct mace_path *path, bool
 				if (dp->pt[i].tp_mask & (1u << tp) && dp->pt[i].role < MACE_ROLE_COUNT)
 					skel->rodata->pt_idx[tp][dp->pt[i].role][d] = i + 1;
 	}
-	skel->rodata->kernel_corr = kcorr;
-	skel->rodata->kernel_agg = kcorr && cfg->aggregate;
+	skel->rodata->kernel_corr = kernel_corr;
+	skel->rodata->kernel_agg = kernel_corr && cfg->aggregate;
 	skel->bss->win_hi = ~0ull;
 	/* Early wakeup once a quarter of the ring may be waiting, over all CPUs. */
 	skel->rodata->wake_items = ring / 4 / (sizeof(struct mace_bpf_record) + 8) / ncpu;
@@ -342,7 +342,7 @@ static int on_item(void *ctx, void *data, size_t size)
 {
 	struct mace_backend *b = ctx;
 
-	if (b->cfg.kernel_correlation) {
+	if (b->cfg.kernel_corr) {
 		struct mace_record rec;
 
 		if (size < sizeof(struct mace_bpf_record)) {
@@ -358,7 +358,7 @@ static int on_item(void *ctx, void *data, size_t size)
 		}
 		b->cfg.on_event(data, b->cfg.ctx);
 	}
-	b->delivered++;
+	b->fed++;
 	return 0;
 }
 
@@ -419,11 +419,11 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 		snprintf(err, errlen, "no device bound: nothing to trace for path '%s'", path->name);
 		return -ENODEV;
 	}
-	if (cfg->kernel_correlation ? !cfg->on_record : !cfg->on_event) {
-		snprintf(err, errlen, "no %s callback", cfg->kernel_correlation ? "record" : "event");
+	if (cfg->kernel_corr ? !cfg->on_record : !cfg->on_event) {
+		snprintf(err, errlen, "no %s callback", cfg->kernel_corr ? "record" : "event");
 		return -EINVAL;
 	}
-	if (cfg->kernel_correlation && !mace__path_kernel_correlatable(path)) {
+	if (cfg->kernel_corr && !mace__path_allows_kernel_corr(path)) {
 		snprintf(err, errlen, "path '%s' cannot be correlated in the kernel (it needs "
 			 "content keys or syscall points)", path->name);
 		return -EINVAL;
@@ -460,13 +460,13 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	aggregating = cfg->kernel_correlation && cfg->aggregate;
+	aggregating = cfg->kernel_corr && cfg->aggregate;
 	/* Aggregating, the ring carries nothing: one page unless asked. */
 	ring = ring_bytes(cfg->buffer_kb || !aggregating ? cfg->buffer_kb : 1);
-	set_rodata(b->skel, path, cfg->kernel_correlation, ring, b->ncpu, &b->cfg);
+	set_rodata(b->skel, path, cfg->kernel_corr, ring, b->ncpu, &b->cfg);
 	/* max_pending slots, in sets of MACE_BPF_PEND_WAYS, a power of two of them. */
 	b->nsets = 1;
-	while (cfg->kernel_correlation && b->nsets * MACE_BPF_PEND_WAYS < b->cfg.max_pending &&
+	while (cfg->kernel_corr && b->nsets * MACE_BPF_PEND_WAYS < b->cfg.max_pending &&
 	       b->nsets < (1u << 24))
 		b->nsets <<= 1;
 	b->skel->rodata->pend_mask = b->nsets - 1;
@@ -522,7 +522,7 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 			goto fail;
 		}
 	}
-	if (cfg->kernel_correlation) {
+	if (cfg->kernel_corr) {
 		/* The sweep reads and claims slots in place, as the programs do. */
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
 		void *m;
@@ -539,7 +539,7 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	}
 	mace_dbg("bpf: loaded for path '%s' (%s), %u-byte ring, %u devices", path->name,
 		 aggregating ? "kernel correlation into histograms" :
-		 cfg->kernel_correlation ? "kernel correlation" : "raw events", ring,
+		 cfg->kernel_corr ? "kernel correlation" : "events for user-space correlation", ring,
 		 cfg->binding->ndev);
 	*out = b;
 	return 0;
@@ -676,7 +676,7 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 
 	if (!b->started || b->stopped)
 		return -EINVAL;
-	b->delivered = 0;
+	b->fed = 0;
 	for (;;) {
 		int wait = 100;
 
@@ -689,7 +689,7 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 		if (ret < 0 && errno != EINTR)
 			return -errno;
 		if (ret < 0)
-			return b->delivered ? b->delivered : -EINTR;
+			return b->fed ? b->fed : -EINTR;
 		/* Clear the timer; EAGAIN just means it has not fired. */
 		if (read(b->timerfd, &tick, sizeof(tick)) < 0 && errno != EAGAIN)
 			return -errno;
@@ -700,15 +700,15 @@ static int bpf_poll(struct mace_backend *b, int timeout_ms)
 		now = mace_now_ns();
 		/* The sweep reads the whole table: a quarter of the expiry apart
 		 * (the programs themselves claim entries past it). */
-		if (b->cfg.kernel_correlation &&
+		if (b->cfg.kernel_corr &&
 		    now - b->last_sweep >= (b->cfg.expire_ns / 4 > TICK_NS ? b->cfg.expire_ns / 4 :
 									  TICK_NS)) {
 			sweep(b, now > b->cfg.expire_ns ? now - b->cfg.expire_ns : 0);
 			b->last_sweep = now;
 		}
-		if (b->delivered || (timeout_ms >= 0 &&
+		if (b->fed || (timeout_ms >= 0 &&
 				     now - start >= (__u64)timeout_ms * 1000000))
-			return b->delivered;
+			return b->fed;
 	}
 }
 
@@ -751,7 +751,7 @@ static int read_kernel(struct mace_backend *b, struct mace_counters *out)
 	memset(out, 0, sizeof(*out));
 	out->lost = sum.lost;
 	out->user_drops = b->bad_items;
-	if (b->cfg.kernel_correlation) {
+	if (b->cfg.kernel_corr) {
 		out->events = sum.events;
 		out->records = sum.records;
 		out->matched = sum.matched;
@@ -786,7 +786,7 @@ static void bpf_points(struct mace_backend *b, __u64 fired[2][MACE_MAX_POINTS])
 {
 	struct mace_counters c;
 
-	if (!b->cfg.kernel_correlation)
+	if (!b->cfg.kernel_corr)
 		return;		/* events went to the correlator, which counted them */
 	if (!b->stopped && b->skel && read_kernel(b, &c))
 		return;
@@ -805,7 +805,7 @@ static int bpf_stop(struct mace_backend *b)
 	detach_all(b);
 	if (b->skel && b->rb) {
 		ret = drain(b);
-		if (b->cfg.kernel_correlation) {
+		if (b->cfg.kernel_corr) {
 			/* Whatever is still in flight expires. */
 			sweep(b, ~0ull);
 		}

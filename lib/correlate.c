@@ -441,7 +441,7 @@ static bool can_advance(const struct pend *p, int k, __u64 ts)
 }
 
 /* The oldest entry with this key that may move on to point k, or NIL. */
-static __u32 find_by_key(struct mace_correlator *c, int d, int k, const struct mace_event *ev)
+static __u32 find_by_content_key(struct mace_correlator *c, int d, int k, const struct mace_event *ev)
 {
 	struct idx *x = &c->key_idx[d];
 	__u32 best = NIL;
@@ -719,7 +719,7 @@ static void process(struct mace_correlator *c, const struct mace_event *ev)
 			e = NIL;
 	}
 	if (e == NIL && (c->o.path->match & MACE_PATH_MATCH_KEY) && ev->key)
-		e = find_by_key(c, d, k, ev);
+		e = find_by_content_key(c, d, k, ev);
 	if (e == NIL) {
 		count_ev(c, ev, &c->cnt.unmatched);
 		return;
@@ -794,7 +794,7 @@ void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev)
 		release_until(c, c->newest - c->o.reorder_ns);
 }
 
-void mace__corr_advance(struct mace_correlator *c, __u64 now_ns)
+void mace__corr_tick(struct mace_correlator *c, __u64 now_ns)
 {
 	if (now_ns > c->newest)
 		c->newest = now_ns;

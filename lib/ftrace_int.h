@@ -111,8 +111,8 @@ int mace__ft_plan_devices(struct mace_backend *b, bool strict, char *err, size_t
 
 /* ---- ftrace_read.c: per-CPU buffers to events ------------------------------- */
 
-/* Delivers events up to cutoff (CLOCK_MONOTONIC ns) from every CPU, oldest
- * first.  Returns events delivered or -errno. */
+/* Feeds the events up to cutoff (CLOCK_MONOTONIC ns) from every CPU to
+ * on_event, oldest first.  Returns events fed or -errno. */
 int mace__ft_drain(struct mace_backend *b, __u64 cutoff);
 /* Sets b->lost from the per-CPU stats of the instance. */
 void mace__ft_read_stats(struct mace_backend *b);

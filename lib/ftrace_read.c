@@ -68,7 +68,7 @@ static __u64 *seen_slot(struct mace_backend *b, __u64 skb)
 	return &b->seen[(h >> 40) & (FT_SEEN_SLOTS - 1)];
 }
 
-static void deliver(struct mace_backend *b, struct ft_stream *s)
+static void feed_event(struct mace_backend *b, struct ft_stream *s)
 {
 	int size = kbuffer_event_size(s->kbuf);
 	__u32 type = rd(s->data, &b->common_type);
@@ -137,7 +137,7 @@ static void deliver(struct mace_backend *b, struct ft_stream *s)
 }
 
 /* Loads the next event of s, reading a sub-buffer if needed.  0 or -errno. */
-static int advance(struct mace_backend *b, struct ft_stream *s)
+static int next_event(struct mace_backend *b, struct ft_stream *s)
 {
 	if (s->data)
 		s->data = kbuffer_next_event(s->kbuf, &s->ts);
@@ -161,12 +161,12 @@ static int advance(struct mace_backend *b, struct ft_stream *s)
  * round cannot fall behind one read later. */
 int mace__ft_drain(struct mace_backend *b, __u64 cutoff)
 {
-	int delivered = 0, ret;
+	int fed = 0, ret;
 
 	for (int i = 0; i < b->nst; i++) {
 		b->st[i].dry = false;
 		/* a stream may still hold an event kept back by the last cutoff */
-		ret = b->st[i].data ? 0 : advance(b, &b->st[i]);
+		ret = b->st[i].data ? 0 : next_event(b, &b->st[i]);
 		if (ret)
 			goto err;
 	}
@@ -178,13 +178,13 @@ int mace__ft_drain(struct mace_backend *b, __u64 cutoff)
 				min = &b->st[i];
 		if (!min || min->ts > cutoff)
 			break;
-		deliver(b, min);
-		delivered++;
-		ret = advance(b, min);
+		feed_event(b, min);
+		fed++;
+		ret = next_event(b, min);
 		if (ret)
 			goto err;
 	}
-	return delivered;
+	return fed;
 err:
 	mace_err("ftrace: reading %s/instances/%s: %s", TRACEFS_DIR, b->inst_name,
 		 strerror(-ret));

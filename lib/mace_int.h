@@ -106,9 +106,10 @@ __u32 mace__path_tp_mask(const struct mace_path *path);
 /* Roles used anywhere in the path, as a mask of (1u << enum mace_role). */
 __u32 mace__path_role_mask(const struct mace_path *path);
 /* True when every point is a packet point and matching is skb-only, so the
- * BPF backend may correlate in the kernel. */
-bool mace__path_kernel_correlatable(const struct mace_path *path);
-bool mace__kernel_correlates(const struct mace_opts *o, const struct mace_path *path);
+ * BPF backend may use kernel correlation. */
+bool mace__path_allows_kernel_corr(const struct mace_path *path);
+/* ...and the options allow it too (session.c). */
+bool mace__use_kernel_corr(const struct mace_opts *o, const struct mace_path *path);
 
 /* paths_builtin.c (generated from the files in paths/ at build time) */
 struct mace_builtin_path { const char *name; const char *text; };
@@ -140,8 +141,9 @@ static inline bool mace_event_is_free(const struct mace_event *ev)
 }
 /* Takes one event (may be up to reorder_ns older than the newest seen). */
 void mace__corr_push(struct mace_correlator *c, const struct mace_event *ev);
-/* Lets time pass without events: expires starts older than now - expire_ns. */
-void mace__corr_advance(struct mace_correlator *c, __u64 now_ns);
+/* Time passed without events: releases the reorder window up to now and
+ * expires starts older than now - expire_ns. */
+void mace__corr_tick(struct mace_correlator *c, __u64 now_ns);
 /* Drains the reorder window and expires every pending packet. */
 void mace__corr_flush(struct mace_correlator *c);
 /* Adds this correlator's counters into *out (lost/user_drops untouched). */
@@ -241,13 +243,13 @@ struct mace_backend;
 struct mace_backend_cfg {
 	const struct mace_path *path;
 	const struct mace_binding *binding;
-	bool kernel_correlation;	/* BPF only: emit records, not events */
+	bool kernel_corr;		/* BPF only: emit records, not events */
 	bool aggregate;			/* with it: histograms (hists), no records */
 	__u32 max_pending;
 	__u64 expire_ns;
 	size_t buffer_kb;
 	__u16 path_id;
-	/* Exactly one of these is called per delivered item. */
+	/* Exactly one of these is called per item fed to the session. */
 	void (*on_event)(const struct mace_event *ev, void *ctx);
 	void (*on_record)(const struct mace_record *rec, void *ctx);
 	void *ctx;
@@ -260,9 +262,9 @@ struct mace_backend_ops {
 		    char *err, size_t errlen);
 	int (*start)(struct mace_backend *b);	/* attach / enable */
 	int (*fd)(struct mace_backend *b);	/* pollable, or -1 */
-	/* Delivers what is ready.  Returns items delivered or -errno. */
+	/* Feeds what is ready to the session.  Returns items fed or -errno. */
 	int (*poll)(struct mace_backend *b, int timeout_ms);
-	/* Stops the kernel side and delivers what is left.  Idempotent. */
+	/* Stops the kernel side and feeds what is left.  Idempotent. */
 	int (*stop)(struct mace_backend *b);
 	/* Adds kernel-side counters: lost always; with kernel correlation also
 	 * events/matched/unmatched/... as the kernel counted them. */
@@ -367,7 +369,8 @@ struct mace__match {
  * none. */
 struct mace__match mace__match_dir(const struct mace_record *keyed, size_t nkeyed,
 				   const struct mace_record *keyless, size_t nkeyless,
-				   const struct mace_probe *p, int dir, const struct mace__span *sp);
+				   const struct mace_probe *p, int dir,
+				   const struct mace__span *sp);
 struct mace_keep;
 struct mace_keep *mace__keep_new(unsigned int n);	/* ring of the last n records */
 void mace__keep_add(struct mace_keep *k, const struct mace_record *rec);

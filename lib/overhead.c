@@ -4,10 +4,11 @@
  * the egress record of a probe and the ingress record of its reply, for
  * mace_session_overhead, the server's rings and mace adjust alike.
  *
- * Records that carry a key (proto != 0) are matched by key only: when a keyed
- * backend saw no record for this probe, a time window would pick some other
- * packet.  Keyless records (ftrace backend) are matched by time window, and
- * only when exactly one candidate exists.  Nothing is ever guessed.
+ * Records that carry a probe key (proto != 0: ICMP id and seq, ports, TCP
+ * seq) are matched by that key only: when a keyed backend saw no record for
+ * this probe, a time window would pick some other packet.  Keyless records
+ * (ftrace backend) are matched by time window, and only when exactly one
+ * candidate exists.  Nothing is ever guessed.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -80,7 +81,7 @@ static bool ports_match(const struct mace_record *r, uint16_t sport, uint16_t dp
 }
 
 /* Does a keyed record of direction dir belong to this probe (or its reply)? */
-static bool key_match(const struct mace_record *r, const struct mace_probe *p, int dir)
+static bool probe_key_match(const struct mace_record *r, const struct mace_probe *p, int dir)
 {
 	if (r->proto != p->proto)
 		return false;
@@ -110,7 +111,7 @@ static bool netns_match(const struct mace_record *r, const struct mace_probe *p)
 	return !p->netns || r->netns == p->netns;
 }
 
-static struct found search_key(const struct mace_record *rec, size_t n,
+static struct found search_by_probe_key(const struct mace_record *rec, size_t n,
 			       const struct mace_probe *p, int dir, const struct mace__span *sp)
 {
 	struct found all = { 0 }, same_id = { 0 };
@@ -121,7 +122,9 @@ static struct found search_key(const struct mace_record *rec, size_t n,
 
 		if (r->dir != dir || !r->proto || !netns_match(r, p))
 			continue;
-		if (r->ts_ns < sp->key_lo || r->ts_ns > sp->key_hi || !key_match(r, p, dir))
+		if (r->ts_ns < sp->key_lo || r->ts_ns > sp->key_hi)
+			continue;
+		if (!probe_key_match(r, p, dir))
 			continue;
 		consider(&all, r);
 		if (p->id && r->id == p->id)
@@ -133,7 +136,7 @@ static struct found search_key(const struct mace_record *rec, size_t n,
 	return all;
 }
 
-static struct found search_window(const struct mace_record *rec, size_t n,
+static struct found search_by_window(const struct mace_record *rec, size_t n,
 				  const struct mace_probe *p, int dir, const struct mace__span *sp)
 {
 	struct found f = { 0 };
@@ -179,9 +182,9 @@ struct mace__match mace__match_dir(const struct mace_record *keyed, size_t nkeye
 	struct found f = { 0 };
 
 	if (p->proto)
-		f = search_key(keyed, nkeyed, p, dir, sp);
+		f = search_by_probe_key(keyed, nkeyed, p, dir, sp);
 	if (!f.n) {
-		f = search_window(keyless, nkeyless, p, dir, sp);
+		f = search_by_window(keyless, nkeyless, p, dir, sp);
 		m.how = MACE_MATCH_WINDOW;
 	}
 	if (f.n != 1)

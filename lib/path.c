@@ -720,7 +720,7 @@ __u32 mace__path_role_mask(const struct mace_path *path)
 	return m;
 }
 
-bool mace__path_kernel_correlatable(const struct mace_path *path)
+bool mace__path_allows_kernel_corr(const struct mace_path *path)
 {
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
 		if ((mace__path_tp_mask(path) & (1u << tp)) &&

@@ -10,7 +10,7 @@ MACE_EXPORT const char *mace_path_for_rx_stamp(enum mace_rx_stamp how)
 		 * the outer device, in the container at the container device. */
 		return "rx-stamp";
 	case MACE_RX_USER:
-		/* The reply is timed after the stack delivered it: the expense
+		/* The reply is timed after the stack handed it to the socket: the expense
 		 * lies between the two devices' protocol handlers. */
 		return "inner-dev";
 	}

@@ -28,7 +28,7 @@ struct mace_session {
 	struct mace_watch *watch;	/* bound devices going or renamed */
 	int epfd;			/* backend fd + watch fd: mace_session_fd */
 	char ctr_label[256];		/* the bound containers, for the last words */
-	bool kernel_correlation;
+	bool kernel_corr;
 	bool kernel_agg;		/* the kernel aggregates: the backend has the hists */
 	struct mace_agg *agg;		/* else, aggregating: records into these */
 	struct mace_correlator *corr;
@@ -136,8 +136,8 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 	struct mace_backend_cfg cfg = {
 		.path = s->path,
 		.binding = &s->binding,
-		.kernel_correlation = s->kernel_correlation,
-		.aggregate = s->kernel_correlation && s->opts.aggregate &&
+		.kernel_corr = s->kernel_corr,
+		.aggregate = s->kernel_corr && s->opts.aggregate &&
 			     mace__bpf_agg_fits(&s->binding),
 		.max_pending = s->opts.max_pending,
 		.expire_ns = s->opts.expire_ns,
@@ -157,18 +157,19 @@ static int open_backend(struct mace_session *s, const struct mace_backend_ops *o
 	}
 	s->ops = ops;
 	s->kernel_agg = cfg.aggregate;
-	if (s->opts.aggregate && s->kernel_correlation && !cfg.aggregate)
+	if (s->opts.aggregate && s->kernel_corr && !cfg.aggregate)
 		mace_info("the kernel's histograms for %u containers would take too much memory: "
 			  "aggregating records in user space", mace__binding_containers(&s->binding));
 	return 0;
 }
 
-/* Whether the eBPF backend may correlate in the kernel: the path allows it,
- * nobody asked for raw events, and expiry fits the records' 32-bit offsets. */
-bool mace__kernel_correlates(const struct mace_opts *o, const struct mace_path *path)
+/* Whether the eBPF backend uses kernel correlation: the path allows it,
+ * nobody asked for user-space correlation (raw_events) or a raw-event file,
+ * and expiry fits the records' 32-bit offsets. */
+bool mace__use_kernel_corr(const struct mace_opts *o, const struct mace_path *path)
 {
 	return !o->raw_events && !o->save_file && o->expire_ns <= MACE_BPF_MAX_SPAN_NS &&
-	       mace__path_kernel_correlatable(path);
+	       mace__path_allows_kernel_corr(path);
 }
 
 /* Aggregating without the kernel's help: the session's own histograms. */
@@ -184,18 +185,18 @@ static int new_agg(struct mace_session *s)
 static int choose_backend(struct mace_session *s)
 {
 	enum mace_backend_kind kind = s->opts.backend;
-	bool kernel_ok = mace__kernel_correlates(&s->opts, s->path);
+	bool kernel_ok = mace__use_kernel_corr(&s->opts, s->path);
 	int ret;
 
 	if (kind == MACE_BACKEND_FTRACE)
 		return open_backend(s, &mace__ftrace_backend);
 
-	s->kernel_correlation = kernel_ok;
+	s->kernel_corr = kernel_ok;
 	ret = open_backend(s, &mace__bpf_backend);
 	if (ret == 0 || kind == MACE_BACKEND_BPF)
 		return ret;
 	mace_warn("eBPF backend unavailable, falling back to ftrace");
-	s->kernel_correlation = false;
+	s->kernel_corr = false;
 	return open_backend(s, &mace__ftrace_backend);
 }
 
@@ -342,7 +343,7 @@ MACE_EXPORT struct mace_session *mace_session_new(const struct mace_opts *opts)
 		ret = open_watch(s);
 	if (ret)
 		goto fail;
-	if (!s->kernel_correlation) {
+	if (!s->kernel_corr) {
 		ret = new_correlator(s, s->ops == &mace__ftrace_backend);
 		if (ret)
 			goto fail;
@@ -573,7 +574,7 @@ MACE_EXPORT int mace_session_poll(struct mace_session *s, int timeout_ms)
 	if (ret < 0 && ret != -EINTR)
 		return ret;
 	if (s->corr)
-		mace__corr_advance(s->corr, mace_now_ns());
+		mace__corr_tick(s->corr, mace_now_ns());
 	if (mace_now_ns() - s->last_offset_refresh > 1000000000ull)
 		refresh_realtime_offset(s);
 	say_silent_points(s);
@@ -640,7 +641,7 @@ static int counters_netns(const struct mace_session *s, uint32_t netns,
 	if (netns && !mace__binding_is_container(&s->binding, netns))
 		return -ENOENT;
 	/* the kernel counts for the whole session only */
-	if (s->kernel_correlation || !s->corr)
+	if (s->kernel_corr || !s->corr)
 		return -EOPNOTSUPP;
 	ret = mace__corr_netns_counters(s->corr, netns, out);
 	if (ret)
@@ -706,7 +707,7 @@ MACE_EXPORT int mace_session_describe(const struct mace_session *s, FILE *out)
 	fprintf(out, "path %s, backend %s%s\n", mace_session_path_name(s),
 		mace_session_backend_name(s),
 		s->kernel_agg ? " (correlating in the kernel, into histograms)" :
-		s->kernel_correlation ? " (correlating in the kernel)" : "");
+		s->kernel_corr ? " (correlating in the kernel)" : "");
 	return mace__binding_describe(&s->binding, out);
 }
 

@@ -11,8 +11,8 @@
  * addresses recycled from small per-CPU pools, 1% of packets lose their end
  * (they expire or are evicted), 0.5% are seen only at their end (unmatched).
  * ringbuf: one ring in nearly time order (adjacent swaps), as the BPF ring
- * buffer delivers.  percpu: each CPU's events of the next 2 us in turn, as
- * per-CPU buffers read without merging deliver.  Prints one "RESULT key=value ..." line.
+ * buffer feeds them.  percpu: each CPU's events of the next 2 us in turn, as
+ * per-CPU buffers read without merging feed them.  Prints one "RESULT key=value ..." line.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +112,8 @@ static void generate(uint64_t *pkt, uint64_t *skb_rr)
 	qsort(out, nout, sizeof(*out), by_ts);
 }
 
-/* Reorders out[] as the backends deliver it. */
-static void deliver_order(bool percpu, struct mace_event *tmp)
+/* Reorders out[] as the backends feed it. */
+static void feed_order(bool percpu, struct mace_event *tmp)
 {
 	if (!percpu) {
 		for (size_t i = 0; i + 1 < nout; i++)
@@ -181,7 +181,7 @@ int main(int argc, char **argv)
 	}
 	while (done < want) {
 		generate(&pkt, skb_rr);
-		deliver_order(percpu, tmp);
+		feed_order(percpu, tmp);
 		if (nout > want - done)
 			nout = want - done;
 		t0 = now();

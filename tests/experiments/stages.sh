@@ -12,10 +12,10 @@
 # Stages, natively: stack (the send stamp to the outer device's transmit,
 # seen as the remote end's netif_rx), remote (to the reply's netif_rx at the
 # outer device), backlog (to its protocol handler, netif_receive_skb),
-# deliver (to the receive stamp).  From the container: stack (to the
+# socket (to the receive stamp).  From the container: stack (to the
 # container device's transmit), egress (to the outer device's transmit:
 # what paths measure), remote, backlog, ingress (to the container device's
-# netif_rx), backlog, deliver.  Medians over the probes.
+# netif_rx), backlog, socket.  Medians over the probes.
 . tests/lib.sh
 . tests/testbed.sh
 . tests/experiments/lib.sh
@@ -99,7 +99,7 @@ stages() {
 echo "UDP request/response every $INTERVAL s, $PROBES probes, mace: ${PATH_UNDER_TEST:-none}," \
 	"remote CPU ${REMOTE_CPU:-any}; median us per stage"
 printf '%-7s %4s %8s %8s %8s %8s %8s %8s %8s %8s\n' "" n stack egress remote backlog ingress \
-	backlog deliver RTT
+	backlog socket RTT
 stages native "netif_rx@r0 netif_rx@o0 netif_receive_skb@o0" | awk '{
 	printf "%-7s %4d %8s %8s %8s %8s %8s %8s %8s %8s\n", $1, $2, $3, "-", $4, $5, "-", "-", $6, $7 }'
 stages ctr "netif_rx@h0 netif_rx@r0 netif_rx@o0 netif_receive_skb@o0 netif_rx@c0 netif_receive_skb@c0" |

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 		abort();
 	(void)mace__path_tp_mask(p);
 	(void)mace__path_role_mask(p);
-	(void)mace__path_kernel_correlatable(p);
+	(void)mace__path_allows_kernel_corr(p);
 
 	f = open_memstream(&text, &len);
 	if (!f)

@@ -73,7 +73,7 @@ TEST(split_by_container)
 	push(c, 8000, recv, O, NS_HOST, 0x50);
 	push(c, 9000, xmit, O, NS_HOST, 0x60);
 	push(c, 10000, recv, C, NS_B, 0x70);
-	mace__corr_advance(c, 20000);
+	mace__corr_tick(c, 20000);
 
 	a = ns(c, NS_A);
 	b = ns(c, NS_B);
@@ -93,7 +93,7 @@ TEST(split_by_container)
 	CHECK_EQ_U64(a.pending + b.pending + u.pending, all.pending);
 
 	/* time passes: 0x30 expires as A's, 0x50 as nobody's */
-	mace__corr_advance(c, 5000000);
+	mace__corr_tick(c, 5000000);
 	a = ns(c, NS_A);
 	u = ns(c, 0);
 	CHECK_EQ_U64(a.expired, 1);

@@ -235,7 +235,7 @@ TEST(interleaved_cpus_within_reorder_window)
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 4);
 	push(c, E(100000, MACE_TP_NET_DEV_QUEUE, BR, 0, 0, 0));	/* ignored: no point */
-	mace__corr_advance(c, 20000);	/* time passes: window drains */
+	mace__corr_tick(c, 20000);	/* time passes: window drains */
 	CHECK_EQ_U64(nrecs, 2);
 	CHECK_EQ_U64(recs[0].latency_ns, 4000);
 	CHECK_EQ_U64(recs[1].latency_ns, 500);
@@ -245,7 +245,7 @@ TEST(interleaved_cpus_within_reorder_window)
 	CHECK_INVARIANT(c);
 	/* an event later than the window is still taken, but only forward */
 	push(c, E(30000, MACE_TP_NET_DEV_XMIT, C, 0xc00, 0, 0));
-	mace__corr_advance(c, 50000);
+	mace__corr_tick(c, 50000);
 	push(c, E(29000, MACE_TP_NET_DEV_XMIT, O, 0xc00, 0, 0));
 	mace__corr_flush(c);
 	k = counters(c);
@@ -596,11 +596,11 @@ TEST(expiry_by_time)
 	c = corr(&p, 0, 1000000, 100);	/* expire after 1 ms */
 	push(c, E(1000, MACE_TP_NET_DEV_XMIT, C, 0xa00, 0, 0));
 	push(c, E(2000, MACE_TP_NET_DEV_XMIT, C, 0xb00, 0, 0));
-	mace__corr_advance(c, 500000);
+	mace__corr_tick(c, 500000);
 	k = counters(c);
 	CHECK_EQ_U64(k.expired, 0);
 	CHECK_EQ_U64(k.pending, 2);
-	mace__corr_advance(c, 1001500);	/* a is older than 1 ms now, b not */
+	mace__corr_tick(c, 1001500);	/* a is older than 1 ms now, b not */
 	k = counters(c);
 	CHECK_EQ_U64(k.expired, 1);
 	CHECK_EQ_U64(k.pending, 1);
@@ -627,7 +627,7 @@ TEST(eviction_when_full)
 	c = corr(&p, 4, 0, 10);
 	for (int i = 0; i < 1000; i++)
 		push(c, E(1000 + i * 100, MACE_TP_NET_DEV_XMIT, C, 0x1000 + i * 0x100, 0, 0));
-	mace__corr_advance(c, 200000);
+	mace__corr_tick(c, 200000);
 	k = counters(c);
 	CHECK_EQ_U64(k.pending, 4);
 	CHECK_EQ_U64(k.expired, 996);
@@ -719,7 +719,7 @@ TEST(random_streams_keep_invariant)
 			e.netns = 99;
 		mace__corr_push(c, &e);
 		if (i % 1000 == 0)
-			mace__corr_advance(c, ts);
+			mace__corr_tick(c, ts);
 		CHECK_INVARIANT(c);
 		if (t_failures)
 			break;

@@ -106,7 +106,7 @@ TEST(path_for_rx_stamp)
 	CHECK(k && u);
 	if (!k || !u)
 		goto out;
-	CHECK(k->match == MACE_PATH_MATCH_SKB && mace__path_kernel_correlatable(k));
+	CHECK(k->match == MACE_PATH_MATCH_SKB && mace__path_allows_kernel_corr(k));
 	CHECK_EQ_U64(k->dir[MACE_EGRESS].npoints, 2);
 	for (unsigned int i = 0; i < 2; i++) {
 		CHECK_EQ_U64(k->dir[MACE_EGRESS].pt[i].tp_mask, u->dir[MACE_EGRESS].pt[i].tp_mask);
@@ -153,7 +153,7 @@ TEST(inner_dev_is_the_poster_path)
 		     (1u << MACE_TP_NET_DEV_XMIT) | (1u << MACE_TP_NETIF_RECEIVE_SKB));
 	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) | (1u << MACE_ROLE_OUTER));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB);
-	CHECK(mace__path_kernel_correlatable(p));
+	CHECK(mace__path_allows_kernel_corr(p));
 	/* Declared on lines 8..11 of paths/inner-dev.path. */
 	CHECK_EQ_U64(e->pt[0].line, 8);
 	CHECK_EQ_U64(i->pt[1].line, 11);
@@ -172,17 +172,17 @@ TEST(kernel_correlation_choice)
 	if (!p)
 		return;
 	o.expire_ns = 1000000000;
-	CHECK(mace__kernel_correlates(&o, p));
+	CHECK(mace__use_kernel_corr(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS;
-	CHECK(mace__kernel_correlates(&o, p));
+	CHECK(mace__use_kernel_corr(&o, p));
 	o.expire_ns = MACE_BPF_MAX_SPAN_NS + 1;
-	CHECK(!mace__kernel_correlates(&o, p));
+	CHECK(!mace__use_kernel_corr(&o, p));
 	o.expire_ns = 1000000000;
 	o.raw_events = true;
-	CHECK(!mace__kernel_correlates(&o, p));
+	CHECK(!mace__use_kernel_corr(&o, p));
 	o.raw_events = false;
 	o.save_file = "/tmp/unused.raw";
-	CHECK(!mace__kernel_correlates(&o, p));
+	CHECK(!mace__use_kernel_corr(&o, p));
 	mace_path_free(p);
 }
 
@@ -195,8 +195,8 @@ TEST(syscall_paths)
 	CHECK(p && q);
 	if (!p || !q)
 		goto out;
-	CHECK(!mace__path_kernel_correlatable(p));
-	CHECK(!mace__path_kernel_correlatable(q));
+	CHECK(!mace__path_allows_kernel_corr(p));
+	CHECK(!mace__path_allows_kernel_corr(q));
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].tp_mask, 1u << MACE_TP_SYS_ENTER_SENDTO);
 	CHECK_EQ_U64(p->dir[MACE_EGRESS].pt[0].role, MACE_ROLE_CONTAINER);
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].npoints, 3);
@@ -230,7 +230,7 @@ TEST(alternatives_and_masks)
 						   (1u << MACE_TP_NETIF_RECEIVE_SKB));
 	CHECK_EQ_U64(p->match, MACE_PATH_MATCH_SKB | MACE_PATH_MATCH_KEY);
 	/* Packet points only, but the content key is needed: user-space correlation. */
-	CHECK(!mace__path_kernel_correlatable(p));
+	CHECK(!mace__path_allows_kernel_corr(p));
 	mace_path_free(p);
 
 	p = mace_path_load("bridge-nat", err, sizeof(err));
@@ -241,7 +241,7 @@ TEST(alternatives_and_masks)
 	CHECK_EQ_U64(mace__path_role_mask(p), (1u << MACE_ROLE_CONTAINER) |
 						     (1u << MACE_ROLE_HOST_VETH) |
 						     (1u << MACE_ROLE_BRIDGE) | (1u << MACE_ROLE_OUTER));
-	CHECK(mace__path_kernel_correlatable(p));
+	CHECK(mace__path_allows_kernel_corr(p));
 	mace_path_free(p);
 }
 
@@ -269,7 +269,7 @@ TEST(format_details)
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].tp_mask,
 		     (1u << MACE_TP_NETIF_RX_ENTRY) | (1u << MACE_TP_NETIF_RECEIVE_SKB_ENTRY));
 	CHECK_EQ_U64(p->dir[MACE_INGRESS].pt[0].line, 4);
-	CHECK(!mace__path_kernel_correlatable(p));
+	CHECK(!mace__path_allows_kernel_corr(p));
 	mace_path_free(p);
 
 	p = parse_str("path k\nmatch key\negress start syscalls:sys_enter_write @container\n"
