@@ -4,7 +4,11 @@
 # The version is set in include/mace.h only.
 VERSION := $(shell awk '/^\#define MACE_VERSION_(MAJOR|MINOR|PATCH) / { v = v s $$3; s = "." } \
 	END { print v }' include/mace.h)
-SOVERSION := 0
+# The soname's number: raised whenever a program built against the previous
+# release's mace.h would misbehave with this library.  1: the structs of 0.2
+# begin with size_t sz (records, counters, summaries, overheads), where 0.1's
+# began with their first field.
+SOVERSION := 1
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
@@ -97,7 +101,7 @@ $(B)/lib/paths_builtin.o: $(B)/lib/paths_builtin.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
 
-$(SOLIB): $(LIB_OBJS) lib/libmace.map
+$(SOLIB): $(LIB_OBJS) lib/libmace.map Makefile
 	$(call msg,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libmace.so.$(SOVERSION) -Wl,--version-script=lib/libmace.map \
 		-o $@ $(LIB_OBJS) $(PKG_LIBS) -lm

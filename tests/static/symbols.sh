@@ -51,4 +51,16 @@ if [ -n "$wrong" ]; then
 	ok=0
 fi
 [ $ok = 1 ] && pass "abi_symbols ($(wc -l <"$W/lib") symbols)"
+
+# The soname of this release's layouts (docs/DESIGN.md, ABI): 0.2's structs
+# begin with sz, so a program built for libmace.so.0 must not load this one.
+want=libmace.so.1
+soname=$(readelf -d "$SO" | sed -n 's/.*(SONAME).*\[\(.*\)\]$/\1/p')
+if [ "$soname" != "$want" ]; then
+	fail abi_soname "$SO has soname '$soname', want $want"
+elif [ ! -e "$(dirname "$SO")/$want" ]; then
+	fail abi_soname "no $want beside $SO"
+else
+	pass "abi_soname ($want)"
+fi
 lib_status
