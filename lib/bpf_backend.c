@@ -486,7 +486,7 @@ static int open_backend(struct mace_backend **out, const struct mace_backend_cfg
 	for (int tp = 1; tp < MACE_TP_COUNT; tp++)
 		bpf_program__set_autoload(prog_of(b->skel, tp), !!(mask & (1u << tp)));
 	for (size_t i = 0; i < ARRAY_SIZE(b->free_links); i++)
-		bpf_program__set_autoload(free_prog(b->skel, i), cfg->kernel_correlation);
+		bpf_program__set_autoload(free_prog(b->skel, i), cfg->kernel_corr);
 	ret = mace_bpf__load(b->skel);
 	if (ret) {
 		snprintf(err, errlen, "loading the BPF programs: %s%s%s", strerror(-ret),
@@ -576,7 +576,7 @@ static int attach_all(struct mace_backend *b)
 			return -e;
 		}
 	}
-	for (size_t i = 0; b->cfg.kernel_correlation && i < ARRAY_SIZE(b->free_links); i++) {
+	for (size_t i = 0; b->cfg.kernel_corr && i < ARRAY_SIZE(b->free_links); i++) {
 		b->free_links[i] = bpf_program__attach(free_prog(b->skel, i));
 		if (!b->free_links[i]) {
 			int e = errno;

@@ -162,7 +162,7 @@ TEST(inner_dev_is_the_poster_path)
 
 /* Kernel correlation also needs every start to end within the 32-bit time
  * offsets of the kernel's records, and no wish for raw events. */
-TEST(kernel_correlation_choice)
+TEST(kernel_corr_choice)
 {
 	char err[256];
 	struct mace_path *p = mace_path_load("inner-dev", err, sizeof(err));
@@ -650,7 +650,7 @@ int main(void)
 	RUN(shipped_paths_parse_and_round_trip);
 	RUN(inner_dev_is_the_poster_path);
 	RUN(path_for_rx_stamp);
-	RUN(kernel_correlation_choice);
+	RUN(kernel_corr_choice);
 	RUN(syscall_paths);
 	RUN(alternatives_and_masks);
 	RUN(format_details);
