@@ -37,7 +37,7 @@ extern "C" {
 /* The version: the Makefile, mace_version() and the man pages' checks
  * take it from here. */
 #define MACE_VERSION_MAJOR 0
-#define MACE_VERSION_MINOR 1
+#define MACE_VERSION_MINOR 2
 #define MACE_VERSION_PATCH 0
 
 /* Most points one direction of a path may have: start, waypoints, end. */

@@ -4,10 +4,11 @@
  *
  * One program per tracepoint a path may name; user space loads only those the
  * path uses.  Every program filters first on (netns, ifindex) of the skb's
- * device (syscall programs: the task's netns), then either emits a raw
- * struct mace_event or, in kernel-correlation mode, follows the packet by
- * skb address through the path's points and emits one record at its end
- * (aggregating: adds its latency to a histogram instead).
+ * device (syscall programs: the task's netns), then either emits a struct
+ * mace_event (user-space correlation) or, with kernel correlation, follows
+ * the packet by skb address through the path's points and emits one record
+ * at its end (aggregating: adds its latency to a histogram instead); two
+ * more programs, on skb frees, tell it when a packet left the path.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -212,7 +213,7 @@ static __always_inline void flow_of(struct sk_buff *skb, bool gone, struct mace_
 		parse_skb(skb, f);
 }
 
-static __always_inline int emit_raw(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
+static __always_inline int emit_event(struct sk_buff *skb, __u32 netns, __u32 ifindex, __u8 role,
 				    __u8 tp, __u32 len, bool gone, struct mace_bpf_counters *c)
 {
 	struct mace_event *ev = bpf_ringbuf_reserve(&ring, sizeof(*ev), 0);
@@ -523,7 +524,7 @@ static __always_inline bool retire(__u64 key, __u64 *o, struct mace_bpf_record *
 	return true;
 }
 
-/* Kernel-correlation mode: one event at (tp, role) of skb. */
+/* Kernel correlation: one event at (tp, role) of skb. */
 static __always_inline void correlate(struct sk_buff *skb, __u8 tp,
 				      const struct mace_bpf_dev_val *dv, __u32 len, bool gone,
 				      struct mace_bpf_counters *c)
@@ -660,7 +661,7 @@ static __always_inline int handle_dev(struct sk_buff *skb, const struct mace_bpf
 		return 0;
 	if (!kernel_corr) {
 		c->events++;
-		return emit_raw(skb, dk->netns, dk->ifindex, role, tp, len, gone, c);
+		return emit_event(skb, dk->netns, dk->ifindex, role, tp, len, gone, c);
 	}
 	correlate(skb, tp, dv, len, gone, c);
 	return 0;

@@ -99,7 +99,7 @@ static MACE_INLINE void mace_parse_payload(__u8 *dst, __u32 max, const __u8 *b, 
 
 /*
  * Parses the packet whose IP header is at offset off of b (len bytes).
- * Fills f; its content key only if want_key (kernel-side correlation has no
+ * Fills f; its content key only if want_key (kernel correlation has no
  * use for it and skips the payload copy and the hash).  Returns the offset
  * of the inner IP header when the packet is VXLAN-encapsulated (the caller
  * parses that instead), else 0.

@@ -59,7 +59,7 @@ struct mace_event {
 	__u32 reserved[2];	/* zero */
 };
 
-/* ---- BPF backend only: kernel-side correlation --------------------------- */
+/* ---- BPF backend only: kernel correlation -------------------------------- */
 
 /* Same as MACE_MAX_POINTS (mace.h is not visible to BPF programs). */
 #define MACE_BPF_MAX_POINTS 8
@@ -101,7 +101,7 @@ struct mace_bpf_devset {
 /*
  * One packet in one direction.  Held in a slot of the pending table while in
  * flight, and the ring-buffer item when its end point is reached in
- * kernel-correlation mode.
+ * kernel correlation.
  *
  * Point i > 0 is at ts0 + dt[i] ns, 0 = not seen: 32-bit offsets keep the
  * record at 104 bytes, 24 less than absolute times in each of its two copies
