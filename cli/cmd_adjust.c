@@ -210,9 +210,11 @@ static bool parse_ping_line(const char *line, uint16_t *seq, double *ms)
 	return end != t + 6 && !strncmp(end, " ms", 3) && *ms >= 0;
 }
 
-/* Egress and ingress of the reply line; false if either is unknown.  Their
- * sum may exceed rtt when both were joined by key. */
-static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uint64_t *in)
+/* Egress and ingress of the reply line, and when its request started; false
+ * if either is unknown.  Their sum may exceed rtt when both were joined by
+ * key. */
+static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uint64_t *in,
+		 uint64_t *start)
 {
 	struct mace_probe p = { .proto = IPPROTO_ICMP, .id = a->id, .seq = seq };
 	const struct mace_record *e, *i, *kl;
@@ -257,6 +259,7 @@ static bool join(struct adjust *a, uint16_t seq, uint64_t rtt, uint64_t *eg, uin
 		return false;
 	*eg = e->latency_ns;
 	*in = i->latency_ns;
+	*start = e->ts_ns;
 	return true;
 }
 
@@ -280,6 +283,41 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Probes further apart than this find the machine idle (cold caches). */
+#define IDLE_GAP_US 10000.0
+
+/*
+ * Says when the probes came so far apart (median gap between the starts of
+ * their requests, in us) that the host idled between them: the correction
+ * then also takes away time the native path would have spent too (mace(8),
+ * FIDELITY), and the adjusted RTTs may lie below the native ones.  Sorts
+ * starts.
+ */
+static int idle_note(FILE *out, struct column *starts)
+{
+	struct column gaps = { 0 };
+	double median;
+
+	if (starts->n < 3)
+		return 0;
+	qsort(starts->v, starts->n, sizeof(*starts->v), cmp_double);
+	for (size_t i = 1; i < starts->n; i++)
+		if (column_add(&gaps, starts->v[i] - starts->v[i - 1])) {
+			free(gaps.v);
+			return -ENOMEM;
+		}
+	qsort(gaps.v, gaps.n, sizeof(*gaps.v), cmp_double);
+	median = gaps.v[gaps.n / 2];
+	free(gaps.v);
+	if (median < IDLE_GAP_US)
+		return 0;
+	fprintf(out, "note: probes %.0f ms apart: the host idles between them, and cold "
+		     "caches slow stages that a native probe also runs, some inside the path's "
+		     "intervals; the adjusted RTTs may be below native ones by part of that "
+		     "(see FIDELITY in mace(8))\n", median / 1e3);
+	return 0;
 }
 
 /* count, mean, median, mode (the centre of the fullest 1 us bin), sample
@@ -312,7 +350,7 @@ static void summary_line(FILE *out, const char *what, struct column *c)
 
 static int adjust_ping(struct adjust *a, const char *file, FILE *in, FILE *out)
 {
-	struct column raw = { 0 }, adj = { 0 };
+	struct column raw = { 0 }, adj = { 0 }, starts = { 0 };
 	unsigned long replies = 0, negative = 0;
 	char *line = NULL;
 	size_t cap = 0;
@@ -320,7 +358,7 @@ static int adjust_ping(struct adjust *a, const char *file, FILE *in, FILE *out)
 	int ret = EXIT_OK;
 
 	while ((len = getline(&line, &cap, in)) > 0) {
-		uint64_t rtt, eg, ig;
+		uint64_t rtt, eg, ig, start;
 		uint16_t seq;
 		double ms;
 		int64_t d;
@@ -335,12 +373,12 @@ static int adjust_ping(struct adjust *a, const char *file, FILE *in, FILE *out)
 		rtt = (uint64_t)(ms * 1e6 + 0.5);
 		if (column_add(&raw, rtt / 1e3))
 			goto oom;
-		if (!join(a, seq, rtt, &eg, &ig)) {
+		if (!join(a, seq, rtt, &eg, &ig, &start)) {
 			fprintf(out, "%s adjusted=unknown\n", line);
 			continue;
 		}
 		d = (int64_t)rtt - (int64_t)(eg + ig);
-		if (column_add(&adj, d / 1e3))
+		if (column_add(&adj, d / 1e3) || column_add(&starts, start / 1e3))
 			goto oom;
 		fprintf(out, "%s adjusted=%.3f ms (egress=%.3f ingress=%.3f ms%s)\n", line, d / 1e6,
 			eg / 1e6, ig / 1e6, d < 0 ? "; negative: the path measured more than the "
@@ -361,6 +399,8 @@ static int adjust_ping(struct adjust *a, const char *file, FILE *in, FILE *out)
 		"sdev");
 	summary_line(out, "raw", &raw);
 	summary_line(out, "adjusted", &adj);
+	if (idle_note(out, &starts))
+		goto oom;
 	if (fflush(out)) {
 		fprintf(stderr, "mace: adjust: writing output: %s\n", strerror(errno));
 		ret = EXIT_RUNTIME;
@@ -373,6 +413,7 @@ out:
 	free(line);
 	free(raw.v);
 	free(adj.v);
+	free(starts.v);
 	return ret;
 }
 

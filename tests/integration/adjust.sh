@@ -51,6 +51,34 @@ else
 	pass adjust_negative
 fi
 
+# Probes 200 ms apart find the host idle: said under the summary; 1 ms
+# apart, not.
+idle_case() {	# idle_case GAP_NS: the note line of four probes GAP_NS apart
+	{
+		printf '%s\n' 'ts_ns,netns,dir,path,latency_ns,segments,proto,src,dst,id,sport,dport,seq,len,cpu_start,cpu_end'
+		for k in 1 2 3 4; do
+			t=$((k * $1))
+			echo "$t,7,egress,inner-dev,10000,10000,icmp,10.0.1.2,10.0.2.2,7,0,0,$k,98,0,0"
+			echo "$((t + 20000)),7,ingress,inner-dev,5000,5000,icmp,10.0.2.2,10.0.2.1,7,0,0,$k,84,0,0"
+		done
+	} >"$W/idle.csv"
+	for k in 1 2 3 4; do
+		echo "64 bytes from 10.0.2.2: icmp_seq=$k ttl=63 time=0.040 ms"
+	done >"$W/idle.txt"
+	"$MACE" adjust -i "$W/idle.csv" "$W/idle.txt" 2>"$W/err" | grep '^note: probes'
+}
+slow=$(idle_case 200000000)
+fast=$(idle_case 1000000)
+case $slow in
+"note: probes 200 ms apart: the host idles"*)
+	if [ -z "$fast" ]; then
+		pass adjust_idle_note
+	else
+		fail adjust_idle_note "probes 1 ms apart: $fast"
+	fi ;;
+*) fail adjust_idle_note "probes 200 ms apart: '$slow' $(cat "$W/err")" ;;
+esac
+
 # Requests without a key: each is found by time window before its keyed
 # reply (seq 1: 50 - 10 - 5 us), and only when exactly one fits (seq 2: two).
 {
