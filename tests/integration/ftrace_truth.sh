@@ -86,8 +86,8 @@ CHATTER="$CHATTER $!"
 ip netns exec "$TB_CTR" ping -6 -q -i 0.2 "ff02::1%$TB_CTR_DEV" >/dev/null 2>&1 &
 CHATTER="$CHATTER $!"
 gw=10.$(echo "$TB_CTR_IP" | cut -d. -f2).1.1
-# TCP from the container to the host: its segments end at the host, where
-# TCP frees what it read without a free event.
+# TCP from the container to the host: its segments end at the host, freed
+# there by TCP's receive path, their addresses soon given to other packets.
 cat >"$W/tcp.py" <<'PY'
 import socket, sys, time
 if sys.argv[1] == "serve":
