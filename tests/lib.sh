@@ -118,6 +118,13 @@ lib_is_ours() {
 
 lib_in() { case " $2 " in *" $1 "*) return 0 ;; esac; return 1; }
 
+# tmux_down SOCK: the private tmux server of a test gone, its socket too
+# (kill-server leaves the socket file behind).
+tmux_down() {
+	tmux -L "$1" kill-server 2>/dev/null
+	rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$1"
+}
+
 # assert_clean NAME: FAIL NAME if the test left a mace tracefs instance, an
 # event in the top-level set_event, a mace BPF program, or a netns behind;
 # PASS NAME otherwise.  Needs clean_snapshot first.  Netns are judged by the

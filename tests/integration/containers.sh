@@ -20,7 +20,7 @@ need_tracefs || { fail containers "no tracefs"; exit 1; }
 clean_snapshot
 SOCK=mace-ctr-$$
 W=$CB_DIR/w
-trap 'tmux -L "$SOCK" kill-server 2>/dev/null; ctrbed_down' EXIT
+trap 'tmux_down "$SOCK"; ctrbed_down' EXIT
 trap 'exit 1' INT TERM HUP
 start=$(date +%s)
 
@@ -239,6 +239,7 @@ else
 	fail containers_select_restart "dw1: $before records before the restart, $after after, $other of others; $(tail -3 "$W/re.err" | tr '\n' '|')"
 fi
 
+tmux_down "$SOCK"
 ctrbed_down
 trap - EXIT
 assert_clean containers_clean

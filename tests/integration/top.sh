@@ -16,7 +16,7 @@ tb_trap
 SOCK=mace-top-$$
 W=$(mktemp -d /tmp/mace-top.XXXXXX)
 PINGS=
-TB_TRAP_EXTRA='tmux -L "$SOCK" kill-server 2>/dev/null; for p in $PINGS; do kill $p 2>/dev/null; done; rm -rf "$W"'
+TB_TRAP_EXTRA='tmux_down "$SOCK"; for p in $PINGS; do kill $p 2>/dev/null; done; rm -rf "$W"'
 tb_up bridge-nat || { fail top "testbed did not come up"; exit 1; }
 BACKEND=${MACE_TOP_BACKEND:-ftrace}
 
@@ -218,7 +218,7 @@ fi
 tm send-keys -t top q
 wait_for 'TOP2-EXIT=0' 5 || fail top_discovery_quit "$(show)"
 
-tm kill-server
+tmux_down "$SOCK"
 for p in $PINGS; do kill "$p" 2>/dev/null; done
 wait
 PINGS=
